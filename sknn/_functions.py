@@ -1,0 +1,200 @@
+"""Pure numerical functions: output links, losses and hidden activations.
+
+Everything here is stable for any finite input (no overflow warnings), keeps
+the dtype of its input, and can write into a caller's buffer (``out=``) so the
+training loop allocates nothing per step.
+"""
+
+import numpy as np
+from scipy.special import expit, log_expit
+
+
+def sigmoid(z, out=None):
+    """Logistic function ``1 / (1 + exp(-z))``, stable for any finite ``z``."""
+    return expit(z, out=out)
+
+
+def log_sigmoid(z, out=None):
+    """``log(sigmoid(z))`` without forming ``sigmoid(z)``: finite for large ``-z``."""
+    return log_expit(z, out=out)
+
+
+def log_softmax(z):
+    """Row-wise ``log(softmax(z))`` by the log-sum-exp trick."""
+    shifted = z - z.max(axis=1, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return shifted
+
+
+def softmax(z):
+    """Row-wise softmax; the row maximum is subtracted first so ``exp`` never overflows."""
+    p = z - z.max(axis=1, keepdims=True)
+    np.exp(p, out=p)
+    p /= p.sum(axis=1, keepdims=True)
+    return p
+
+
+def sigmoid_loss_and_residual(Z, Y):
+    """Sum of binary log-losses of independent sigmoid units, and ``sigmoid(Z) - Y``.
+
+    The loss of one unit is ``log(1 + exp(z)) - y z``, computed from the logit
+    ``z`` so it stays finite where ``sigmoid(z)`` rounds to 0 or 1. ``Z`` is
+    overwritten with the residual, which is the gradient of the loss with
+    respect to the logits.
+
+    Returns
+    -------
+    losses : ndarray of shape (n_samples,)
+        Loss of each sample (summed over its units).
+    Z : ndarray
+        The input buffer, now holding ``sigmoid(Z) - Y``.
+    """
+    losses = np.logaddexp(0.0, Z)
+    losses -= Y * Z
+    sigmoid(Z, out=Z)
+    Z -= Y
+    return losses.sum(axis=1), Z
+
+
+def softmax_loss_and_residual(Z, Y):
+    """Cross-entropy of a softmax layer, and ``softmax(Z) - Y``.
+
+    The loss of a sample is ``logsumexp(z) - y . z``; ``Z`` is overwritten
+    with the residual (the gradient with respect to the logits).
+    """
+    target_logit = np.einsum("ij,ij->i", Y, Z)
+    row_max = Z.max(axis=1)
+    Z -= row_max[:, None]
+    np.exp(Z, out=Z)
+    normaliser = Z.sum(axis=1)
+    Z /= normaliser[:, None]
+    Z -= Y
+    losses = np.log(normaliser)
+    losses += row_max
+    losses -= target_logit
+    return losses, Z
+
+
+def sigmoid_loss(Z, Y):
+    """Per-sample loss of :func:`sigmoid_loss_and_residual`, leaving ``Z`` intact."""
+    return (np.logaddexp(0.0, Z) - Y * Z).sum(axis=1)
+
+
+def softmax_loss(Z, Y):
+    """Per-sample loss of :func:`softmax_loss_and_residual`, leaving ``Z`` intact."""
+    return -np.einsum("ij,ij->i", Y, log_softmax(Z))
+
+
+# Output links. Each pairs an output activation with its matching loss, so the
+# gradient with respect to the logits is always ``P - Y``.
+OUTPUT_LINKS = {
+    "sigmoid": (sigmoid_loss_and_residual, sigmoid_loss),
+    "softmax": (softmax_loss_and_residual, softmax_loss),
+}
+
+
+# Hidden activations work in place. A derivative takes the activation's
+# *output* A (so Z1 need not be kept) and multiplies the incoming gradient
+# ``delta`` by g'(z) in place. It may overwrite A, which backprop no longer
+# needs by then, so the hot loop allocates no (n_samples, n_hidden) arrays.
+def _tanh(Z):
+    return np.tanh(Z, out=Z)
+
+
+def _relu(Z):
+    return np.maximum(Z, 0, out=Z)
+
+
+def _leaky_relu(Z):
+    # max(0.01 z, z) keeps the sign of z, so the derivative can be read off A.
+    return np.maximum(Z, Z * 0.01, out=Z)
+
+
+def _sigmoid(Z):
+    return sigmoid(Z, out=Z)
+
+
+def _tanh_derivative(A, delta):
+    A *= A
+    np.subtract(1, A, out=A)
+    delta *= A
+
+
+def _relu_derivative(A, delta):
+    np.greater(A, 0, out=A)
+    delta *= A
+
+
+def _leaky_relu_derivative(A, delta):
+    # 1 where z > 0, else 0.01 (the value at z = 0 is a convention).
+    np.greater(A, 0, out=A)
+    A *= 0.99
+    A += 0.01
+    delta *= A
+
+
+def _sigmoid_derivative(A, delta):
+    delta *= A
+    np.subtract(1, A, out=A)
+    delta *= A
+
+
+ACTIVATIONS = {
+    "tanh": (_tanh, _tanh_derivative),
+    "relu": (_relu, _relu_derivative),
+    "leaky_relu": (_leaky_relu, _leaky_relu_derivative),
+    "sigmoid": (_sigmoid, _sigmoid_derivative),
+}
+
+
+def data_loss_and_residual(link, Z, Y, sample_weight):
+    """Weighted mean loss of an output layer and the gradient w.r.t. its logits.
+
+    ``Z`` (the logits) is overwritten with that gradient: ``s_i (P - Y) / sum(s)``,
+    or ``(P - Y) / n_samples`` when ``sample_weight`` is None. Normalising by
+    the weight sum makes a weight of k count exactly as k repeated rows.
+    """
+    losses, residual = OUTPUT_LINKS[link][0](Z, Y)
+    if sample_weight is None:
+        residual *= 1.0 / Z.shape[0]
+        return float(losses.mean()), residual
+    scaled = sample_weight / sample_weight.sum()
+    residual *= scaled[:, None]
+    return float(losses @ scaled), residual
+
+
+def data_loss(link, Z, Y, sample_weight):
+    """Weighted mean loss of an output layer, from its logits ``Z`` (left intact)."""
+    losses = OUTPUT_LINKS[link][1](Z, Y)
+    return float(np.average(losses, weights=sample_weight))
+
+
+def l2_penalty(weights, alpha):
+    """``alpha / 2`` times the sum of squares of the given weight arrays."""
+    if alpha == 0:
+        return 0.0
+    return 0.5 * alpha * sum(float(np.vdot(W, W)) for W in weights)
+
+
+def probabilities(link, Z):
+    """Class probabilities from output logits ``Z`` of shape (n_samples, n_outputs).
+
+    One sigmoid unit gives ``[1 - p, p]``; several sigmoid units (one-vs-rest)
+    are normalised to sum to one; a softmax layer is a softmax.
+    """
+    if link == "softmax":
+        return softmax(Z)
+    if Z.shape[1] == 1:
+        return sigmoid(np.hstack([-Z, Z]))
+    P = sigmoid(Z)
+    P /= P.sum(axis=1, keepdims=True)
+    return P
+
+
+def log_probabilities(link, Z):
+    """``log(probabilities(link, Z))`` computed from the logits, finite everywhere."""
+    if link == "softmax":
+        return log_softmax(Z)
+    if Z.shape[1] == 1:
+        return log_sigmoid(np.hstack([-Z, Z]))
+    return log_softmax(log_sigmoid(Z))

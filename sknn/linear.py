@@ -1,0 +1,329 @@
+"""Linear classifiers trained by gradient descent: logistic and softmax regression."""
+
+from numbers import Real
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import eigvalsh
+from scipy.sparse.linalg import LinearOperator, eigsh
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+
+from ._base import SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS, BaseGDClassifier
+from ._functions import data_loss, data_loss_and_residual, l2_penalty
+
+# Largest curvature of each output loss with respect to its logits: the
+# sigmoid's is sigma (1 - sigma) <= 1/4; the softmax's Hessian
+# diag(p) - p p^T has eigenvalues <= 1/2.
+_LINK_CURVATURE = {"sigmoid": 0.25, "softmax": 0.5}
+
+# Up to this many rows or columns, the Gram matrix is formed and its spectrum
+# computed directly; above it, Lanczos iterations on matrix-vector products.
+_DENSE_GRAM_LIMIT = 500
+
+# 'auto' for Adam, whose steps are scaled per coordinate, is not 1/L.
+_ADAM_AUTO_LEARNING_RATE = 0.01
+
+
+class LinearObjective:
+    """Loss and gradient of a linear model ``Z = X W + b`` under an output link.
+
+    Parameters are ``W`` of shape (n_features, n_outputs) and ``b`` of shape
+    (n_outputs,). The loss is the weighted mean loss of the link plus
+    ``alpha / 2 * ||W||^2``.
+    """
+
+    def __init__(self, link, alpha):
+        self.link = link
+        self.alpha = alpha
+
+    def init_params(self, n_features, n_outputs, rng, dtype):
+        # The loss is convex: zeros are as good a start as any, and the course's.
+        return {
+            "W": np.zeros((n_features, n_outputs), dtype=dtype),
+            "b": np.zeros(n_outputs, dtype=dtype),
+        }
+
+    def logits(self, params, X):
+        Z = safe_sparse_dot(X, params["W"], dense_output=True)
+        Z += params["b"]
+        return Z
+
+    def loss(self, params, X, Y, sample_weight):
+        return data_loss(self.link, self.logits(params, X), Y, sample_weight) + l2_penalty(
+            [params["W"]], self.alpha
+        )
+
+    def loss_grad(self, params, X, Y, sample_weight):
+        W = params["W"]
+        loss, residual = data_loss_and_residual(
+            self.link, self.logits(params, X), Y, sample_weight
+        )
+        grad_W = safe_sparse_dot(X.T, residual, dense_output=True)
+        if self.alpha:
+            grad_W += self.alpha * W
+        grads = {"W": grad_W, "b": residual.sum(axis=0)}
+        return loss + l2_penalty([W], self.alpha), grads
+
+    def smoothness(self, X, sample_weight):
+        """Lipschitz constant L of the loss's gradient (an upper bound).
+
+        The Hessian is at most ``c / sum(s) * A^T A + alpha`` with
+        ``A = diag(sqrt(s)) [X, 1]`` and c the link's curvature bound, so a
+        gradient step of 1/L never increases the loss.
+        """
+        total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        top_eigenvalue = _gram_top_eigenvalue(X, sample_weight)
+        return _LINK_CURVATURE[self.link] * top_eigenvalue / total_weight + self.alpha
+
+
+def _gram_top_eigenvalue(X, sample_weight):
+    """Largest eigenvalue of ``A^T A`` for ``A = diag(sqrt(s)) [X, 1]``, X never densified."""
+    n_samples, n_features = X.shape
+    root_weight = (
+        np.ones(n_samples) if sample_weight is None else np.sqrt(sample_weight, dtype=float)
+    )
+    if min(n_samples, n_features + 1) <= _DENSE_GRAM_LIMIT:
+        if n_samples <= n_features + 1:
+            # A A^T = D (X X^T + 1 1^T) D has the same nonzero spectrum.
+            gram = safe_sparse_dot(X, X.T, dense_output=True).astype(float)
+            gram += 1.0
+            gram *= root_weight[:, None]
+            gram *= root_weight[None, :]
+        else:
+            weighted = _scale_rows(X, root_weight)
+            gram = np.empty((n_features + 1, n_features + 1))
+            gram[:-1, :-1] = safe_sparse_dot(weighted.T, weighted, dense_output=True)
+            gram[:-1, -1] = gram[-1, :-1] = safe_sparse_dot(weighted.T, root_weight)
+            gram[-1, -1] = root_weight @ root_weight
+        size = gram.shape[0]
+        return float(eigvalsh(gram, subset_by_index=[size - 1, size - 1])[0])
+
+    weight = root_weight**2
+
+    def gram_times(v):
+        v = np.ravel(v)
+        Av = safe_sparse_dot(X, v[:-1].astype(X.dtype)) + v[-1]
+        Av *= weight
+        return np.append(safe_sparse_dot(X.T, Av), Av.sum())
+
+    operator = LinearOperator((n_features + 1,) * 2, matvec=gram_times, dtype=float)
+    # A fixed start vector keeps 'auto' deterministic across refits.
+    top = eigsh(operator, k=1, which="LA", v0=np.ones(n_features + 1), tol=1e-10)[0]
+    return float(top[0])
+
+
+def _scale_rows(X, factors):
+    if sp.issparse(X):
+        return sp.diags(factors.astype(X.dtype)) @ X
+    return X * factors.astype(X.dtype)[:, None]
+
+
+class _LinearGDClassifier(BaseGDClassifier):
+    """Hooks shared by the two linear models."""
+
+    _parameter_constraints = {
+        **BaseGDClassifier._parameter_constraints,
+        "learning_rate": [Interval(Real, 0, np.inf, closed="neither"), StrOptions({"auto"})],
+    }
+
+    def _make_objective(self, link):
+        return LinearObjective(link, self.alpha)
+
+    def _initial_learning_rate(self, objective, X, sample_weight):
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        if self.optimizer == "adam":
+            return _ADAM_AUTO_LEARNING_RATE
+        return 1.0 / objective.smoothness(X, sample_weight)
+
+    def _store_params(self, params):
+        self.coef_ = np.ascontiguousarray(params["W"].T)
+        self.intercept_ = params["b"]
+
+    def _load_params(self):
+        return {"W": self.coef_.T, "b": self.intercept_}
+
+
+_LINEAR_DEFAULTS = {"max_iter": 1000, "tol": 1e-4, "alpha": 1e-4, "optimizer": "gd"}
+
+_LEARNING_RATE_DOC = """\
+learning_rate : float or 'auto', default='auto'
+        Step size. 'auto' takes 1/L, where L bounds the curvature of the loss
+        (from the largest singular value of the data, the L2 term included),
+        so plain gradient descent never diverges and needs no tuning; with
+        ``optimizer='adam'``, whose steps are scaled per coordinate, 'auto'
+        means 0.01."""
+
+
+class LogisticRegressionGD(_LinearGDClassifier):
+    """Logistic regression trained by vectorized gradient descent.
+
+    Binary problems use one sigmoid unit and the log-loss. With K > 2 classes
+    the model is one-vs-rest: K sigmoid units trained together as one weight
+    matrix, their probabilities normalised to sum to one.
+
+    Parameters
+    ----------
+    {learning_rate}
+
+    {shared_parameters}
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights (one row for binary problems).
+
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Biases.
+
+    {shared_attributes}
+
+    See Also
+    --------
+    SoftmaxGD : multinomial (softmax) regression.
+    sklearn.linear_model.LogisticRegression : the same model by quasi-Newton solvers.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sknn import LogisticRegressionGD
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(), LogisticRegressionGD()).fit(X, y)
+    >>> round(model.score(X, y), 2)
+    0.99
+    """
+
+    def _output_layer(self, n_classes):
+        return "sigmoid", 1 if n_classes == 2 else n_classes
+
+    def __init__(
+        self,
+        *,
+        learning_rate="auto",
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=10,
+        alpha=1e-4,
+        batch_size=None,
+        shuffle=True,
+        optimizer="gd",
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        early_stopping=False,
+        validation_fraction=0.1,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.optimizer = optimizer
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+
+class SoftmaxGD(_LinearGDClassifier):
+    """Softmax (multinomial logistic) regression trained by vectorized gradient descent.
+
+    One softmax layer over all classes with the cross-entropy loss; a binary
+    problem is the K = 2 case (``coef_`` then has two rows, and
+    ``decision_function`` returns the difference of the two logits).
+
+    Parameters
+    ----------
+    {learning_rate}
+
+    {shared_parameters}
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_classes, n_features)
+        Weights, one row per class.
+
+    intercept_ : ndarray of shape (n_classes,)
+        Biases.
+
+    {shared_attributes}
+
+    See Also
+    --------
+    LogisticRegressionGD : one-vs-rest sigmoid units.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sknn import SoftmaxGD
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(), SoftmaxGD()).fit(X, y)
+    >>> model.predict_proba(X[:1]).round(2)
+    array([[0.98, 0.02, 0.  ]])
+    """
+
+    def _output_layer(self, n_classes):
+        return "softmax", n_classes
+
+    def __init__(
+        self,
+        *,
+        learning_rate="auto",
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=10,
+        alpha=1e-4,
+        batch_size=None,
+        shuffle=True,
+        optimizer="gd",
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        early_stopping=False,
+        validation_fraction=0.1,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.optimizer = optimizer
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+
+for _estimator in (LogisticRegressionGD, SoftmaxGD):
+    _estimator.__doc__ = _estimator.__doc__.format(
+        learning_rate=_LEARNING_RATE_DOC,
+        shared_parameters=SHARED_PARAMETER_DOCS.format(**_LINEAR_DEFAULTS),
+        shared_attributes=SHARED_ATTRIBUTE_DOCS,
+    )

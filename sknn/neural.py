@@ -1,0 +1,265 @@
+"""A one-hidden-layer neural network classifier trained by vectorized backprop."""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+
+from ._base import SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS, BaseGDClassifier
+from ._functions import ACTIVATIONS, data_loss, data_loss_and_residual, l2_penalty
+
+# 'auto' initialisation: Xavier/Glorot keeps tanh and sigmoid units out of
+# their flat regions; He compensates for relu zeroing half its inputs.
+_AUTO_INIT = {"tanh": "xavier", "sigmoid": "xavier", "relu": "he", "leaky_relu": "he"}
+
+
+class ShallowNetObjective:
+    """Loss and gradient of ``Z2 = g(X W1 + b1) W2 + b2`` under an output link.
+
+    Parameters are ``W1`` (n_features, n_hidden), ``b1`` (n_hidden,), ``W2``
+    (n_hidden, n_outputs) and ``b2`` (n_outputs,). The loss is the weighted
+    mean loss of the link plus ``alpha / 2 * (||W1||^2 + ||W2||^2)``.
+
+    ``loss_grad`` writes into buffers kept between calls (the hidden layer,
+    its gradient and the parameter gradients), so a training step allocates
+    no array of size (n_samples, n_hidden) or of a parameter's size.
+    """
+
+    def __init__(self, link, alpha, activation, hidden_layer_size, init, init_scale):
+        self.link = link
+        self.alpha = alpha
+        self.activate, self.apply_derivative = ACTIVATIONS[activation]
+        self.hidden_layer_size = hidden_layer_size
+        self.init = _AUTO_INIT[activation] if init == "auto" else init
+        self.init_scale = init_scale
+        self._hidden_buffers = {}
+        self._grads = None
+
+    def init_params(self, n_features, n_outputs, rng, dtype):
+        n_hidden = self.hidden_layer_size
+        # Drawn in the course's (fan_out, fan_in) layout and transposed, so
+        # init='normal' with a seed gives the course's initial weights.
+        return {
+            "W1": self._draw(rng, n_hidden, n_features).T.astype(dtype, order="C"),
+            "b1": np.zeros(n_hidden, dtype=dtype),
+            "W2": self._draw(rng, n_outputs, n_hidden).T.astype(dtype, order="C"),
+            "b2": np.zeros(n_outputs, dtype=dtype),
+        }
+
+    def _draw(self, rng, fan_out, fan_in):
+        scale = {
+            "normal": self.init_scale,
+            "xavier": math.sqrt(2.0 / (fan_in + fan_out)),
+            "he": math.sqrt(2.0 / fan_in),
+        }[self.init]
+        return rng.standard_normal((fan_out, fan_in)) * scale
+
+    def logits(self, params, X):
+        hidden = safe_sparse_dot(X, params["W1"], dense_output=True)
+        hidden += params["b1"]
+        self.activate(hidden)
+        Z = hidden @ params["W2"]
+        Z += params["b2"]
+        return Z
+
+    def loss(self, params, X, Y, sample_weight):
+        return data_loss(self.link, self.logits(params, X), Y, sample_weight) + self._penalty(
+            params
+        )
+
+    def _penalty(self, params):
+        return l2_penalty([params["W1"], params["W2"]], self.alpha)
+
+    def loss_grad(self, params, X, Y, sample_weight):
+        W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+        A1, delta = self._hidden(X.shape[0], W1.dtype)
+        grads = self._grad_buffers(params)
+
+        # Forward.
+        _dot_into(X, W1, A1)
+        A1 += b1
+        self.activate(A1)
+        Z2 = A1 @ W2
+        Z2 += b2
+        loss, dZ2 = data_loss_and_residual(self.link, Z2, Y, sample_weight)
+
+        # Backward: output layer, then back through the activation.
+        np.matmul(A1.T, dZ2, out=grads["W2"])
+        np.sum(dZ2, axis=0, out=grads["b2"])
+        np.matmul(dZ2, W2.T, out=delta)
+        self.apply_derivative(A1, delta)  # delta is now dZ1; A1 is spent
+        _dot_into(X.T, delta, grads["W1"])
+        np.sum(delta, axis=0, out=grads["b1"])
+        if self.alpha:
+            for name, W in (("W1", W1), ("W2", W2)):
+                grads[name] += self.alpha * W
+        return loss + self._penalty(params), grads
+
+    def _hidden(self, n_samples, dtype):
+        """Two (n_samples, n_hidden) buffers, allocated once per batch size."""
+        if n_samples not in self._hidden_buffers:
+            shape = (n_samples, self.hidden_layer_size)
+            self._hidden_buffers[n_samples] = (
+                np.empty(shape, dtype=dtype),
+                np.empty(shape, dtype=dtype),
+            )
+        return self._hidden_buffers[n_samples]
+
+    def _grad_buffers(self, params):
+        if self._grads is None:
+            self._grads = {name: np.empty_like(p) for name, p in params.items()}
+        return self._grads
+
+
+def _dot_into(A, B, out):
+    """``out[...] = A @ B`` without a temporary when A is dense."""
+    if sp.issparse(A):
+        out[...] = safe_sparse_dot(A, B, dense_output=True)
+    else:
+        np.matmul(A, B, out=out)
+
+
+class ShallowNNClassifier(BaseGDClassifier):
+    """A neural network with one hidden layer, trained by vectorized backprop.
+
+    ``Z1 = X W1 + b1``, ``A1 = g(Z1)``, then one sigmoid output unit for two
+    classes or a softmax layer for more, with the matching log-loss.
+
+    Parameters
+    ----------
+    hidden_layer_size : int, default=100
+        Number of hidden units.
+
+    activation : {{'tanh', 'relu', 'sigmoid', 'leaky_relu'}}, default='relu'
+        Hidden activation g.
+
+    init : {{'auto', 'normal', 'xavier', 'he'}}, default='auto'
+        Weight initialisation (biases start at zero). 'normal' is the
+        course's ``init_scale * randn``; 'xavier' draws with standard deviation
+        ``sqrt(2 / (fan_in + fan_out))``, 'he' with ``sqrt(2 / fan_in)``;
+        'auto' picks Xavier for tanh and sigmoid, He for relu and leaky relu.
+
+    init_scale : float, default=0.01
+        Standard deviation of ``init='normal'``.
+
+    learning_rate : float, default=0.01
+        Step size.
+
+    {shared_parameters}
+
+    Attributes
+    ----------
+    coefs_ : list of two ndarrays
+        ``[W1, W2]``, of shapes (n_features, hidden_layer_size) and
+        (hidden_layer_size, n_outputs), where n_outputs is 1 for two classes.
+
+    intercepts_ : list of two ndarrays
+        ``[b1, b2]``.
+
+    {shared_attributes}
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : any depth, no ``decision_function``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sknn import ShallowNNClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> net = make_pipeline(StandardScaler(), ShallowNNClassifier(random_state=0))
+    >>> round(net.fit(X, y).score(X, y), 2)
+    1.0
+    """
+
+    _parameter_constraints = {
+        **BaseGDClassifier._parameter_constraints,
+        "hidden_layer_size": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "init": [StrOptions({"auto", "normal", "xavier", "he"})],
+        "init_scale": [Interval(Real, 0, np.inf, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_size=100,
+        *,
+        activation="relu",
+        init="auto",
+        init_scale=0.01,
+        learning_rate=0.01,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        alpha=1e-4,
+        batch_size=None,
+        shuffle=True,
+        optimizer="adam",
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        early_stopping=False,
+        validation_fraction=0.1,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_size = hidden_layer_size
+        self.activation = activation
+        self.init = init
+        self.init_scale = init_scale
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.optimizer = optimizer
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _output_layer(self, n_classes):
+        return ("sigmoid", 1) if n_classes == 2 else ("softmax", n_classes)
+
+    def _make_objective(self, link):
+        return ShallowNetObjective(
+            link,
+            self.alpha,
+            self.activation,
+            self.hidden_layer_size,
+            self.init,
+            self.init_scale,
+        )
+
+    def _initial_learning_rate(self, objective, X, sample_weight):
+        return float(self.learning_rate)
+
+    def _store_params(self, params):
+        self.coefs_ = [params["W1"], params["W2"]]
+        self.intercepts_ = [params["b1"], params["b2"]]
+
+    def _load_params(self):
+        (W1, W2), (b1, b2) = self.coefs_, self.intercepts_
+        return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+
+
+ShallowNNClassifier.__doc__ = ShallowNNClassifier.__doc__.format(
+    shared_parameters=SHARED_PARAMETER_DOCS.format(
+        max_iter=200, tol=1e-4, alpha=1e-4, optimizer="adam"
+    ),
+    shared_attributes=SHARED_ATTRIBUTE_DOCS,
+)
