@@ -24,6 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
+    check_X_y,
     validate_data,
 )
 
@@ -97,7 +98,7 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
             )
         self.classes_ = classes
         y_index = np.searchsorted(classes, y)
-        sample_weight = self._effective_weights(y_index, sample_weight, X.dtype)
+        sample_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
         return self._train(
             X, y_index, sample_weight, continue_training=warm, incremental=False
         )
@@ -160,7 +161,7 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         X, y, sample_weight = self._drop_zero_weight_rows(X, y, sample_weight)
         self.classes_ = all_classes
         y_index = np.searchsorted(all_classes, y)
-        sample_weight = self._effective_weights(y_index, sample_weight, X.dtype)
+        sample_weight = self._effective_weights(all_classes, y_index, sample_weight, X.dtype)
         return self._train(
             X, y_index, sample_weight, continue_training=not first_call, incremental=True
         )
@@ -251,11 +252,11 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
                 f"the data contains only one class: {classes[0]!r}."
             )
 
-    def _effective_weights(self, y_index, sample_weight, dtype):
+    def _effective_weights(self, classes, y_index, sample_weight, dtype):
         """Sample weights times class weights; None when all would be one."""
         if self.class_weight is None:
             return sample_weight
-        n_classes = len(self.classes_)
+        n_classes = len(classes)
         base = np.ones(len(y_index), dtype=dtype) if sample_weight is None else sample_weight
         if self.class_weight == "balanced":
             # Weighted class totals, so that weight k still equals k repeated rows.
@@ -266,11 +267,11 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         else:
             per_class = np.ones(n_classes)
             for label, weight in self.class_weight.items():
-                matches = np.flatnonzero(self.classes_ == label)
+                matches = np.flatnonzero(classes == label)
                 if matches.size == 0:
                     raise ValueError(
                         f"class_weight has label {label!r}, which is not among the "
-                        f"classes {self.classes_!r}."
+                        f"classes {classes!r}."
                     )
                 per_class[matches[0]] = weight
             if np.any(per_class < 0) or not np.all(np.isfinite(per_class)):
@@ -321,6 +322,38 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         log.validation_loss_curve = list(getattr(self, "validation_loss_curve_", []))
         log.best_loss = self.best_loss_
         return log
+
+    def _gradient_problem(self, X, y, sample_weight):
+        """The objective, parameters and encoded data that fit would optimise.
+
+        Parameters are float64 copies of the fitted ones, or the initial ones
+        when the estimator is unfitted; the estimator itself is not changed.
+        Used by :func:`sknn.check_gradient`.
+        """
+        X, y = check_X_y(X, y, accept_sparse=_ACCEPTED_SPARSE, dtype=np.float64)
+        check_classification_targets(y)
+        X, y, sample_weight = self._drop_zero_weight_rows(X, y, sample_weight)
+        fitted = hasattr(self, "classes_")
+        classes = self.classes_ if fitted else np.unique(y)
+        self._check_at_least_two(classes)
+        unknown = np.setdiff1d(y, classes)
+        if unknown.size:
+            raise ValueError(f"y contains labels {unknown!r} unseen in fit.")
+        y_index = np.searchsorted(classes, y)
+        sample_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
+        link, n_outputs = self._output_layer(len(classes))
+        objective = self._make_objective(link)
+        if fitted:
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                    f"expecting {self.n_features_in_} features as input."
+                )
+            params = {k: np.array(v, dtype=np.float64) for k, v in self._load_params().items()}
+        else:
+            rng = check_random_state(self.random_state)
+            params = objective.init_params(X.shape[1], n_outputs, rng, np.float64)
+        return objective, params, X, _encode_targets(y_index, n_outputs, X.dtype), sample_weight
 
     # ----------------------------------------------------------- predicting
     def _logits(self, X):

@@ -274,8 +274,10 @@ class SoftmaxGD(_LinearGDClassifier):
     >>> from sknn import SoftmaxGD
     >>> X, y = load_iris(return_X_y=True)
     >>> model = make_pipeline(StandardScaler(), SoftmaxGD()).fit(X, y)
-    >>> model.predict_proba(X[:1]).round(2)
-    array([[0.98, 0.02, 0.  ]])
+    >>> model.predict(X[[0, 50, 100]])
+    array([0, 1, 2])
+    >>> model.predict_proba(X[:1]).shape
+    (1, 3)
     """
 
     def _output_layer(self, n_classes):

@@ -1,0 +1,102 @@
+"""A user-facing gradient check: analytic gradients against finite differences."""
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+
+def check_gradient(
+    estimator,
+    X,
+    y,
+    sample_weight=None,
+    *,
+    eps=1e-6,
+    max_entries=None,
+    random_state=0,
+    return_details=False,
+):
+    """Compare an sknn estimator's analytic gradient with central differences.
+
+    The gradient of the training objective (the weighted mean loss plus the
+    L2 term) is taken at the estimator's fitted parameters, or at its initial
+    ones if it is unfitted, on the data given. Each checked entry ``theta_j``
+    gets ``(J(theta + eps e_j) - J(theta - eps e_j)) / (2 eps)``, and each
+    parameter array's error is the relative difference
+    ``||g - g_num|| / (||g|| + ||g_num||)`` (0 when both vanish). Everything
+    is computed in float64; the estimator is not modified.
+
+    Parameters
+    ----------
+    estimator : LogisticRegressionGD, SoftmaxGD or ShallowNNClassifier
+        Fitted or not.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Data at which the objective is evaluated.
+    y : array-like of shape (n_samples,)
+        Labels (those of ``classes_`` if the estimator is fitted).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights, as in ``fit``.
+    eps : float, default=1e-6
+        Finite-difference step.
+    max_entries : int or None, default=None
+        Check at most this many randomly chosen entries of each parameter
+        array (None: all of them, two loss evaluations each).
+    random_state : int, RandomState instance or None, default=0
+        Chooses the entries when ``max_entries`` is set.
+    return_details : bool, default=False
+        Also return a dict of the relative error of each parameter array.
+
+    Returns
+    -------
+    max_relative_error : float
+        The largest relative error over the parameter arrays; around 1e-8
+        or below means the analytic gradient is right.
+    details : dict of str to float
+        Only with ``return_details=True``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sknn import ShallowNNClassifier, check_gradient
+    >>> X, y = load_iris(return_X_y=True)
+    >>> net = ShallowNNClassifier(
+    ...     hidden_layer_size=5, activation="tanh", max_iter=50, tol=None, random_state=0
+    ... ).fit(X, y)
+    >>> check_gradient(net, X, y) < 1e-7
+    True
+    >>> error, per_param = check_gradient(net, X, y, return_details=True)
+    >>> sorted(per_param)
+    ['W1', 'W2', 'b1', 'b2']
+    """
+    objective, params, X, Y, sample_weight = estimator._gradient_problem(
+        X, y, sample_weight
+    )
+    _, analytic = objective.loss_grad(params, X, Y, sample_weight)
+    # The objective may reuse its gradient buffers: keep copies.
+    analytic = {name: grad.copy() for name, grad in analytic.items()}
+    rng = check_random_state(random_state)
+
+    def loss_at(param, index, value):
+        saved = param[index]
+        param[index] = value
+        loss = objective.loss(params, X, Y, sample_weight)
+        param[index] = saved
+        return loss
+
+    details = {}
+    for name, param in params.items():
+        indices = list(np.ndindex(param.shape))
+        if max_entries is not None and len(indices) > max_entries:
+            chosen = rng.choice(len(indices), size=max_entries, replace=False)
+            indices = [indices[i] for i in chosen]
+        numeric = np.array(
+            [
+                (loss_at(param, i, param[i] + eps) - loss_at(param, i, param[i] - eps))
+                / (2 * eps)
+                for i in indices
+            ]
+        )
+        exact = np.array([analytic[name][i] for i in indices])
+        scale = np.linalg.norm(exact) + np.linalg.norm(numeric)
+        details[name] = 0.0 if scale == 0 else float(np.linalg.norm(exact - numeric) / scale)
+    worst = max(details.values())
+    return (worst, details) if return_details else worst
