@@ -193,6 +193,12 @@ class _Batches:
 
     def __iter__(self):
         n_samples = self.X.shape[0]
+        if self.batch_size == n_samples:
+            # Full batch: X itself (slicing a sparse matrix would copy it).
+            yield self.X, self.Y, self.sample_weight, self._batch_weight(
+                self.sample_weight, n_samples
+            )
+            return
         order = self.rng.permutation(n_samples) if self.shuffle else None
         for start in range(0, n_samples, self.batch_size):
             stop = min(start + self.batch_size, n_samples)

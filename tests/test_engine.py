@@ -1,0 +1,183 @@
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+from sknn._engine import TrainingLog, _Batches, train
+from sknn._optimizers import make_optimizer
+from sknn.linear import LinearObjective
+
+
+def _data(n_samples=40, n_features=3, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n_samples, n_features)
+    y = (X @ rng.randn(n_features) + 0.5 * rng.randn(n_samples) > 0).astype(float)
+    return X, y[:, None]
+
+
+def _train(X, Y, learning_rate=0.5, optimizer="gd", **kwargs):
+    objective = LinearObjective("sigmoid", alpha=0.0)
+    params = objective.init_params(X.shape[1], 1, None, X.dtype)
+    log = TrainingLog()
+    kwargs.setdefault("max_iter", 20)
+    reason = train(
+        objective,
+        params,
+        make_optimizer(optimizer, learning_rate, 0.9, 0.999, 1e-8),
+        X,
+        Y,
+        kwargs.pop("sample_weight", None),
+        log=log,
+        rng=np.random.RandomState(0),
+        **kwargs,
+    )
+    return reason, params, log, objective
+
+
+def test_tol_none_runs_exactly_max_iter_epochs_without_warning():
+    X, Y = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reason, _, log, _ = _train(X, Y, tol=None, max_iter=37)
+    assert reason == "max_iter"
+    assert len(log.loss_curve) == 37
+
+
+def test_full_batch_loss_curve_is_cost_before_each_update():
+    X, Y = _data()
+    _, params, log, objective = _train(X, Y, tol=None, max_iter=5)
+    replay = objective.init_params(X.shape[1], 1, None, X.dtype)
+    optimizer = make_optimizer("gd", 0.5, 0.9, 0.999, 1e-8)
+    for recorded in log.loss_curve:
+        loss, grads = objective.loss_grad(replay, X, Y, None)
+        assert loss == recorded
+        optimizer.step(replay, grads)
+    assert_array_equal(replay["W"], params["W"])
+    assert log.loss_curve[0] == pytest.approx(np.log(2))
+
+
+def test_stops_when_loss_stops_improving():
+    X, Y = _data()
+    reason, _, log, _ = _train(X, Y, tol=1e-2, n_iter_no_change=3, max_iter=500)
+    assert reason == "converged"
+    curve = np.array(log.loss_curve)
+    # Each of the last 3 epochs failed to beat the best loss before it by tol.
+    assert all(curve[k] > curve[:k].min() - 1e-2 for k in range(len(curve) - 3, len(curve)))
+    assert len(curve) < 500
+    assert log.best_loss == curve.min()
+
+
+def test_convergence_warning_when_max_iter_ends_training_with_tol():
+    X, Y = _data()
+    with pytest.warns(ConvergenceWarning, match="maximum iterations \\(3\\)"):
+        reason, *_ = _train(X, Y, tol=1e-8, max_iter=3)
+    assert reason == "max_iter"
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "adam"])
+def test_divergence_keeps_last_finite_weights_and_names_learning_rate(optimizer):
+    X, Y = _data()
+    X = X * 100
+    with pytest.warns(ConvergenceWarning, match=r"learning rate \(1e\+30\)"):
+        reason, params, log, objective = _train(X, Y, learning_rate=1e30, optimizer=optimizer, tol=None)
+    assert reason == "diverged"
+    assert all(np.all(np.isfinite(p)) for p in params.values())
+    assert np.isfinite(objective.loss(params, X, Y, None))
+    assert np.all(np.isfinite(log.loss_curve))
+
+
+def test_non_finite_loss_stops_training():
+    class NaNAfterTwoSteps(LinearObjective):
+        calls = 0
+
+        def loss_grad(self, params, X, Y, sample_weight):
+            self.calls += 1
+            loss, grads = super().loss_grad(params, X, Y, sample_weight)
+            return (np.nan if self.calls > 2 else loss), grads
+
+    X, Y = _data()
+    objective = NaNAfterTwoSteps("sigmoid", 0.0)
+    params = objective.init_params(3, 1, None, X.dtype)
+    log = TrainingLog()
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        reason = train(objective, params, make_optimizer("gd", 0.1, 0.9, 0.999, 1e-8), X, Y, None, log=log, max_iter=10)
+    assert reason == "diverged"
+    assert len(log.loss_curve) == 2
+
+
+def test_validation_keeps_best_weights_and_records_its_curve():
+    X, Y = _data(n_samples=60)
+    X_val, Y_val = X[:20], 1 - Y[:20]  # adversarial split: training makes it worse
+    reason, params, log, objective = _train(
+        X[20:], Y[20:], tol=1e-4, n_iter_no_change=5, max_iter=200, validation=(X_val, Y_val, None)
+    )
+    assert reason == "early_stopping"
+    assert len(log.validation_loss_curve) == len(log.loss_curve)
+    best = min(log.validation_loss_curve)
+    assert objective.loss(params, X_val, Y_val, None) == pytest.approx(best)
+    assert log.best_loss == best
+
+
+def test_verbose_prints_every_k_epochs(capsys):
+    X, Y = _data()
+    _train(X, Y, tol=None, max_iter=6, verbose=2)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(",")[0] for line in lines] == ["Epoch 2", "Epoch 4", "Epoch 6"]
+    assert "loss = " in lines[0]
+
+
+def test_mini_batch_epoch_loss_is_weighted_mean_of_batch_losses():
+    X, Y = _data(n_samples=10)
+    weights = np.arange(1.0, 11.0)
+    objective = LinearObjective("sigmoid", 0.0)
+    params = objective.init_params(3, 1, None, X.dtype)
+    log = TrainingLog()
+    train(objective, params, make_optimizer("gd", 0.0 + 1e-300, 0.9, 0.999, 1e-8), X, Y, weights, log=log, max_iter=1, batch_size=4, shuffle=False)
+    # With a negligible step every batch sees the initial weights: loss log 2.
+    assert log.loss_curve[0] == pytest.approx(np.log(2))
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("batch_size", [1, 3, 10, None])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_batches_cover_every_row_once_per_epoch(shuffle, batch_size, sparse):
+    n = 10
+    X = np.arange(n, dtype=float)[:, None] * np.ones((1, 2))
+    X = sp.csr_matrix(X) if sparse else X
+    Y = np.arange(n, dtype=float)[:, None]
+    weights = np.arange(n, dtype=float) + 1
+    batches = _Batches(X, Y, weights, batch_size, shuffle, np.random.RandomState(0))
+    for _ in range(2):
+        seen = []
+        for X_batch, Y_batch, sw_batch, batch_weight in batches:
+            dense = X_batch.toarray() if sparse else X_batch
+            assert_array_equal(dense[:, 0], Y_batch[:, 0])
+            assert_array_equal(sw_batch, Y_batch[:, 0] + 1)
+            assert batch_weight == sw_batch.sum()
+            seen.extend(Y_batch[:, 0].tolist())
+        assert sorted(seen) == list(range(n))
+
+
+def test_shuffled_batches_reuse_buffers_and_full_batch_is_x_itself():
+    X, Y = _data(n_samples=10)
+    full = list(_Batches(X, Y, None, None, True, np.random.RandomState(0)))
+    assert len(full) == 1 and full[0][0] is X and full[0][2] is None
+    batches = _Batches(X, Y, None, 4, True, np.random.RandomState(0))
+    first = [id(b[0]) for b in batches]
+    second = [id(b[0]) for b in batches]
+    assert first == second  # no per-epoch allocation of batch copies
+    unshuffled = next(iter(_Batches(X, Y, None, 4, False, None)))[0]
+    assert np.shares_memory(unshuffled, X)
+
+
+def test_shuffle_order_changes_between_epochs_but_is_reproducible():
+    X, Y = _data(n_samples=12)
+    def orders(seed):
+        batches = _Batches(X, Y, None, 4, True, np.random.RandomState(seed))
+        return [np.concatenate([b[1][:, 0].copy() for b in batches]) for _ in range(2)]
+    a, b = orders(0), orders(0)
+    assert_array_equal(a[0], b[0]) and assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], a[1])
