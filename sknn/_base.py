@@ -237,8 +237,6 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
-        if not np.all(np.isfinite(sample_weight)):
-            raise ValueError("Sample weights must be finite.")
         keep = sample_weight > 0
         if keep.all():
             return X, y, sample_weight
