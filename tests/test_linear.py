@@ -1,0 +1,177 @@
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_breast_cancer, load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from sknn import LogisticRegressionGD, SoftmaxGD, check_gradient, reference
+from sknn.linear import LinearObjective, _gram_top_eigenvalue
+
+LINEAR = [LogisticRegressionGD, SoftmaxGD]
+DATA_DIR = Path(os.environ.get("SKNN_DATA_DIR", Path(__file__).parents[1] / ".." / "shared" / "datasets"))
+parametrize_linear = pytest.mark.parametrize("Estimator", LINEAR, ids=lambda E: E.__name__)
+
+
+def _data(n_classes, n_samples=30, n_features=6, seed=0):
+    X, y = make_classification(
+        n_samples=n_samples, n_features=n_features, n_informative=4,
+        n_classes=n_classes, n_clusters_per_class=1, random_state=seed,
+    )
+    return X, y
+
+
+def _weights(n, seed=0):
+    weights = np.random.RandomState(seed).uniform(0, 3, size=n)
+    weights[0] = 0
+    return weights
+
+
+@parametrize_linear
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_gradient_matches_finite_differences(Estimator, n_classes, alpha, weighted, sparse):
+    X, y = _data(n_classes)
+    X[np.abs(X) < 0.3] = 0
+    weights = _weights(len(y)) if weighted else None
+    estimator = Estimator(alpha=alpha, max_iter=20, tol=None).fit(X, y, sample_weight=weights)
+    X_input = sp.csr_matrix(X) if sparse else X
+    assert check_gradient(estimator, X_input, y, weights) < 1e-6
+
+
+@pytest.mark.parametrize(
+    "Estimator, link, twin",
+    [(LogisticRegressionGD, "sigmoid", reference.logistic_loss_grad),
+     (SoftmaxGD, "softmax", reference.softmax_loss_grad)],
+)
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_vectorized_equals_loop_based_twin(Estimator, link, twin, n_classes, alpha, weighted):
+    X, y = _data(n_classes)
+    weights = _weights(len(y)) if weighted else None
+    estimator = Estimator(alpha=alpha, max_iter=15, tol=None).fit(X, y, sample_weight=weights)
+    objective, params, X_checked, Y, sw = estimator._gradient_problem(X, y, weights)
+    loss, grads = objective.loss_grad(params, X_checked, Y, sw)
+    loss_loops, grads_loops = twin(params["W"], params["b"], X_checked, Y, sw, alpha)
+    assert loss == pytest.approx(loss_loops, rel=1e-12, abs=1e-10)
+    for name in ("W", "b"):
+        assert_allclose(grads[name], grads_loops[name], rtol=1e-10, atol=1e-12)
+
+
+@parametrize_linear
+def test_shapes_and_probabilities(Estimator):
+    X3, y3 = _data(3)
+    X2, y2 = _data(2)
+    multi = Estimator().fit(X3, y3)
+    binary = Estimator().fit(X2, y2)
+    assert multi.coef_.shape == (3, 6) and multi.intercept_.shape == (3,)
+    expected_rows = 1 if Estimator is LogisticRegressionGD else 2
+    assert binary.coef_.shape == (expected_rows, 6)
+    logits = X3 @ multi.coef_.T + multi.intercept_
+    if Estimator is LogisticRegressionGD:
+        # One-vs-rest: the K sigmoids, normalised.
+        sigmoids = 1 / (1 + np.exp(-logits))
+        expected = sigmoids / sigmoids.sum(axis=1, keepdims=True)
+    else:
+        expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert_allclose(multi.predict_proba(X3), expected, rtol=1e-12)
+    assert_allclose(multi.decision_function(X3), logits, rtol=1e-12)
+    binary_logits = X2 @ binary.coef_.T + binary.intercept_
+    margin = binary_logits[:, 0] if expected_rows == 1 else binary_logits[:, 1] - binary_logits[:, 0]
+    assert_allclose(binary.decision_function(X2), margin, rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------ learning_rate='auto'
+def _dense_smoothness(X, weights, curvature, alpha):
+    X = X.toarray() if sp.issparse(X) else X
+    weights = np.ones(len(X)) if weights is None else weights
+    A = np.sqrt(weights)[:, None] * np.hstack([X, np.ones((len(X), 1))])
+    return curvature * np.linalg.eigvalsh(A.T @ A)[-1] / weights.sum() + alpha
+
+
+@pytest.mark.parametrize(
+    "shape", [(20, 50), (50, 20), (700, 600)], ids=["wide", "tall", "large-lanczos"]
+)
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_smoothness_bound_is_exact_on_every_path(shape, sparse, weighted):
+    rng = np.random.RandomState(0)
+    X = rng.randn(*shape) + 0.3
+    weights = _weights(shape[0]) if weighted else None
+    X_input = sp.csr_matrix(X) if sparse else X
+    for link, curvature in (("sigmoid", 0.25), ("softmax", 0.5)):
+        L = LinearObjective(link, alpha=0.1).smoothness(X_input, weights)
+        assert L == pytest.approx(_dense_smoothness(X, weights, curvature, 0.1), rel=1e-8)
+
+
+def test_top_eigenvalue_is_deterministic():
+    X = np.random.RandomState(0).randn(600, 700)
+    assert _gram_top_eigenvalue(X, None) == _gram_top_eigenvalue(X, None)
+
+
+@parametrize_linear
+@pytest.mark.parametrize("scale", [1.0, 1e3])
+def test_auto_learning_rate_never_increases_the_loss(Estimator, scale):
+    X, y = _data(3, n_samples=80)
+    estimator = Estimator(max_iter=200, tol=None).fit(X * scale, y)
+    curve = np.array(estimator.loss_curve_)
+    assert np.all(np.diff(curve) <= 1e-12)
+    assert estimator.stop_reason_ == "max_iter"
+
+
+@parametrize_linear
+def test_auto_means_a_fixed_step_for_adam(Estimator):
+    X, y = _data(2)
+    estimator = Estimator(optimizer="adam", max_iter=3, tol=None).fit(X, y)
+    assert estimator._optimizer.learning_rate == 0.01
+
+
+# -------------------------------------------------------- quality of defaults
+@parametrize_linear
+@pytest.mark.parametrize("load", [load_breast_cancer, load_digits])
+def test_defaults_match_scikit_learn_on_standardized_data(Estimator, load):
+    X, y = load(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    baseline = LogisticRegression(max_iter=5000).fit(X_train, y_train).score(X_test, y_test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        score = Estimator().fit(X_train, y_train).score(X_test, y_test)
+    assert score >= baseline - 0.02
+
+
+# ----------------------------------------------------------- the course's figures
+@pytest.fixture(scope="module")
+def cat_data():
+    from sknn.datasets import load_h5
+
+    train, test = DATA_DIR / "train_catvnoncat.h5", DATA_DIR / "test_catvnoncat.h5"
+    if not (train.exists() and test.exists()):
+        pytest.skip(f"the course's cat data is not in {DATA_DIR}")
+    X_train, y_train = load_h5(train, return_X_y=True)
+    X_test, y_test = load_h5(test, return_X_y=True)
+    return X_train / 255.0, y_train, X_test / 255.0, y_test
+
+
+def test_course_logistic_regression_is_reproduced_exactly(cat_data):
+    X_train, y_train, X_test, y_test = cat_data
+    model = LogisticRegressionGD(learning_rate=0.005, max_iter=2000, tol=None, alpha=0)
+    model.fit(X_train, y_train)
+    # The course prints the cost every 100 iterations.
+    assert round(model.loss_curve_[0], 6) == 0.693147
+    assert round(model.loss_curve_[100], 6) == 0.584508
+    assert round(model.loss_curve_[1900], 6) == 0.140872
+    assert round(model.score(X_train, y_train), 4) == 0.9904
+    assert model.score(X_test, y_test) == 0.70
+    assert model.stop_reason_ == "max_iter"
