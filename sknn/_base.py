@@ -175,14 +175,11 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         link, n_outputs = self._output_layer(len(self.classes_))
         objective = self._make_objective(link)
         Y = _encode_targets(y_index, n_outputs, X.dtype)
-
         if continue_training:
-            params = {k: np.array(v, dtype=X.dtype) for k, v in self._load_params().items()}
             rng = getattr(self, "_rng", None) or check_random_state(self.random_state)
             log = self._training_log()
         else:
             rng = check_random_state(self.random_state)
-            params = objective.init_params(X.shape[1], n_outputs, rng, X.dtype)
             log = TrainingLog()
             self._optimizer = None
 
@@ -192,10 +189,19 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
                 X, Y, y_index, sample_weight, rng
             )
 
-        learning_rate = self._initial_learning_rate(objective, X, sample_weight)
+        training_objective = objective
+        if continue_training:
+            params = {k: np.array(v, dtype=X.dtype) for k, v in self._load_params().items()}
+        else:
+            if not incremental and validation is None:
+                # A fresh full fit may run on an equivalent, cheaper parametrisation.
+                training_objective = self._training_objective(objective, X, n_outputs)
+            params = training_objective.init_params(X.shape[1], n_outputs, rng, X.dtype)
+
+        learning_rate = self._initial_learning_rate(training_objective, X, sample_weight)
         self._optimizer = self._updated_optimizer(learning_rate)
         self.stop_reason_ = train(
-            objective,
+            training_objective,
             params,
             self._optimizer,
             X,
@@ -212,6 +218,8 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
             verbose=int(self.verbose),
             estimator_name=type(self).__name__,
         )
+        if training_objective is not objective:
+            params = training_objective.to_model_params(params, self._optimizer)
         self._rng = rng
         self._store_params(params)
         self.loss_curve_ = log.loss_curve
@@ -313,6 +321,10 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
             if hasattr(optimizer, name):
                 setattr(optimizer, name, value)
         return optimizer
+
+    def _training_objective(self, objective, X, n_outputs):
+        """The objective a fresh full-batch fit trains; subclasses may reparametrise."""
+        return objective
 
     def _training_log(self):
         log = TrainingLog()

@@ -21,6 +21,9 @@ _LINK_CURVATURE = {"sigmoid": 0.25, "softmax": 0.5}
 # computed directly; above it, Lanczos iterations on matrix-vector products.
 _DENSE_GRAM_LIMIT = 500
 
+# The Gram matrix of the sample-space path is n_samples^2: cap it at 800 MB.
+_MAX_SAMPLE_SPACE_SAMPLES = 10_000
+
 # 'auto' for Adam, whose steps are scaled per coordinate, is not 1/L.
 _ADAM_AUTO_LEARNING_RATE = 0.01
 
@@ -77,27 +80,33 @@ class LinearObjective:
         return _LINK_CURVATURE[self.link] * top_eigenvalue / total_weight + self.alpha
 
 
-def _gram_top_eigenvalue(X, sample_weight):
-    """Largest eigenvalue of ``A^T A`` for ``A = diag(sqrt(s)) [X, 1]``, X never densified."""
+def _gram_top_eigenvalue(X, sample_weight, sample_gram=None):
+    """Largest eigenvalue of ``A^T A`` for ``A = diag(sqrt(s)) [X, 1]``, X never densified.
+
+    ``sample_gram``, the matrix ``X X^T`` if the caller already has it, is used
+    instead of recomputing it.
+    """
     n_samples, n_features = X.shape
     root_weight = (
         np.ones(n_samples) if sample_weight is None else np.sqrt(sample_weight, dtype=float)
     )
-    if min(n_samples, n_features + 1) <= _DENSE_GRAM_LIMIT:
-        if n_samples <= n_features + 1:
-            # A A^T = D (X X^T + 1 1^T) D has the same nonzero spectrum.
-            gram = safe_sparse_dot(X, X.T, dense_output=True).astype(float)
-            gram += 1.0
-            gram *= root_weight[:, None]
-            gram *= root_weight[None, :]
-        else:
-            weighted = _scale_rows(X, root_weight)
-            gram = np.empty((n_features + 1, n_features + 1))
-            gram[:-1, :-1] = safe_sparse_dot(weighted.T, weighted, dense_output=True)
-            gram[:-1, -1] = gram[-1, :-1] = safe_sparse_dot(weighted.T, root_weight)
-            gram[-1, -1] = root_weight @ root_weight
-        size = gram.shape[0]
-        return float(eigvalsh(gram, subset_by_index=[size - 1, size - 1])[0])
+    if sample_gram is not None or n_samples <= min(n_features + 1, _DENSE_GRAM_LIMIT):
+        # A A^T = D (X X^T + 1 1^T) D has the same nonzero spectrum.
+        if sample_gram is None:
+            sample_gram = safe_sparse_dot(X, X.T, dense_output=True)
+        gram = sample_gram.astype(float)
+        gram += 1.0
+        gram *= root_weight[:, None]
+        gram *= root_weight[None, :]
+        return _top_eigenvalue(gram)
+
+    if n_features + 1 <= _DENSE_GRAM_LIMIT:
+        weighted = _scale_rows(X, root_weight)
+        gram = np.empty((n_features + 1, n_features + 1))
+        gram[:-1, :-1] = safe_sparse_dot(weighted.T, weighted, dense_output=True)
+        gram[:-1, -1] = gram[-1, :-1] = safe_sparse_dot(weighted.T, root_weight)
+        gram[-1, -1] = root_weight @ root_weight
+        return _top_eigenvalue(gram)
 
     weight = root_weight**2
 
@@ -107,10 +116,93 @@ def _gram_top_eigenvalue(X, sample_weight):
         Av *= weight
         return np.append(safe_sparse_dot(X.T, Av), Av.sum())
 
-    operator = LinearOperator((n_features + 1,) * 2, matvec=gram_times, dtype=float)
-    # A fixed start vector keeps 'auto' deterministic across refits.
-    top = eigsh(operator, k=1, which="LA", v0=np.ones(n_features + 1), tol=1e-10)[0]
-    return float(top[0])
+    return _top_eigenvalue(
+        LinearOperator((n_features + 1,) * 2, matvec=gram_times, dtype=float)
+    )
+
+
+def _top_eigenvalue(symmetric):
+    """Largest eigenvalue of a symmetric matrix or LinearOperator."""
+    size = symmetric.shape[0]
+    if isinstance(symmetric, np.ndarray) and size <= _DENSE_GRAM_LIMIT:
+        return float(eigvalsh(symmetric, subset_by_index=[size - 1, size - 1])[0])
+    # Lanczos; a fixed start vector keeps 'auto' deterministic across refits.
+    return float(eigsh(symmetric, k=1, which="LA", v0=np.ones(size), tol=1e-10)[0][0])
+
+
+class SampleSpaceObjective:
+    """:class:`LinearObjective` reparametrised as ``W = X^T C``.
+
+    Full-batch gradient descent and momentum started from ``W = 0`` keep W in
+    the row space of X: the gradient ``X^T R + alpha W`` is ``X^T (R + alpha C)``.
+    Iterating on C (n_samples, n_outputs) with the Gram matrix ``G = X X^T``,
+    computed once, therefore gives the same iterates and losses as the direct
+    path, while a step costs O(n_samples^2) instead of O(n_samples n_features)
+    and no longer streams X. The training loop passes X on each call; it is the
+    X this objective was built on, so it is ignored.
+    """
+
+    def __init__(self, objective, X):
+        self.link = objective.link
+        self.alpha = objective.alpha
+        self.X = X
+        self.gram = safe_sparse_dot(X, X.T, dense_output=True)
+
+    def init_params(self, n_features, n_outputs, rng, dtype):
+        return {
+            "C": np.zeros((self.X.shape[0], n_outputs), dtype=dtype),
+            "b": np.zeros(n_outputs, dtype=dtype),
+        }
+
+    def _logits_and_penalty(self, params):
+        C = params["C"]
+        Z = self.gram @ C  # = X W
+        # alpha/2 ||X^T C||^2 = alpha/2 <C, G C>
+        penalty = 0.5 * self.alpha * float(np.vdot(C, Z)) if self.alpha else 0.0
+        Z += params["b"]
+        return Z, penalty
+
+    def loss(self, params, X, Y, sample_weight):
+        Z, penalty = self._logits_and_penalty(params)
+        return data_loss(self.link, Z, Y, sample_weight) + penalty
+
+    def loss_grad(self, params, X, Y, sample_weight):
+        Z, penalty = self._logits_and_penalty(params)
+        loss, residual = data_loss_and_residual(self.link, Z, Y, sample_weight)
+        grad_b = residual.sum(axis=0)
+        if self.alpha:
+            residual += self.alpha * params["C"]
+        return loss + penalty, {"C": residual, "b": grad_b}
+
+    def smoothness(self, X, sample_weight):
+        total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        top_eigenvalue = _gram_top_eigenvalue(X, sample_weight, sample_gram=self.gram)
+        return _LINK_CURVATURE[self.link] * top_eigenvalue / total_weight + self.alpha
+
+    def to_model_params(self, params, optimizer):
+        """Map C (and a momentum optimizer's velocity) back to W."""
+        if getattr(optimizer, "velocities", None) is not None:
+            velocity = optimizer.velocities
+            optimizer.velocities = {"W": self._to_W(velocity["C"]), "b": velocity["b"]}
+        return {"W": self._to_W(params["C"]), "b": params["b"]}
+
+    def _to_W(self, C):
+        return np.ascontiguousarray(safe_sparse_dot(self.X.T, C, dense_output=True))
+
+
+def _sample_space_pays(n_samples, n_features, n_outputs, max_iter):
+    """Whether training in sample space is expected to be cheaper.
+
+    A sample-space step costs about n_samples / n_features of a direct one;
+    forming G costs 2 n^2 p flops once, at matrix-multiply speed, against
+    4 n p n_outputs flops per direct step at the much lower speed of a
+    matrix-vector product; G itself must fit comfortably in memory.
+    """
+    return (
+        2 * n_samples <= n_features
+        and n_samples <= _MAX_SAMPLE_SPACE_SAMPLES
+        and 8 * max_iter * n_outputs >= n_samples
+    )
 
 
 def _scale_rows(X, factors):
@@ -136,6 +228,16 @@ class _LinearGDClassifier(BaseGDClassifier):
         if self.optimizer == "adam":
             return _ADAM_AUTO_LEARNING_RATE
         return 1.0 / objective.smoothness(X, sample_weight)
+
+    def _training_objective(self, objective, X, n_outputs):
+        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
+        if (
+            full_batch
+            and self.optimizer in ("gd", "momentum")
+            and _sample_space_pays(*X.shape, n_outputs, self.max_iter)
+        ):
+            return SampleSpaceObjective(objective, X)
+        return objective
 
     def _store_params(self, params):
         self.coef_ = np.ascontiguousarray(params["W"].T)

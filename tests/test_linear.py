@@ -175,3 +175,75 @@ def test_course_logistic_regression_is_reproduced_exactly(cat_data):
     assert round(model.score(X_train, y_train), 4) == 0.9904
     assert model.score(X_test, y_test) == 0.70
     assert model.stop_reason_ == "max_iter"
+
+
+# ------------------------------------------------------- the sample-space path
+def _fit_both_paths(monkeypatch, Estimator, X, y, weights=None, **params):
+    import sknn.linear
+
+    fits = {}
+    for chosen in (True, False):
+        monkeypatch.setattr(sknn.linear, "_sample_space_pays", lambda *args: chosen)
+        fits[chosen] = Estimator(tol=None, **params).fit(X, y, sample_weight=weights)
+    return fits[True], fits[False]
+
+
+@parametrize_linear
+@pytest.mark.parametrize("optimizer", ["gd", "momentum"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_sample_space_path_equals_direct_path(
+    monkeypatch, Estimator, optimizer, n_classes, alpha, weighted, sparse
+):
+    X, y = _data(n_classes, n_samples=20, n_features=60)
+    X[np.abs(X) < 0.5] = 0
+    X_input = sp.csr_matrix(X) if sparse else X
+    weights = _weights(len(y)) if weighted else None
+    kernel, direct = _fit_both_paths(
+        monkeypatch, Estimator, X_input, y, weights, optimizer=optimizer, alpha=alpha, max_iter=60
+    )
+    assert_allclose(kernel.loss_curve_, direct.loss_curve_, rtol=1e-10)
+    assert_allclose(kernel.coef_, direct.coef_, rtol=1e-10, atol=1e-12)
+    assert_allclose(kernel.intercept_, direct.intercept_, rtol=1e-10, atol=1e-12)
+    assert kernel.coef_.flags.c_contiguous
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum"])
+def test_warm_start_continues_a_sample_space_fit_exactly(monkeypatch, optimizer):
+    import sknn.linear
+
+    X, y = _data(2, n_samples=20, n_features=60)
+    once = LogisticRegressionGD(optimizer=optimizer, max_iter=50, tol=None).fit(X, y)
+    warm = LogisticRegressionGD(optimizer=optimizer, max_iter=20, tol=None, warm_start=True).fit(X, y)
+    # The continuation runs on the direct path, from the mapped-back weights and velocity.
+    monkeypatch.setattr(sknn.linear, "_sample_space_pays", lambda *args: True)
+    warm.set_params(max_iter=30).fit(X, y)
+    assert_allclose(warm.loss_curve_, once.loss_curve_, rtol=1e-10)
+    assert_allclose(warm.coef_, once.coef_, rtol=1e-9, atol=1e-12)
+
+
+def test_sample_space_is_chosen_only_where_it_pays(monkeypatch):
+    import sknn.linear
+
+    built = []
+    original = sknn.linear.SampleSpaceObjective.__init__
+    monkeypatch.setattr(
+        sknn.linear.SampleSpaceObjective,
+        "__init__",
+        lambda self, *args: built.append(True) or original(self, *args),
+    )
+    wide = _data(2, n_samples=40, n_features=200)
+    tall = _data(2, n_samples=200, n_features=20)
+    LogisticRegressionGD(tol=None, max_iter=100).fit(*wide)
+    assert built == [True]
+    for estimator, data in [
+        (LogisticRegressionGD(tol=None, max_iter=100), tall),
+        (LogisticRegressionGD(tol=None, max_iter=100, optimizer="adam"), wide),
+        (LogisticRegressionGD(tol=None, max_iter=100, batch_size=10), wide),
+        (LogisticRegressionGD(tol=None, max_iter=100, early_stopping=True), wide),
+        (LogisticRegressionGD(tol=None, max_iter=1), wide),
+    ]:
+        estimator.fit(*data)
+    assert built == [True]
