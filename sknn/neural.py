@@ -193,7 +193,7 @@ class ShallowNNClassifier(BaseGDClassifier):
         init="auto",
         init_scale=0.01,
         learning_rate=0.01,
-        max_iter=200,
+        max_iter=500,
         tol=1e-4,
         n_iter_no_change=10,
         alpha=1e-4,
@@ -259,7 +259,7 @@ class ShallowNNClassifier(BaseGDClassifier):
 
 ShallowNNClassifier.__doc__ = ShallowNNClassifier.__doc__.format(
     shared_parameters=SHARED_PARAMETER_DOCS.format(
-        max_iter=200, tol=1e-4, alpha=1e-4, optimizer="adam"
+        max_iter=500, tol=1e-4, alpha=1e-4, optimizer="adam"
     ),
     shared_attributes=SHARED_ATTRIBUTE_DOCS,
 )
