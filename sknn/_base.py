@@ -13,6 +13,7 @@ model through four small hooks:
 This is the only module that imports scikit-learn's private helpers.
 """
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -340,6 +341,7 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         when the estimator is unfitted; the estimator itself is not changed.
         Used by :func:`sknn.check_gradient`.
         """
+        self._validate_params()
         X, y = check_X_y(X, y, accept_sparse=_ACCEPTED_SPARSE, dtype=np.float64)
         check_classification_targets(y)
         X, y, sample_weight = self._drop_zero_weight_rows(X, y, sample_weight)
@@ -361,7 +363,8 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
                 )
             params = {k: np.array(v, dtype=np.float64) for k, v in self._load_params().items()}
         else:
-            rng = check_random_state(self.random_state)
+            # A copy, so that a RandomState instance given by the user is not advanced.
+            rng = check_random_state(copy.deepcopy(self.random_state))
             params = objective.init_params(X.shape[1], n_outputs, rng, np.float64)
         return objective, params, X, _encode_targets(y_index, n_outputs, X.dtype), sample_weight
 

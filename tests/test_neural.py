@@ -126,7 +126,7 @@ def test_check_gradient_matches_finite_differences(
     error, details = check_gradient(net, X, y, sw, eps=1e-6, return_details=True)
     assert error < 1e-6, details
     assert set(details) == set(PARAM_NAMES)
-    assert max(details.values()) == error
+    assert max(details.values()) <= error
 
 
 @GRID_G
