@@ -153,12 +153,7 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
                     f"`classes={classes!r}` is not the same as on the first call "
                     f"to partial_fit, which was {self.classes_!r}."
                 )
-        unknown = np.setdiff1d(y, all_classes)
-        if unknown.size:
-            raise ValueError(
-                f"y contains labels {unknown!r} that are not in classes "
-                f"{all_classes!r}."
-            )
+        _check_labels_known(y, all_classes)
         X, y, sample_weight = self._drop_zero_weight_rows(X, y, sample_weight)
         self.classes_ = all_classes
         y_index = np.searchsorted(all_classes, y)
@@ -348,9 +343,7 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         fitted = hasattr(self, "classes_")
         classes = self.classes_ if fitted else np.unique(y)
         self._check_at_least_two(classes)
-        unknown = np.setdiff1d(y, classes)
-        if unknown.size:
-            raise ValueError(f"y contains labels {unknown!r} unseen in fit.")
+        _check_labels_known(y, classes)
         y_index = np.searchsorted(classes, y)
         sample_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
         link, n_outputs = self._output_layer(len(classes))
@@ -444,6 +437,12 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         """
         link, Z = self._logits(X)
         return log_probabilities(link, Z)
+
+
+def _check_labels_known(y, classes):
+    unknown = np.setdiff1d(y, classes)
+    if unknown.size:
+        raise ValueError(f"y contains labels {unknown!r} that are not in classes {classes!r}.")
 
 
 def _encode_targets(y_index, n_outputs, dtype):
