@@ -211,8 +211,8 @@ def _scale_rows(X, factors):
     return X * factors.astype(X.dtype)[:, None]
 
 
-class _LinearGDClassifier(BaseGDClassifier):
-    """Hooks shared by the two linear models."""
+class _LinearModelHooks:
+    """The hooks of :class:`~sknn._base.BaseGDClassifier` shared by the two linear models."""
 
     _parameter_constraints = {
         **BaseGDClassifier._parameter_constraints,
@@ -258,7 +258,7 @@ learning_rate : float or 'auto', default='auto'
         means 0.01."""
 
 
-class LogisticRegressionGD(_LinearGDClassifier):
+class LogisticRegressionGD(_LinearModelHooks, BaseGDClassifier):
     """Logistic regression trained by vectorized gradient descent.
 
     Binary problems use one sigmoid unit and the log-loss. With K > 2 classes
@@ -341,7 +341,7 @@ class LogisticRegressionGD(_LinearGDClassifier):
         self.verbose = verbose
 
 
-class SoftmaxGD(_LinearGDClassifier):
+class SoftmaxGD(_LinearModelHooks, BaseGDClassifier):
     """Softmax (multinomial logistic) regression trained by vectorized gradient descent.
 
     One softmax layer over all classes with the cross-entropy loss; a binary
