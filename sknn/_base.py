@@ -10,7 +10,8 @@ model through four small hooks:
 - ``_store_params(params)`` / ``_load_params()``: between the training
   dict of arrays and the public fitted attributes.
 
-This is the only module that imports scikit-learn's private helpers.
+This is the only module that imports scikit-learn's private helpers; the
+other modules take the parameter-validation pieces they need from here.
 """
 
 import copy
@@ -20,7 +21,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,  # noqa: F401 (for sknn.io)
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -100,9 +105,7 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         y_index = np.searchsorted(classes, y)
         sample_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
-        return self._train(
-            X, y_index, sample_weight, continue_training=warm, incremental=False
-        )
+        return self._train(X, y_index, sample_weight, continue_training=warm, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -277,7 +280,9 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
                     )
                 per_class[matches[0]] = weight
             if np.any(per_class < 0) or not np.all(np.isfinite(per_class)):
-                raise ValueError(f"class_weight must be finite and non-negative, got {self.class_weight!r}.")
+                raise ValueError(
+                    f"class_weight must be finite and non-negative, got {self.class_weight!r}."
+                )
         return base * per_class.astype(dtype)[y_index]
 
     def _split_validation(self, X, Y, y_index, sample_weight, rng):

@@ -195,8 +195,11 @@ class _Batches:
         n_samples = self.X.shape[0]
         if self.batch_size == n_samples:
             # Full batch: X itself (slicing a sparse matrix would copy it).
-            yield self.X, self.Y, self.sample_weight, self._batch_weight(
-                self.sample_weight, n_samples
+            yield (
+                self.X,
+                self.Y,
+                self.sample_weight,
+                self._batch_weight(self.sample_weight, n_samples),
             )
             return
         order = self.rng.permutation(n_samples) if self.shuffle else None

@@ -72,9 +72,7 @@ def check_gradient(
     >>> sorted(per_param)
     ['W1', 'W2', 'b1', 'b2']
     """
-    objective, params, X, Y, sample_weight = estimator._gradient_problem(
-        X, y, sample_weight
-    )
+    objective, params, X, Y, sample_weight = estimator._gradient_problem(X, y, sample_weight)
     _, analytic = objective.loss_grad(params, X, Y, sample_weight)
     # The objective may reuse its gradient buffers: keep copies.
     analytic = {name: grad.copy() for name, grad in analytic.items()}
@@ -95,8 +93,7 @@ def check_gradient(
             indices = [indices[i] for i in chosen]
         numeric = np.array(
             [
-                (loss_at(param, i, param[i] + eps) - loss_at(param, i, param[i] - eps))
-                / (2 * eps)
+                (loss_at(param, i, param[i] + eps) - loss_at(param, i, param[i] - eps)) / (2 * eps)
                 for i in indices
             ]
         )

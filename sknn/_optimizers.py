@@ -61,9 +61,7 @@ class Adam:
             self.second_moments = {k: np.zeros_like(p) for k, p in params.items()}
         self.t += 1
         step_size = float(
-            self.learning_rate
-            * math.sqrt(1 - self.beta_2**self.t)
-            / (1 - self.beta_1**self.t)
+            self.learning_rate * math.sqrt(1 - self.beta_2**self.t) / (1 - self.beta_1**self.t)
         )
         for name, grad in grads.items():
             m, v = self.first_moments[name], self.second_moments[name]

@@ -48,9 +48,7 @@ def _resolve_keys(f, path, x_key, y_key):
     datasets = {name: obj for name, obj in f.items() if isinstance(obj, h5py.Dataset)}
     for key in (x_key, y_key):
         if key is not None and not isinstance(f.get(key), h5py.Dataset):
-            raise ValueError(
-                f"No dataset '{key}' in '{path}'; it holds {_describe(datasets)}"
-            )
+            raise ValueError(f"No dataset '{key}' in '{path}'; it holds {_describe(datasets)}")
     if x_key is None or y_key is None:
         x_key, y_key = _infer_keys(f, path, datasets, x_key, y_key)
 
@@ -77,12 +75,14 @@ def _infer_keys(f, path, datasets, x_key, y_key):
         if f"{prefix}_x" in datasets and f"{prefix}_y" in datasets
     ]
     course = [(x, y) for x, y in course if x_key in (None, x) and y_key in (None, y)]
-    x_candidates = [x_key] if x_key is not None else [
-        name for name, ds in datasets.items() if ds.ndim >= 2
-    ]
-    y_candidates = [y_key] if y_key is not None else [
-        name for name, ds in datasets.items() if ds.ndim == 1 and name != _CLASS_NAMES_KEY
-    ]
+    x_candidates = (
+        [x_key] if x_key is not None else [name for name, ds in datasets.items() if ds.ndim >= 2]
+    )
+    y_candidates = (
+        [y_key]
+        if y_key is not None
+        else [name for name, ds in datasets.items() if ds.ndim == 1 and name != _CLASS_NAMES_KEY]
+    )
     generic = [
         (x, y)
         for x in x_candidates
@@ -237,8 +237,7 @@ def load_h5(path, *, x_key=None, y_key=None, return_X_y=False):
         )
 
 
-def iter_h5_batches(path, batch_size, *, x_key=None, y_key=None, shuffle=False,
-                    random_state=None):
+def iter_h5_batches(path, batch_size, *, x_key=None, y_key=None, shuffle=False, random_state=None):
     """Yield an HDF5 (X, y) pair in chunks of at most ``batch_size`` rows.
 
     Each chunk is read with its own slice, so memory use is bounded by
@@ -330,8 +329,8 @@ def _iter_batches(path, batch_size, x_key, y_key, shuffle, rng):
         if shuffle:
             rng.shuffle(starts)
         for start in starts:
-            X_batch = X[start:start + batch_size]
-            y_batch = y[start:start + batch_size]
+            X_batch = X[start : start + batch_size]
+            y_batch = y[start : start + batch_size]
             if shuffle:
                 order = rng.permutation(len(y_batch))
                 X_batch, y_batch = X_batch[order], y_batch[order]

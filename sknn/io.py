@@ -57,11 +57,11 @@ from typing import NamedTuple
 
 import h5py
 import numpy as np
-from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 import sknn
 
+from ._base import validate_parameter_constraints
 from ._optimizers import Adam, GradientDescent, Momentum
 from .linear import LogisticRegressionGD, SoftmaxGD
 from .neural import ShallowNNClassifier
@@ -326,7 +326,8 @@ def _check_nothing_left_behind(estimator, model_names):
     """Refuse an estimator with a fitted attribute this format would silently drop."""
     known = {"classes_", *_FITTED_SCALARS, "loss_curve_", *_OPTIONAL_FITTED, *model_names}
     unknown = [
-        name for name in vars(estimator)
+        name
+        for name in vars(estimator)
         if name.endswith("_") and not name.startswith("_") and name not in known
     ]
     if unknown:
@@ -504,8 +505,7 @@ def _check_header(tree):
     file_format = tree.get("format")
     if not isinstance(file_format, str) or file_format != FORMAT:
         raise ValueError(
-            f"not an sknn model file: its 'format' attribute is {file_format!r}, "
-            f"not {FORMAT!r}."
+            f"not an sknn model file: its 'format' attribute is {file_format!r}, not {FORMAT!r}."
         )
     version = tree.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -524,8 +524,7 @@ def _check_header(tree):
     name = tree.get("estimator")
     if not isinstance(name, str) or name not in _ESTIMATORS:
         raise ValueError(
-            f"unknown estimator {name!r}; sknn model files hold one of "
-            f"{', '.join(_ESTIMATORS)}."
+            f"unknown estimator {name!r}; sknn model files hold one of {', '.join(_ESTIMATORS)}."
         )
     return _ESTIMATORS[name]
 

@@ -6,10 +6,15 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import eigvalsh
 from scipy.sparse.linalg import LinearOperator, eigsh
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._base import SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS, BaseGDClassifier
+from ._base import (
+    SHARED_ATTRIBUTE_DOCS,
+    SHARED_PARAMETER_DOCS,
+    BaseGDClassifier,
+    Interval,
+    StrOptions,
+)
 from ._functions import data_loss, data_loss_and_residual, l2_penalty
 
 # Largest curvature of each output loss with respect to its logits: the
@@ -59,9 +64,7 @@ class LinearObjective:
 
     def loss_grad(self, params, X, Y, sample_weight):
         W = params["W"]
-        loss, residual = data_loss_and_residual(
-            self.link, self.logits(params, X), Y, sample_weight
-        )
+        loss, residual = data_loss_and_residual(self.link, self.logits(params, X), Y, sample_weight)
         grad_W = safe_sparse_dot(X.T, residual, dense_output=True)
         if self.alpha:
             grad_W += self.alpha * W
@@ -116,9 +119,7 @@ def _gram_top_eigenvalue(X, sample_weight, sample_gram=None):
         Av *= weight
         return np.append(safe_sparse_dot(X.T, Av), Av.sum())
 
-    return _top_eigenvalue(
-        LinearOperator((n_features + 1,) * 2, matvec=gram_times, dtype=float)
-    )
+    return _top_eigenvalue(LinearOperator((n_features + 1,) * 2, matvec=gram_times, dtype=float))
 
 
 def _top_eigenvalue(symmetric):

@@ -5,10 +5,15 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._base import SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS, BaseGDClassifier
+from ._base import (
+    SHARED_ATTRIBUTE_DOCS,
+    SHARED_PARAMETER_DOCS,
+    BaseGDClassifier,
+    Interval,
+    StrOptions,
+)
 from ._functions import ACTIVATIONS, data_loss, data_loss_and_residual, l2_penalty
 
 # 'auto' initialisation: Xavier/Glorot keeps tanh and sigmoid units out of

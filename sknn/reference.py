@@ -445,9 +445,7 @@ def _nn_params(params, n_features):
 
 def _check_activation(activation):
     if activation not in ACTIVATIONS:
-        raise ValueError(
-            f"activation must be one of {ACTIVATIONS}, got {activation!r}."
-        )
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}.")
 
 
 def _nn_hidden(x_i, W1_rows, b1_list, activation, z1, a1):
@@ -669,9 +667,7 @@ def gradient_descent_step(params, grads, learning_rate):
             raise KeyError(f"grads has no entry for parameter {name!r}.")
         g = np.asarray(grads[name], dtype=float)
         if g.shape != np.shape(value):
-            raise ValueError(
-                f"grads[{name!r}] has shape {g.shape}, expected {np.shape(value)}."
-            )
+            raise ValueError(f"grads[{name!r}] has shape {g.shape}, expected {np.shape(value)}.")
         value -= learning_rate * g
 
 

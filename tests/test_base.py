@@ -43,9 +43,7 @@ def _data(n_classes=3, n_samples=60, n_features=5, seed=0):
     return X, y
 
 
-parametrize_estimators = pytest.mark.parametrize(
-    "Estimator", ESTIMATORS, ids=lambda E: E.__name__
-)
+parametrize_estimators = pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda E: E.__name__)
 
 
 # ----------------------------------------------------------------- bad input
@@ -188,7 +186,11 @@ def test_balanced_class_weight_equals_the_explicit_dict(Estimator):
 @parametrize_estimators
 @pytest.mark.parametrize(
     "labels",
-    [np.array(["cat", "dog", "emu"]), np.array(["cat", "dog", "emu"], dtype=object), np.array([-1, 1])],
+    [
+        np.array(["cat", "dog", "emu"]),
+        np.array(["cat", "dog", "emu"], dtype=object),
+        np.array([-1, 1]),
+    ],
     ids=["str", "object", "minus-one-one"],
 )
 def test_labels_come_back_as_given(Estimator, labels):
@@ -375,7 +377,9 @@ def test_pipeline_grid_search_in_parallel_and_joblib_round_trip(Estimator, tmp_p
     search.fit(X, y)
     sequential = GridSearchCV(pipeline, {f"{step}__alpha": [1e-4, 1e-1]}, cv=3).fit(X, y)
     assert search.best_params_ == sequential.best_params_
-    assert_allclose(search.cv_results_["mean_test_score"], sequential.cv_results_["mean_test_score"])
+    assert_allclose(
+        search.cv_results_["mean_test_score"], sequential.cv_results_["mean_test_score"]
+    )
     assert search.score(X, y) > 0.9
 
     path = tmp_path / "model.joblib"

@@ -6,7 +6,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sknn.datasets import iter_h5_batches, load_h5
 
@@ -131,7 +132,10 @@ def test_explicit_1d_x_becomes_one_column(tmp_path):
 def test_one_key_infers_the_other(tmp_path, given, expected):
     path = write_h5(
         tmp_path / "g.h5",
-        X_a=np.ones((5, 2)), y_a=np.arange(5), X_b=np.ones((4, 2)), y_b=np.arange(4),
+        X_a=np.ones((5, 2)),
+        y_a=np.arange(5),
+        X_b=np.ones((4, 2)),
+        y_b=np.arange(4),
     )
     x_key, y_key = expected
     assert load_h5(path, **given).DESCR == load_h5(path, x_key=x_key, y_key=y_key).DESCR

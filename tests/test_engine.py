@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_allclose, assert_array_equal
+from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from sknn._engine import TrainingLog, _Batches, train
@@ -82,7 +82,9 @@ def test_divergence_keeps_last_finite_weights_and_names_learning_rate(optimizer)
     X, Y = _data()
     X = X * 100
     with pytest.warns(ConvergenceWarning, match=r"learning rate \(1e\+30\)"):
-        reason, params, log, objective = _train(X, Y, learning_rate=1e30, optimizer=optimizer, tol=None)
+        reason, params, log, objective = _train(
+            X, Y, learning_rate=1e30, optimizer=optimizer, tol=None
+        )
     assert reason == "diverged"
     assert all(np.all(np.isfinite(p)) for p in params.values())
     assert np.isfinite(objective.loss(params, X, Y, None))
@@ -103,7 +105,16 @@ def test_non_finite_loss_stops_training():
     params = objective.init_params(3, 1, None, X.dtype)
     log = TrainingLog()
     with pytest.warns(ConvergenceWarning, match="diverged"):
-        reason = train(objective, params, make_optimizer("gd", 0.1, 0.9, 0.999, 1e-8), X, Y, None, log=log, max_iter=10)
+        reason = train(
+            objective,
+            params,
+            make_optimizer("gd", 0.1, 0.9, 0.999, 1e-8),
+            X,
+            Y,
+            None,
+            log=log,
+            max_iter=10,
+        )
     assert reason == "diverged"
     assert len(log.loss_curve) == 2
 
@@ -135,7 +146,18 @@ def test_mini_batch_epoch_loss_is_weighted_mean_of_batch_losses():
     objective = LinearObjective("sigmoid", 0.0)
     params = objective.init_params(3, 1, None, X.dtype)
     log = TrainingLog()
-    train(objective, params, make_optimizer("gd", 0.0 + 1e-300, 0.9, 0.999, 1e-8), X, Y, weights, log=log, max_iter=1, batch_size=4, shuffle=False)
+    train(
+        objective,
+        params,
+        make_optimizer("gd", 0.0 + 1e-300, 0.9, 0.999, 1e-8),
+        X,
+        Y,
+        weights,
+        log=log,
+        max_iter=1,
+        batch_size=4,
+        shuffle=False,
+    )
     # With a negligible step every batch sees the initial weights: loss log 2.
     assert log.loss_curve[0] == pytest.approx(np.log(2))
 
@@ -175,9 +197,11 @@ def test_shuffled_batches_reuse_buffers_and_full_batch_is_x_itself():
 
 def test_shuffle_order_changes_between_epochs_but_is_reproducible():
     X, Y = _data(n_samples=12)
+
     def orders(seed):
         batches = _Batches(X, Y, None, 4, True, np.random.RandomState(seed))
         return [np.concatenate([b[1][:, 0].copy() for b in batches]) for _ in range(2)]
+
     a, b = orders(0), orders(0)
     assert_array_equal(a[0], b[0]) and assert_array_equal(a[1], b[1])
     assert not np.array_equal(a[0], a[1])

@@ -75,7 +75,9 @@ def test_weighted_loss_normalises_by_weight_sum():
     weights = np.array([1.0, 2.0, 0.0, 3.0])
     repeated = np.repeat(np.arange(4), weights.astype(int))
     loss, residual = data_loss_and_residual("sigmoid", Z.copy(), Y, weights)
-    loss_rep, residual_rep = data_loss_and_residual("sigmoid", Z[repeated].copy(), Y[repeated], None)
+    loss_rep, residual_rep = data_loss_and_residual(
+        "sigmoid", Z[repeated].copy(), Y[repeated], None
+    )
     assert_allclose(loss, loss_rep, rtol=1e-14)
     assert_allclose(data_loss("sigmoid", Z, Y, weights), loss, rtol=1e-14)
     # Summed per original row, the residuals agree too.

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
@@ -30,9 +31,7 @@ LABELS = {
     "object": np.array(["kat", "hund", "fågel", "ü"], dtype=object),
 }
 
-parametrize_estimators = pytest.mark.parametrize(
-    "Estimator", ESTIMATORS, ids=lambda E: E.__name__
-)
+parametrize_estimators = pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda E: E.__name__)
 
 
 def make(Estimator, **params):
@@ -281,7 +280,8 @@ UNSAVABLE = {
     "nan_weight": (nan_weight, "coef_' holds NaN"),
     "unknown_fitted_attribute": (unknown_fitted_attribute, r"fitted attributes \['extra_'\]"),
     "invalid_parameter": (
-        lambda model: model.set_params(alpha=-1.0), "'alpha' parameter of SoftmaxGD"
+        lambda model: model.set_params(alpha=-1.0),
+        "'alpha' parameter of SoftmaxGD",
     ),
 }
 
@@ -400,7 +400,9 @@ def future_minor_version():
 # on 5 features; the network has 6 hidden units.
 TAMPERING = {
     "class_name_os_system": (
-        "linear", set_attr("/", "estimator", "os.system"), "unknown estimator 'os.system'"
+        "linear",
+        set_attr("/", "estimator", "os.system"),
+        "unknown estimator 'os.system'",
     ),
     "class_name_dotted_path": (
         "linear",
@@ -414,7 +416,9 @@ TAMPERING = {
     ),
     "not_sknn_format": ("linear", set_attr("/", "format", "pickle"), "not an sknn model file"),
     "future_format_version": (
-        "linear", set_attr("/", "format_version", 2), "file format version 2, newer"
+        "linear",
+        set_attr("/", "format_version", 2),
+        "file format version 2, newer",
     ),
     "future_sknn_version": (
         "linear",
@@ -422,18 +426,22 @@ TAMPERING = {
         f"written by sknn {future_minor_version()}, newer",
     ),
     "unknown_parameter": (
-        "linear", set_attr("params", "foo", 1), "'/params' has unexpected entries foo"
+        "linear",
+        set_attr("params", "foo", 1),
+        "'/params' has unexpected entries foo",
     ),
     "missing_parameter": ("linear", delete_attr("params", "alpha"), "'/params' is missing alpha"),
     "parameter_str_for_float": (
-        "linear", set_attr("params", "alpha", "big"), "'alpha' parameter of SoftmaxGD"
+        "linear",
+        set_attr("params", "alpha", "big"),
+        "'alpha' parameter of SoftmaxGD",
     ),
     "parameter_int_for_bool": ("linear", set_attr("params", "shuffle", 1), "'shuffle' parameter"),
-    "parameter_out_of_range": (
-        "linear", set_attr("params", "max_iter", 0), "'max_iter' parameter"
-    ),
+    "parameter_out_of_range": ("linear", set_attr("params", "max_iter", 0), "'max_iter' parameter"),
     "random_state_float": (
-        "linear", set_attr("params", "random_state", 1.5), "'random_state' parameter"
+        "linear",
+        set_attr("params", "random_state", 1.5),
+        "'random_state' parameter",
     ),
     "parameter_array": (
         "linear",
@@ -441,16 +449,24 @@ TAMPERING = {
         "'/params/max_iter' must be a single number",
     ),
     "class_weight_lengths": (
-        "linear", replace("params/class_weight/values", [1.0, 2.0]), "has 1 keys but 2 values"
+        "linear",
+        replace("params/class_weight/values", [1.0, 2.0]),
+        "has 1 keys but 2 values",
     ),
     "coef_shape": (
-        "linear", replace("fitted/coef_", np.zeros((2, 5))), r"coef_' has shape \(2, 5\)"
+        "linear",
+        replace("fitted/coef_", np.zeros((2, 5))),
+        r"coef_' has shape \(2, 5\)",
     ),
     "coef_int_dtype": (
-        "linear", replace("fitted/coef_", np.zeros((3, 5), int)), "coef_' has dtype int64"
+        "linear",
+        replace("fitted/coef_", np.zeros((3, 5), int)),
+        "coef_' has dtype int64",
     ),
     "coef_float16": (
-        "linear", replace("fitted/coef_", np.zeros((3, 5), np.float16)), "coef_' has dtype float16"
+        "linear",
+        replace("fitted/coef_", np.zeros((3, 5), np.float16)),
+        "coef_' has dtype float16",
     ),
     "weights_mix_dtypes": (
         "linear",
@@ -458,20 +474,18 @@ TAMPERING = {
         "mix dtypes float32 and float64",
     ),
     "nan_in_coef": ("linear", fill("fitted/coef_", np.nan), "coef_' holds NaN"),
-    "missing_intercept": (
-        "linear", delete("fitted/intercept_"), "'/fitted' is missing intercept_"
-    ),
+    "missing_intercept": ("linear", delete("fitted/intercept_"), "'/fitted' is missing intercept_"),
     "extra_array": ("linear", create("fitted/extra", [1]), "unexpected entries extra"),
-    "classes_unsorted": (
-        "linear", replace("fitted/classes_", [2, 1, 0]), "sorted, unique labels"
-    ),
+    "classes_unsorted": ("linear", replace("fitted/classes_", [2, 1, 0]), "sorted, unique labels"),
     "classes_vlen_strings": (
         "linear",
         replace("fitted/classes_", ["a", "b", "c"], dtype=h5py.string_dtype()),
         "classes_' has dtype object",
     ),
     "classes_kind_mismatch": (
-        "linear", set_attr("fitted", "classes_kind", "str"), "cannot have classes_kind"
+        "linear",
+        set_attr("fitted", "classes_kind", "str"),
+        "cannot have classes_kind",
     ),
     "n_iter_mismatch": ("linear", set_attr("fitted", "n_iter_", 99), "n_iter_ is 99"),
     "feature_names_length": (
@@ -479,14 +493,14 @@ TAMPERING = {
         replace("fitted/feature_names_in_", np.array([b"a", b"b"])),
         "feature_names_in_' must be 5 strings",
     ),
-    "dataset_attribute": (
-        "linear", set_attr("fitted/coef_", "x", 1), "coef_' has attributes"
-    ),
+    "dataset_attribute": ("linear", set_attr("fitted/coef_", "x", 1), "coef_' has attributes"),
     "soft_link": ("linear", soft_link, "soft or external link"),
     "link_cycle": ("linear", link_cycle, "nested deeper than the format allows"),
     "external_storage": ("linear", external_storage, "keeps its data outside this file"),
     "unknown_optimizer": (
-        "linear", set_attr("optimizer", "name", "sgd"), "'/optimizer/name' must be one of"
+        "linear",
+        set_attr("optimizer", "name", "sgd"),
+        "'/optimizer/name' must be one of",
     ),
     "moment_shape": (
         "linear",
@@ -494,16 +508,20 @@ TAMPERING = {
         r"first_moments/W' has shape \(5, 2\); expected \(5, 3\)",
     ),
     "missing_moment": (
-        "linear", delete("optimizer/second_moments/b"), "second_moments' is missing b"
+        "linear",
+        delete("optimizer/second_moments/b"),
+        "second_moments' is missing b",
     ),
-    "adam_t_without_moments": (
-        "linear", set_attr("optimizer", "t", 0), "exactly when t > 0"
-    ),
+    "adam_t_without_moments": ("linear", set_attr("optimizer", "t", 0), "exactly when t > 0"),
     "negative_learning_rate": (
-        "linear", set_attr("optimizer", "learning_rate", -1.0), "positive finite number"
+        "linear",
+        set_attr("optimizer", "learning_rate", -1.0),
+        "positive finite number",
     ),
     "rng_key_shape": (
-        "linear", replace("rng/key", np.zeros(10, np.uint32)), "key' must be 624 uint32 values"
+        "linear",
+        replace("rng/key", np.zeros(10, np.uint32)),
+        "key' must be 624 uint32 values",
     ),
     "rng_pos": ("linear", set_attr("rng", "pos", 700), r"pos' must be an integer in \[0, 624\]"),
     "hidden_size_mismatch": (
@@ -512,11 +530,11 @@ TAMPERING = {
         r"coefs_/0' has shape \(5, 6\); expected \(5, 7\)",
     ),
     "network_missing_layer": (
-        "network", delete("fitted/intercepts_/1"), "intercepts_' is missing 1"
+        "network",
+        delete("fitted/intercepts_/1"),
+        "intercepts_' is missing 1",
     ),
-    "network_inf": (
-        "network", fill("fitted/coefs_/1", np.inf), "coefs_/1' holds NaN or infinite"
-    ),
+    "network_inf": ("network", fill("fitted/coefs_/1", np.inf), "coefs_/1' holds NaN or infinite"),
 }
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_allclose, assert_array_equal
+from numpy.testing import assert_allclose
 from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -16,14 +16,20 @@ from sknn import LogisticRegressionGD, SoftmaxGD, check_gradient, reference
 from sknn.linear import LinearObjective, _gram_top_eigenvalue
 
 LINEAR = [LogisticRegressionGD, SoftmaxGD]
-DATA_DIR = Path(os.environ.get("SKNN_DATA_DIR", Path(__file__).parents[1] / ".." / "shared" / "datasets"))
+DATA_DIR = Path(
+    os.environ.get("SKNN_DATA_DIR", Path(__file__).parents[1] / ".." / "shared" / "datasets")
+)
 parametrize_linear = pytest.mark.parametrize("Estimator", LINEAR, ids=lambda E: E.__name__)
 
 
 def _data(n_classes, n_samples=30, n_features=6, seed=0):
     X, y = make_classification(
-        n_samples=n_samples, n_features=n_features, n_informative=4,
-        n_classes=n_classes, n_clusters_per_class=1, random_state=seed,
+        n_samples=n_samples,
+        n_features=n_features,
+        n_informative=4,
+        n_classes=n_classes,
+        n_clusters_per_class=1,
+        random_state=seed,
     )
     return X, y
 
@@ -50,8 +56,10 @@ def test_gradient_matches_finite_differences(Estimator, n_classes, alpha, weight
 
 @pytest.mark.parametrize(
     "Estimator, link, twin",
-    [(LogisticRegressionGD, "sigmoid", reference.logistic_loss_grad),
-     (SoftmaxGD, "softmax", reference.softmax_loss_grad)],
+    [
+        (LogisticRegressionGD, "sigmoid", reference.logistic_loss_grad),
+        (SoftmaxGD, "softmax", reference.softmax_loss_grad),
+    ],
 )
 @pytest.mark.parametrize("n_classes", [2, 4])
 @pytest.mark.parametrize("alpha", [0.0, 0.3])
@@ -87,7 +95,9 @@ def test_shapes_and_probabilities(Estimator):
     assert_allclose(multi.predict_proba(X3), expected, rtol=1e-12)
     assert_allclose(multi.decision_function(X3), logits, rtol=1e-12)
     binary_logits = X2 @ binary.coef_.T + binary.intercept_
-    margin = binary_logits[:, 0] if expected_rows == 1 else binary_logits[:, 1] - binary_logits[:, 0]
+    margin = (
+        binary_logits[:, 0] if expected_rows == 1 else binary_logits[:, 1] - binary_logits[:, 0]
+    )
     assert_allclose(binary.decision_function(X2), margin, rtol=1e-10, atol=1e-12)
 
 
@@ -216,7 +226,9 @@ def test_warm_start_continues_a_sample_space_fit_exactly(monkeypatch, optimizer)
 
     X, y = _data(2, n_samples=20, n_features=60)
     once = LogisticRegressionGD(optimizer=optimizer, max_iter=50, tol=None).fit(X, y)
-    warm = LogisticRegressionGD(optimizer=optimizer, max_iter=20, tol=None, warm_start=True).fit(X, y)
+    warm = LogisticRegressionGD(optimizer=optimizer, max_iter=20, tol=None, warm_start=True).fit(
+        X, y
+    )
     # The continuation runs on the direct path, from the mapped-back weights and velocity.
     monkeypatch.setattr(sknn.linear, "_sample_space_pays", lambda *args: True)
     warm.set_params(max_iter=30).fit(X, y)

@@ -22,8 +22,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sknn import ShallowNNClassifier, check_gradient
-from sknn import reference
+from sknn import ShallowNNClassifier, check_gradient, reference
 from sknn.neural import ShallowNetObjective
 
 ACTIVATIONS = ["tanh", "relu", "sigmoid", "leaky_relu"]
@@ -117,9 +116,7 @@ GRID_G = pytest.mark.parametrize("activation", ACTIVATIONS)
 @GRID_A
 @GRID_W
 @GRID
-def test_check_gradient_matches_finite_differences(
-    activation, n_classes, alpha, weighted, sparse
-):
+def test_check_gradient_matches_finite_differences(activation, n_classes, alpha, weighted, sparse):
     X, y = _data(n_classes, sparse=sparse)
     sw = _weights(X.shape[0]) if weighted else None
     net = _trained_net(activation, X, y, sw, alpha)
@@ -175,9 +172,7 @@ def test_objective_gradient_matches_finite_differences(
 @GRID_A
 @GRID_W
 @GRID
-def test_vectorized_objective_equals_loop_reference(
-    activation, n_classes, alpha, weighted, sparse
-):
+def test_vectorized_objective_equals_loop_reference(activation, n_classes, alpha, weighted, sparse):
     X, y = _data(n_classes, n_samples=15, sparse=sparse, seed=3)
     sw = _weights(X.shape[0]) if weighted else None
     net = _trained_net(activation, X, y, sw, alpha)
@@ -286,9 +281,7 @@ def test_identical_nonzero_units_stay_identical():
 
 def test_relu_zero_initialisation_gets_no_gradient():
     X, y = _data(2, n_samples=30)
-    net = ShallowNNClassifier(
-        hidden_layer_size=4, activation="relu", init="normal", random_state=0
-    )
+    net = ShallowNNClassifier(hidden_layer_size=4, activation="relu", init="normal", random_state=0)
     objective, params, X, Y, sw = net._gradient_problem(X, y, None)
     for p in params.values():
         p[...] = 0.0
@@ -598,9 +591,7 @@ def test_large_inputs_train_without_overflow(activation, n_classes, optimizer):
 @pytest.mark.parametrize("loader", [load_breast_cancer, load_digits], ids=["cancer", "digits"])
 def test_defaults_match_mlp_on_standardized_data(loader):
     X, y = loader(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, random_state=0, stratify=y
-    )
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
     scaler = StandardScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
 
@@ -651,7 +642,10 @@ BATCHING = pytest.mark.parametrize(
 def test_partial_fit_n_times_equals_fit_n_epochs(optimizer, batch_kwargs):
     X, y = _data(3, n_samples=30)
     kwargs = dict(
-        hidden_layer_size=6, optimizer=optimizer, learning_rate=0.05, random_state=0,
+        hidden_layer_size=6,
+        optimizer=optimizer,
+        learning_rate=0.05,
+        random_state=0,
         **batch_kwargs,
     )
     n = 6
@@ -668,8 +662,12 @@ def test_partial_fit_n_times_equals_fit_n_epochs(optimizer, batch_kwargs):
 def test_warm_start_adds_epochs(optimizer, batch_kwargs):
     X, y = _data(2, n_samples=30)
     kwargs = dict(
-        hidden_layer_size=6, optimizer=optimizer, learning_rate=0.05, tol=None,
-        random_state=0, **batch_kwargs,
+        hidden_layer_size=6,
+        optimizer=optimizer,
+        learning_rate=0.05,
+        tol=None,
+        random_state=0,
+        **batch_kwargs,
     )
     warm = ShallowNNClassifier(warm_start=True, max_iter=4, **kwargs).fit(X, y)
     warm.set_params(max_iter=7).fit(X, y)

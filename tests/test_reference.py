@@ -227,9 +227,7 @@ def test_logistic_matches_numpy_and_finite_differences(K, alpha, weights):
     assert math.isclose(loss, exp_loss, rel_tol=1e-12, abs_tol=1e-12)
     assert_grads_close(grads, exp_grads, params)
 
-    fd = finite_difference(
-        lambda p: logistic_loss_grad(p["W"], p["b"], X, Y, s, alpha)[0], params
-    )
+    fd = finite_difference(lambda p: logistic_loss_grad(p["W"], p["b"], X, Y, s, alpha)[0], params)
     assert rel_error(grads, fd) < 1e-6
 
 
@@ -246,9 +244,7 @@ def test_softmax_matches_numpy_and_finite_differences(K, alpha, weights):
     assert math.isclose(loss, exp_loss, rel_tol=1e-12, abs_tol=1e-12)
     assert_grads_close(grads, exp_grads, params)
 
-    fd = finite_difference(
-        lambda p: softmax_loss_grad(p["W"], p["b"], X, Y, s, alpha)[0], params
-    )
+    fd = finite_difference(lambda p: softmax_loss_grad(p["W"], p["b"], X, Y, s, alpha)[0], params)
     assert rel_error(grads, fd) < 1e-6
 
 
@@ -257,8 +253,12 @@ def test_logistic_private_loops_agree_with_public_function():
     s = make_weights("weighted")
     params = linear_params(3)
     loss, dw, db = _logistic_loops(
-        params["W"].T.tolist(), params["b"].tolist(), X.tolist(), Y.tolist(),
-        s.tolist(), 0.3,
+        params["W"].T.tolist(),
+        params["b"].tolist(),
+        X.tolist(),
+        Y.tolist(),
+        s.tolist(),
+        0.3,
     )
     exp_loss, exp_grads = logistic_loss_grad(params["W"], params["b"], X, Y, s, 0.3)
     assert loss == exp_loss
@@ -296,9 +296,7 @@ def test_nn_matches_numpy_and_finite_differences(K, alpha, weights, activation):
 
     # relu kinks: make sure no hidden pre-activation sits within eps of 0
     assert np.min(np.abs(X @ params["W1"] + params["b1"])) > 1e-4
-    fd = finite_difference(
-        lambda p: shallow_nn_loss_grad(p, X, Y, activation, s, alpha)[0], params
-    )
+    fd = finite_difference(lambda p: shallow_nn_loss_grad(p, X, Y, activation, s, alpha)[0], params)
     assert rel_error(grads, fd) < 1e-6
 
 
