@@ -1,10 +1,11 @@
 """sknn: scikit-learn compatible classifiers trained by vectorized NumPy gradient descent."""
 
-from ._gradient_check import check_gradient
-from .linear import LogisticRegressionGD, SoftmaxGD
-from .neural import ShallowNNClassifier
-
 __version__ = "0.1.0"
+
+from . import datasets, io  # noqa: E402
+from ._gradient_check import check_gradient  # noqa: E402
+from .linear import LogisticRegressionGD, SoftmaxGD  # noqa: E402
+from .neural import ShallowNNClassifier  # noqa: E402
 
 __all__ = [
     "LogisticRegressionGD",
@@ -12,4 +13,6 @@ __all__ = [
     "SoftmaxGD",
     "__version__",
     "check_gradient",
+    "datasets",
+    "io",
 ]
