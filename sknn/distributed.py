@@ -1,0 +1,454 @@
+"""Out-of-core training on a Dask cluster, from HDF5 files.
+
+Needs the optional ``sknn[dask]`` extra (``pip install "sknn[dask]"``: Dask,
+``distributed`` and ``dask-ml``). Importing this module does not; calling
+:func:`h5_to_dask` or :func:`partial_fit_blocks` does.
+
+Two things scale out, and only the second one needs this module:
+
+- **Model selection.** Inside ``joblib.parallel_backend("dask")`` a
+  :class:`~sklearn.model_selection.GridSearchCV` sends its fits to the
+  workers of the active ``distributed.Client``; sknn estimators need nothing
+  special for that.
+- **Out-of-core training.** :func:`h5_to_dask` exposes an HDF5 (X, y) pair
+  as two Dask arrays of ``block_rows`` rows per block, which the workers
+  read. :func:`partial_fit_blocks` then trains in this process on one block
+  after the other, the cluster reading the next block meanwhile, so that at
+  most two blocks are in memory at any time.
+  ``dask_ml.wrappers.Incremental`` trains on the workers instead, passing
+  the model from task to task; it reads blocks ahead of the training, so
+  the cluster may hold (or spill to disk) most of the data at once.
+
+Why not ``da.from_array(h5py_file["X"])``? An ``h5py.Dataset`` is a handle on
+a file opened by one process and does not pickle. The distributed scheduler
+gets by with a special serializer that reopens the file by name on each
+worker, which works only while the client keeps its file open; the
+``"processes"`` scheduler fails with ``TypeError: h5py objects cannot be
+pickled``. :class:`LazyH5Dataset` instead holds only the file's absolute
+path and the dataset's name, pickles as those, and opens the file read-only
+for the length of each read, in whichever process reads.
+"""
+
+import itertools
+import math
+import numbers
+import os
+
+import h5py
+import numpy as np
+
+from .datasets import _open_h5, _resolve_keys
+
+__all__ = ["LazyH5Dataset", "h5_to_dask", "partial_fit_blocks"]
+
+_EXTRA_HINT = 'install the sknn[dask] extra: pip install "sknn[dask]"'
+
+
+def _import_dask(caller):
+    try:
+        import dask
+        import dask.array  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            f"sknn.distributed.{caller} needs Dask, which is not installed; {_EXTRA_HINT}"
+        ) from exc
+    return dask
+
+
+class LazyH5Dataset:
+    """A picklable, read-only array-like view of one dataset of an HDF5 file.
+
+    It stores the file's absolute path and the dataset's name, never an open
+    file: each ``obj[index]`` opens the file read-only, reads the requested
+    rows and closes it again. It can therefore be sent to other processes
+    (Dask workers, ``multiprocessing``) that see the file at the same path,
+    and is what :func:`h5_to_dask` wraps in a Dask array.
+
+    Parameters
+    ----------
+    path : str or path-like
+        HDF5 file; made absolute, so the current directory of the process
+        that reads does not matter.
+    key : str
+        Name of the dataset in the file (paths such as ``"group/X"`` are
+        allowed).
+    flatten : bool, default=False
+        Present an N-D dataset of shape ``(n, d1, d2, ...)`` as 2-D, of shape
+        ``(n, d1 * d2 * ...)``, rows in C order as :func:`sknn.datasets.load_h5`
+        and :func:`sknn.datasets.iter_h5_batches` flatten them.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        Shape as presented (after flattening).
+    dtype : numpy.dtype
+        dtype stored in the file; values are returned unconverted.
+    ndim : int
+        ``len(shape)``.
+
+    Notes
+    -----
+    Only reading is supported. The file must not be rewritten while the
+    object is in use: it is reopened on every read, and the shape checked at
+    construction is not checked again.
+
+    Examples
+    --------
+    >>> import os, pickle, tempfile
+    >>> import h5py, numpy as np
+    >>> from sknn.distributed import LazyH5Dataset
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "images.h5")
+    >>> with h5py.File(path, "w") as f:
+    ...     f["X"] = np.arange(5 * 2 * 3).reshape(5, 2, 3)
+    >>> X = LazyH5Dataset(path, "X", flatten=True)
+    >>> X.shape
+    (5, 6)
+    >>> pickle.loads(pickle.dumps(X))[3:]
+    array([[18, 19, 20, 21, 22, 23],
+           [24, 25, 26, 27, 28, 29]])
+    >>> tmp.cleanup()
+    """
+
+    def __init__(self, path, key, *, flatten=False):
+        self.path = os.path.abspath(os.fspath(path))
+        self.key = key
+        self.flatten = bool(flatten)
+        with _open_h5(self.path) as f:
+            dataset = f.get(key)
+            if not isinstance(dataset, h5py.Dataset):
+                raise ValueError(f"No dataset '{key}' in '{self.path}'")
+            stored_shape, self.dtype = dataset.shape, dataset.dtype
+        if stored_shape is None or len(stored_shape) == 0:
+            raise ValueError(f"Dataset '{key}' in '{self.path}' is a scalar, not rows")
+        self._row_shape = stored_shape[1:]
+        if self.flatten:
+            self.shape = (stored_shape[0], math.prod(self._row_shape))
+        else:
+            self.shape = tuple(stored_shape)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __repr__(self):
+        return (
+            f"{type(self).__name__}({self.path!r}, {self.key!r}, "
+            f"shape={self.shape}, dtype={self.dtype})"
+        )
+
+    def __getitem__(self, index):
+        index = _normalise_index(index if isinstance(index, tuple) else (index,), self.ndim)
+        rows, rest = (index[0], index[1:]) if index else (slice(None), ())
+        with _open_h5(self.path) as f:
+            data = _read_rows(f[self.key], rows, len(self))
+        one_row = isinstance(rows, numbers.Integral)
+        if self.flatten:
+            width = self.shape[1]
+            data = data.reshape(width) if one_row else data.reshape(len(data), width)
+        if not rest:
+            return data
+        return data[rest] if one_row else data[(slice(None),) + rest]
+
+    def __dask_tokenize__(self):
+        # Deterministic Dask names, and new ones when the file is rewritten.
+        stat = os.stat(self.path)
+        return (type(self).__name__, self.path, self.key, self.flatten,
+                stat.st_size, stat.st_mtime_ns)
+
+
+def _normalise_index(index, ndim):
+    """Expand an Ellipsis into full slices; refuse np.newaxis."""
+    if any(i is None for i in index):
+        raise IndexError("LazyH5Dataset does not support np.newaxis in indices")
+    if not any(i is Ellipsis for i in index):
+        return index
+    n_explicit = sum(i is not Ellipsis for i in index)
+    out = []
+    for i in index:
+        out.extend([slice(None)] * (ndim - n_explicit) if i is Ellipsis else [i])
+    return tuple(out)
+
+
+def _read_rows(dataset, rows, n_rows):
+    """Read ``dataset[rows]`` touching only the selected rows."""
+    if isinstance(rows, slice):
+        if rows.step is None or rows.step > 0:
+            return dataset[rows]
+        positions = np.arange(*rows.indices(n_rows))
+    elif isinstance(rows, numbers.Integral):
+        return dataset[_check_position(int(rows), n_rows)]
+    else:
+        positions = np.asarray(rows)
+        if positions.dtype == bool:
+            if positions.shape != (n_rows,):
+                raise IndexError(
+                    f"boolean index of shape {positions.shape} for {n_rows} rows"
+                )
+            positions = np.flatnonzero(positions)
+        elif positions.dtype.kind not in "iu":
+            raise IndexError(
+                f"rows must be selected by integers, slices or booleans, got {rows!r}"
+            )
+        positions = np.where(positions < 0, positions + n_rows, positions)
+        if positions.size and (positions.min() < 0 or positions.max() >= n_rows):
+            raise IndexError(f"row index out of range for {n_rows} rows")
+    # h5py reads only increasing, unique positions: read those, then reorder.
+    unique, inverse = np.unique(positions, return_inverse=True)
+    if unique.size == 0:
+        return dataset[0:0]
+    return dataset[unique][inverse.reshape(positions.shape)]
+
+
+def _check_position(i, n_rows):
+    if not -n_rows <= i < n_rows:
+        raise IndexError(f"row {i} out of range for {n_rows} rows")
+    return i + n_rows if i < 0 else i
+
+
+def h5_to_dask(path, block_rows, *, x_key=None, y_key=None):
+    """Expose an HDF5 (X, y) pair as Dask arrays of ``block_rows`` rows per block.
+
+    Nothing is read until a block is computed, and then only that block, by
+    whichever process (thread, local process or cluster worker) computes it:
+    the arrays wrap :class:`LazyH5Dataset` objects, which pickle as a path
+    and a name (see the module docstring for why ``da.from_array`` on an
+    ``h5py.Dataset`` is not enough). The blocks are the chunks that
+    :func:`sknn.datasets.iter_h5_batches` yields with ``batch_size=block_rows``
+    and ``shuffle=False``, in the same order, so ``partial_fit`` over the blocks
+    trains exactly as streaming the file locally does.
+
+    Parameters
+    ----------
+    path : str or path-like
+        HDF5 file. Every process that computes a block must see it at the
+        same absolute path (a local cluster, or a shared file system).
+    block_rows : int
+        Rows per block (the last block may be shorter).
+    x_key, y_key : str, default=None
+        Names of the sample and target datasets; keys left as None are
+        inferred as in :func:`sknn.datasets.load_h5`.
+
+    Returns
+    -------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Samples flattened to rows, in the dtype stored in the file, chunked
+        ``(block_rows, n_features)``.
+    y : dask.array.Array of shape (n_samples,)
+        Targets as stored, chunked ``(block_rows,)``.
+
+    Raises
+    ------
+    ImportError
+        If Dask is not installed (install the ``sknn[dask]`` extra).
+    FileNotFoundError, ValueError
+        As :func:`sknn.datasets.load_h5`, and for a ``block_rows`` that is
+        not a positive integer.
+
+    See Also
+    --------
+    sknn.datasets.iter_h5_batches : Stream the same blocks in this process.
+
+    Examples
+    --------
+    This example needs the ``sknn[dask]`` extra; it is skipped without it.
+
+    >>> import pytest
+    >>> _ = pytest.importorskip("dask", reason="needs the sknn[dask] extra")
+    >>> import os, tempfile
+    >>> import h5py, numpy as np
+    >>> from sknn import SoftmaxGD
+    >>> from sknn.datasets import iter_h5_batches
+    >>> from sknn.distributed import h5_to_dask, partial_fit_blocks
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "toy.h5")
+    >>> rng = np.random.default_rng(0)
+    >>> with h5py.File(path, "w") as f:
+    ...     f["X"] = rng.normal(size=(10, 2))
+    ...     f["y"] = np.arange(10) % 3
+    >>> X, y = h5_to_dask(path, block_rows=4)
+    >>> X.shape, X.chunks
+    ((10, 2), ((4, 4, 2), (2,)))
+
+    One epoch of ``partial_fit`` over the blocks, read by the active
+    scheduler (the workers of a ``distributed.Client``, if one is active),
+    trains the same model as streaming the file in this process:
+
+    >>> clf = partial_fit_blocks(SoftmaxGD(random_state=0), X, y, classes=[0, 1, 2])
+    >>> ref = SoftmaxGD(random_state=0)
+    >>> for X_chunk, y_chunk in iter_h5_batches(path, batch_size=4):
+    ...     ref = ref.partial_fit(X_chunk, y_chunk, classes=[0, 1, 2])
+    >>> np.array_equal(clf.coef_, ref.coef_)
+    True
+    >>> tmp.cleanup()
+    """
+    if not isinstance(block_rows, numbers.Integral) or block_rows < 1:
+        raise ValueError(
+            f"block_rows must be a positive integer, got {block_rows!r} (reading '{path}')"
+        )
+    da = _import_dask("h5_to_dask").array
+    with _open_h5(path) as f:
+        x_key, y_key = _resolve_keys(f, path, x_key, y_key)
+    X = LazyH5Dataset(path, x_key, flatten=True)
+    y = LazyH5Dataset(path, y_key)
+    block_rows = int(block_rows)
+    X_dask = da.from_array(
+        X,
+        chunks=(block_rows, X.shape[1]),
+        fancy=False,
+        meta=np.empty((0, X.shape[1]), dtype=X.dtype),
+    )
+    y_dask = da.from_array(
+        y, chunks=(block_rows,), fancy=False, meta=np.empty((0,), dtype=y.dtype)
+    )
+    return X_dask, y_dask
+
+
+def partial_fit_blocks(estimator, X, y, classes=None, *, n_epochs=1):
+    """Train ``estimator.partial_fit`` on the row blocks of Dask arrays, in order.
+
+    Block ``i`` holds the rows of ``X`` and ``y`` in their ``i``-th row chunk.
+    Each block is computed by the active Dask scheduler and passed to
+    ``estimator.partial_fit`` in this process, once per epoch, blocks in
+    order; the estimator is trained in place and never sent anywhere.
+
+    With a ``distributed.Client`` active, the workers compute (for
+    :func:`h5_to_dask` arrays: read from the file) block ``i + 1`` while
+    block ``i`` trains here, and let go of a block once it is sent: at any
+    time at most two blocks exist, the one training and the next one.
+    Without a client each block is computed by the default scheduler when it
+    is needed.
+
+    The result is that of calling ``partial_fit`` on the same blocks as NumPy
+    arrays, bit for bit: blocks that arrive from a worker unaligned in
+    memory (as deserialised data may be) are copied to aligned memory first,
+    since NumPy computes on unaligned arrays without BLAS, in another order.
+
+    Parameters
+    ----------
+    estimator : estimator with ``partial_fit``
+        Trained in place, e.g. a :class:`~sknn.SoftmaxGD`. A fitted
+        estimator continues from its current state.
+    X : dask.array.Array of shape (n_samples, ...)
+        Samples; only the row chunks matter (all columns of a row block are
+        gathered into one block).
+    y : dask.array.Array of shape (n_samples,)
+        Targets, with the same row chunks as ``X``.
+    classes : array-like of shape (n_classes,), default=None
+        Every class in ``y``; required if ``estimator`` is not fitted yet.
+        Passed to every ``partial_fit`` call.
+    n_epochs : int, default=1
+        Passes over the blocks.
+
+    Returns
+    -------
+    estimator : object
+        The same estimator, trained.
+
+    Raises
+    ------
+    ImportError
+        If Dask is not installed (install the ``sknn[dask]`` extra).
+    TypeError
+        If ``estimator`` has no ``partial_fit``, or ``X`` or ``y`` is not a
+        Dask array.
+    ValueError
+        If ``X`` and ``y`` are chunked differently along the rows, or
+        ``n_epochs`` is not a positive integer.
+
+    See Also
+    --------
+    h5_to_dask : Dask arrays over an HDF5 file, blocks read by the workers.
+
+    Notes
+    -----
+    ``dask_ml.wrappers.Incremental`` trains the same way but in tasks on the
+    workers, sending the model along with each task; the scheduler then
+    reads blocks as early as workers are free, ahead of the training, so the
+    cluster may hold most of the data at once. Use it when the model should
+    not be in this process; use this function to bound memory to two blocks.
+
+    Examples
+    --------
+    This example needs the ``sknn[dask]`` extra; it is skipped without it.
+
+    >>> import pytest
+    >>> da = pytest.importorskip("dask.array", reason="needs the sknn[dask] extra")
+    >>> import numpy as np
+    >>> from sknn import LogisticRegressionGD
+    >>> from sknn.distributed import partial_fit_blocks
+    >>> rng = np.random.default_rng(0)
+    >>> X = da.from_array(rng.normal(size=(100, 3)), chunks=(25, 3))
+    >>> y = da.from_array(rng.integers(0, 2, size=100), chunks=25)
+    >>> clf = partial_fit_blocks(LogisticRegressionGD(), X, y, classes=[0, 1], n_epochs=3)
+    >>> clf.n_iter_  # one partial_fit call per block and epoch
+    12
+    """
+    dask = _import_dask("partial_fit_blocks")
+    if not callable(getattr(estimator, "partial_fit", None)):
+        raise TypeError(f"{type(estimator).__name__} has no partial_fit method")
+    for name, array in (("X", X), ("y", y)):
+        if not isinstance(array, dask.array.Array):
+            raise TypeError(
+                f"{name} must be a dask.array.Array, got {type(array).__name__}; "
+                "wrap NumPy data with dask.array.from_array(..., chunks=...)"
+            )
+    if X.chunks[0] != y.chunks[0]:
+        raise ValueError(
+            f"X and y must have the same row chunks, got {X.chunks[0]} and "
+            f"{y.chunks[0]}; rechunk one like the other, e.g. "
+            "y.rechunk({0: X.chunks[0]})"
+        )
+    if not isinstance(n_epochs, numbers.Integral) or n_epochs < 1:
+        raise ValueError(f"n_epochs must be a positive integer, got {n_epochs!r}")
+
+    bounds = np.cumsum((0,) + X.chunks[0])
+    blocks = [
+        (X[start:stop], y[start:stop])
+        for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist())
+        if stop > start
+    ]
+    schedule = itertools.chain.from_iterable(itertools.repeat(blocks, int(n_epochs)))
+    for X_block, y_block in _computed(schedule, dask):
+        estimator.partial_fit(_aligned(X_block), _aligned(y_block), classes=classes)
+        del X_block, y_block  # before the next block arrives
+    return estimator
+
+
+def _computed(blocks, dask):
+    """Yield each block computed; on a distributed client, the next one is
+    computed on the workers while the caller trains on the current one."""
+    client = _active_client()
+    if client is None:
+        for block in blocks:
+            yield dask.compute(*block)
+        return
+    pending = None
+    for block in itertools.chain(blocks, [None]):
+        submitted = None if block is None else client.compute(list(block))
+        if pending is not None:
+            # Replacing the futures lets the workers release the block.
+            computed, pending = client.gather(pending), None
+            yield computed
+            del computed
+        pending = submitted
+
+
+def _active_client():
+    """The distributed Client that dask.compute would use now, or None."""
+    from dask.base import get_scheduler
+
+    client = getattr(get_scheduler(), "__self__", None)
+    try:
+        from distributed import Client
+    except ImportError:
+        return None
+    return client if isinstance(client, Client) else None
+
+
+def _aligned(array):
+    # Copies only arrays that are not aligned to their itemsize.
+    return np.require(array, requirements="A") if isinstance(array, np.ndarray) else array

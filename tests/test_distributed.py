@@ -1,0 +1,377 @@
+"""Scaling out with Dask: grid searches and out-of-core training on a real cluster.
+
+One ``distributed.LocalCluster`` (two single-threaded worker processes, no
+dashboard) serves the whole module. Every test checks that work done on the
+cluster gives what the same work gives in this process.
+
+Models trained by dask-ml's ``Incremental`` are compared with
+``rtol=1e-12`` rather than bit for bit: arrays that a process receives over
+the network are deserialised at arbitrary byte offsets (not even 8-byte
+aligned), NumPy does not hand unaligned arrays to BLAS, and its own matrix
+product sums in another order, which can change the last bits of a gradient
+such as ``X.T @ residual``. ``atol=1e-14`` covers coefficients near zero,
+whose rounding error is set by the magnitude of the terms summed, not by
+their own. ``sknn.distributed.partial_fit_blocks`` realigns the blocks it
+receives, and its models are compared bit for bit.
+
+Needs the ``sknn[dask]`` extra; skipped without it.
+"""
+
+import sys
+
+import numpy as np
+import pytest
+
+_REASON = 'needs the sknn[dask] extra (pip install "sknn[dask]")'
+distributed = pytest.importorskip("distributed", reason=_REASON)
+dask = pytest.importorskip("dask", reason=_REASON)
+da = pytest.importorskip("dask.array", reason=_REASON)
+
+import h5py  # noqa: E402
+import joblib  # noqa: E402
+from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
+from sklearn.base import BaseEstimator, clone  # noqa: E402
+from sklearn.datasets import make_classification  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD  # noqa: E402
+from sknn.datasets import iter_h5_batches  # noqa: E402
+from sknn.distributed import LazyH5Dataset, h5_to_dask, partial_fit_blocks  # noqa: E402
+
+RTOL, ATOL = 1e-12, 1e-14
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        # No dashboard, but the scheduler still serves its small HTTP API
+        # (health, metrics), on port 8787 unless told otherwise; a free port
+        # keeps parallel runs from colliding ("Port 8787 is already in use").
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def _workers(client):
+    return set(client.scheduler_info()["workers"])
+
+
+def _key_name(key):
+    return key[0] if isinstance(key, tuple) else str(key)
+
+
+# --- grid search through joblib's dask backend ----------------------------------
+
+SEARCHES = {
+    "logistic": (
+        LogisticRegressionGD(max_iter=200, tol=None),
+        {"alpha": [1e-4, 1.0, 10.0], "optimizer": ["gd", "momentum"]},
+    ),
+    "softmax": (
+        SoftmaxGD(max_iter=200, tol=None, batch_size=32, random_state=0),
+        {"alpha": [1e-4, 1.0, 10.0], "optimizer": ["gd", "adam"]},
+    ),
+    "shallow_nn": (
+        ShallowNNClassifier(max_iter=60, tol=None, random_state=0),
+        {"hidden_layer_size": [2, 8], "alpha": [1e-4, 1.0]},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SEARCHES)
+def test_grid_search_on_cluster_matches_local(client, name):
+    estimator, grid = SEARCHES[name]
+    X, y = make_classification(
+        n_samples=150, n_features=6, n_informative=4, n_classes=3, random_state=0
+    )
+    pipe = make_pipeline(StandardScaler(), estimator)
+    step = pipe.steps[-1][0]
+    grid = {f"{step}__{param}": values for param, values in grid.items()}
+
+    local = GridSearchCV(pipe, grid, cv=3).fit(X, y)
+    with distributed.get_task_stream(client) as tasks, joblib.parallel_backend("dask"):
+        remote = GridSearchCV(pipe, grid, cv=3).fit(X, y)
+
+    # The fits ran on the cluster's workers, not in this process.
+    fit_tasks = [t for t in tasks.data if "_fit_and_score" in _key_name(t["key"])]
+    assert fit_tasks
+    assert {t["worker"] for t in fit_tasks} <= _workers(client)
+
+    assert remote.best_params_ == local.best_params_
+    assert_array_equal(remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"])
+    assert_array_equal(remote.cv_results_["rank_test_score"], local.cv_results_["rank_test_score"])
+    # The grid tells the candidates apart: the comparison is not between constants.
+    assert np.ptp(local.cv_results_["mean_test_score"]) > 0
+
+
+# --- out-of-core training over the blocks of an HDF5 file -----------------------
+
+N_ROWS, N_FEATURES, BLOCK_ROWS, CLASSES = 230, 5, 50, [0, 1, 2]
+
+ESTIMATORS = {
+    "logistic": LogisticRegressionGD(random_state=0),
+    "softmax": SoftmaxGD(batch_size=16, random_state=0),  # shuffles within blocks
+    "shallow_nn": ShallowNNClassifier(hidden_layer_size=8, batch_size=32, random_state=0),
+}
+
+
+@pytest.fixture
+def h5_path(tmp_path):
+    X, y = make_classification(
+        n_samples=N_ROWS,
+        n_features=N_FEATURES,
+        n_informative=3,
+        n_redundant=0,
+        n_classes=3,
+        random_state=1,
+    )
+    path = tmp_path / "train.h5"
+    with h5py.File(path, "w") as f:
+        f["X"] = X
+        f["y"] = y
+    return path
+
+
+def _stream_locally(estimator, path, n_epochs):
+    estimator = clone(estimator)
+    for _ in range(n_epochs):
+        for X_block, y_block in iter_h5_batches(path, BLOCK_ROWS):
+            estimator.partial_fit(X_block, y_block, classes=CLASSES)
+    return estimator
+
+
+def _assert_same_model(got, expected, X, *, exact=False):
+    """Same parameters, probabilities and loss curve: bit for bit if ``exact``."""
+    def check(actual, desired):
+        actual, desired = np.asarray(actual), np.asarray(desired)
+        assert actual.shape == desired.shape
+        if exact:
+            assert_array_equal(actual, desired)
+        else:
+            assert_allclose(actual, desired, rtol=RTOL, atol=ATOL)
+
+    if hasattr(expected, "coef_"):
+        params = [(got.coef_, expected.coef_), (got.intercept_, expected.intercept_)]
+    else:
+        params = list(zip(got.coefs_ + got.intercepts_, expected.coefs_ + expected.intercepts_))
+    for actual, desired in params:
+        check(actual, desired)
+    check(got.predict_proba(X), expected.predict_proba(X))
+    assert got.n_iter_ == expected.n_iter_
+    check(got.loss_curve_, expected.loss_curve_)
+
+
+def _incremental_fit(estimator, X, y, n_epochs):
+    """Train with dask-ml's Incremental: partial_fit on the workers, block by block."""
+    wrappers = pytest.importorskip("dask_ml.wrappers", reason=_REASON)
+    model = wrappers.Incremental(clone(estimator), shuffle_blocks=False)
+    model.fit(X, y, classes=CLASSES)
+    for _ in range(n_epochs - 1):
+        model.partial_fit(X, y, classes=CLASSES)
+    return model.estimator_
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_incremental_from_h5_to_dask_matches_local_streaming(client, h5_path, name):
+    X, y = h5_to_dask(h5_path, BLOCK_ROWS)
+    assert X.chunks == ((50, 50, 50, 50, 30), (N_FEATURES,))
+
+    with distributed.get_task_stream(client) as tasks:
+        remote = _incremental_fit(ESTIMATORS[name], X, y, n_epochs=2)
+
+    # Incremental's tasks ("fit-<token>", i) run partial_fit on block i.
+    fits = [t for t in tasks.data if _key_name(t["key"]).startswith("fit-") and t["key"][1] >= 0]
+    assert len(fits) == 2 * 5
+    assert {t["worker"] for t in tasks.data} <= _workers(client)
+    local = _stream_locally(ESTIMATORS[name], h5_path, n_epochs=2)
+    assert remote.n_iter_ == 2 * 5
+    _assert_same_model(remote, local, X.compute())
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_incremental_from_h5py_dataset_matches_local_streaming(client, h5_path, name):
+    # da.from_array on an open h5py.Dataset: works on the distributed
+    # scheduler only, by its h5py serializer, and only while the file is open.
+    with h5py.File(h5_path, "r") as f:
+        X = da.from_array(f["X"], chunks=(BLOCK_ROWS, N_FEATURES))
+        y = da.from_array(f["y"], chunks=(BLOCK_ROWS,))
+        remote = _incremental_fit(ESTIMATORS[name], X, y, n_epochs=1)
+        X_all = X.compute()
+    local = _stream_locally(ESTIMATORS[name], h5_path, n_epochs=1)
+    _assert_same_model(remote, local, X_all)
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_partial_fit_blocks_on_cluster_is_local_streaming_bit_for_bit(client, h5_path, name):
+    # Blocks read on the workers, partial_fit here; unaligned blocks are
+    # realigned, so the model is identical, not merely close.
+    X, y = h5_to_dask(h5_path, BLOCK_ROWS)
+    with distributed.get_task_stream(client) as tasks:
+        remote = partial_fit_blocks(clone(ESTIMATORS[name]), X, y, CLASSES, n_epochs=2)
+    assert tasks.data and {t["worker"] for t in tasks.data} <= _workers(client)
+    local = _stream_locally(ESTIMATORS[name], h5_path, n_epochs=2)
+    assert remote.n_iter_ == 2 * 5
+    _assert_same_model(remote, local, X.compute(), exact=True)
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "sync"])
+def test_partial_fit_blocks_without_client(client, h5_path, scheduler):
+    X, y = h5_to_dask(h5_path, BLOCK_ROWS)
+    with dask.config.set(scheduler=scheduler), distributed.get_task_stream(client) as tasks:
+        got = partial_fit_blocks(clone(ESTIMATORS["softmax"]), X, y, CLASSES)
+    assert not tasks.data  # nothing ran on the cluster
+    local = _stream_locally(ESTIMATORS["softmax"], h5_path, n_epochs=1)
+    _assert_same_model(got, local, X.compute(), exact=True)
+
+
+class _SubmissionProbe(BaseEstimator):
+    """Records, at each partial_fit, how many blocks have been sent to compute."""
+
+    def __init__(self, submitted):
+        self.submitted = submitted
+
+    def partial_fit(self, X, y, classes=None):
+        self.seen_ = getattr(self, "seen_", []) + [len(self.submitted)]
+        return self
+
+
+def test_partial_fit_blocks_reads_one_block_ahead(client, tmp_path, monkeypatch):
+    path = tmp_path / "many_blocks.h5"
+    with h5py.File(path, "w") as f:
+        f["X"], f["y"] = np.zeros((200, 3)), np.arange(200) % 2
+    X, y = h5_to_dask(path, 20)
+    submitted, compute = [], client.compute
+
+    def counting_compute(collections, *args, **kwargs):
+        submitted.append(collections)
+        return compute(collections, *args, **kwargs)
+
+    monkeypatch.setattr(client, "compute", counting_compute)
+    probe = partial_fit_blocks(_SubmissionProbe(submitted), X, y, n_epochs=2)
+    # While block i trains, the cluster reads block i + 1, never further
+    # (unlike dask-ml's Incremental, whose scheduler reads ahead freely).
+    n_blocks = 2 * 10
+    assert probe.seen_ == [min(i + 2, n_blocks) for i in range(n_blocks)]
+
+
+def test_dask_arrays_from_h5_to_dask_pickle(h5_path):
+    import pickle
+
+    X, y = h5_to_dask(h5_path, BLOCK_ROWS)
+    X2, y2 = pickle.loads(pickle.dumps((X, y)))
+    assert_array_equal(X2.compute(scheduler="sync"), X.compute(scheduler="sync"))
+    # What from_array on an open h5py.Dataset cannot do:
+    with h5py.File(h5_path, "r") as f:
+        with pytest.raises(TypeError, match="h5py objects cannot be pickled"):
+            pickle.dumps(da.from_array(f["X"], chunks=(BLOCK_ROWS, N_FEATURES)))
+
+
+def test_partial_fit_blocks_bad_input(client):
+    X = da.zeros((10, 2), chunks=(5, 2))
+    y = da.zeros(10, chunks=5, dtype=int)
+    estimator = SoftmaxGD()
+    with pytest.raises(TypeError, match="has no partial_fit"):
+        partial_fit_blocks(StandardScaler().fit, X, y)
+    with pytest.raises(TypeError, match="X must be a dask.array.Array"):
+        partial_fit_blocks(estimator, np.zeros((10, 2)), y)
+    with pytest.raises(ValueError, match="same row chunks"):
+        partial_fit_blocks(estimator, X, y.rechunk(4))
+    for n_epochs in (0, 1.5):
+        with pytest.raises(ValueError, match="n_epochs must be a positive integer"):
+            partial_fit_blocks(estimator, X, y, [0, 1], n_epochs=n_epochs)
+
+
+# --- h5_to_dask and LazyH5Dataset -----------------------------------------------
+
+
+def test_h5_to_dask_blocks_are_iter_h5_batches_chunks(client, tmp_path):
+    # Image-shaped uint8 samples, course layout: flattened, dtype kept.
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(11, 4, 4, 3), dtype=np.uint8)
+    path = tmp_path / "images.h5"
+    with h5py.File(path, "w") as f:
+        f["train_set_x"] = images
+        f["train_set_y"] = np.arange(11) % 2
+    X, y = h5_to_dask(path, 4)
+    assert X.shape == (11, 48) and X.dtype == np.uint8 and y.shape == (11,)
+    blocks = client.compute(list(zip(X.blocks, y.blocks)), sync=True)
+    expected = list(iter_h5_batches(path, 4))
+    assert len(blocks) == len(expected) == 3
+    for (X_block, y_block), (X_expected, y_expected) in zip(blocks, expected):
+        assert_array_equal(X_block, X_expected)
+        assert_array_equal(y_block, y_expected)
+    assert_array_equal(X[[9, 2, 2], 5:7].compute(), images.reshape(11, -1)[[9, 2, 2], 5:7])
+
+
+def test_h5_to_dask_names_are_deterministic_and_track_the_file(tmp_path):
+    path = tmp_path / "d.h5"
+    with h5py.File(path, "w") as f:
+        f["X"], f["y"] = np.zeros((4, 2)), np.arange(4) % 2
+    X1, y1 = h5_to_dask(path, 2)
+    X2, _ = h5_to_dask(path, 2)
+    assert X1.name == X2.name != y1.name
+    with h5py.File(path, "w") as f:
+        f["X"], f["y"] = np.ones((6, 2)), np.arange(6) % 2
+    X3, _ = h5_to_dask(path, 2)
+    assert X3.name != X1.name
+    assert_array_equal(X3.compute(), np.ones((6, 2)))
+
+
+def test_h5_to_dask_bad_input(tmp_path):
+    path = tmp_path / "d.h5"
+    with h5py.File(path, "w") as f:
+        f["X"], f["y"] = np.zeros((4, 2)), np.arange(4) % 2
+    for block_rows in (0, -1, 2.5, "4"):
+        with pytest.raises(ValueError, match="block_rows must be a positive integer"):
+            h5_to_dask(path, block_rows)
+    with pytest.raises(ValueError, match="No dataset 'Z'"):
+        h5_to_dask(path, 2, x_key="Z")
+    with pytest.raises(FileNotFoundError):
+        h5_to_dask(tmp_path / "missing.h5", 2)
+
+
+def test_without_dask_the_error_names_the_extra(tmp_path, monkeypatch):
+    path = tmp_path / "d.h5"
+    with h5py.File(path, "w") as f:
+        f["X"], f["y"] = np.zeros((4, 2)), np.arange(4) % 2
+    X, y = h5_to_dask(path, 2)
+    monkeypatch.setitem(sys.modules, "dask.array", None)
+    with pytest.raises(ImportError, match=r"h5_to_dask needs Dask.*pip install \"sknn\[dask\]\""):
+        h5_to_dask(path, 2)
+    with pytest.raises(ImportError, match=r"partial_fit_blocks needs Dask.*sknn\[dask\]"):
+        partial_fit_blocks(SoftmaxGD(), X, y, [0, 1])
+
+
+@pytest.mark.parametrize("flatten", [False, True])
+def test_lazy_h5_dataset_indexes_like_numpy(tmp_path, flatten):
+    import pickle
+
+    data = np.arange(7 * 2 * 3, dtype=np.float32).reshape(7, 2, 3)
+    path = tmp_path / "d.h5"
+    with h5py.File(path, "w") as f:
+        f["group/X"] = data
+    lazy = pickle.loads(pickle.dumps(LazyH5Dataset(path, "group/X", flatten=flatten)))
+    expected = data.reshape(7, 6) if flatten else data
+    assert lazy.shape == expected.shape and lazy.ndim == expected.ndim
+    assert lazy.dtype == np.float32 and len(lazy) == 7
+    assert lazy.path == str(path.resolve())
+    indices = [
+        slice(None), slice(2, 5), slice(None, None, -2), slice(5, 1, -1), 3, -1,
+        [4, 1, 1], np.array([], dtype=int), np.arange(7) % 3 == 0,
+        (slice(1, 3), 1), (2, 1), (Ellipsis, 1), (slice(None), [0, 1]),
+    ]
+    for index in indices:
+        assert_array_equal(lazy[index], expected[index], err_msg=repr(index))
+    with pytest.raises(IndexError):
+        lazy[7]
+    with pytest.raises(IndexError):
+        lazy[[0, 7]]
+    with pytest.raises(ValueError, match="No dataset 'nope'"):
+        LazyH5Dataset(path, "nope")
