@@ -1,0 +1,11 @@
+"""The sknn benchmark suite: ``python -m benchmarks`` from the repository root.
+
+Each section module exposes ``NAME``, ``TITLE`` and ``run(config) -> Section``;
+:data:`SECTIONS` lists them in the order they run. See ``python -m
+benchmarks --help`` for the options.
+"""
+
+from . import hardware, peers, scaling, vectorization
+
+#: Section name -> module, in running order.
+SECTIONS = {module.NAME: module for module in (vectorization, peers, hardware, scaling)}

@@ -1,0 +1,171 @@
+"""The benchmark data: bundled scikit-learn sets, generated problems, the cat images.
+
+Nothing here downloads anything. The course's cat data is read from the
+config's data directory when present; otherwise a generated stand-in of the
+same shape takes its place and :attr:`Dataset.source` says so.
+"""
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.datasets import load_breast_cancer, load_digits, make_classification
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from sknn.datasets import load_h5
+
+CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
+#: (n_train, n_test, n_features) of the course's cat data, and of the --tiny stand-in.
+CAT_SHAPE = (209, 50, 64 * 64 * 3)
+TINY_CAT_SHAPE = (40, 10, 300)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A train/test split and where it came from.
+
+    Attributes
+    ----------
+    name : str
+    X_train, y_train, X_test, y_test : ndarray
+        ``X_test`` and ``y_test`` are empty when the problem has no test split.
+    source : str
+        One line for the report: file path, generator call or bundled set.
+    """
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+    @property
+    def shape(self):
+        """Shape of ``X_train``."""
+        return self.X_train.shape
+
+
+def cat_source(config):
+    """Say where :func:`cat` takes its data from, without loading it."""
+    if config.mode == "tiny":
+        return "generated tiny stand-in (--tiny)"
+    paths = [config.data_dir / name for name in CAT_FILES]
+    if all(path.is_file() for path in paths):
+        return f"course files in {config.data_dir}"
+    return (
+        f"NOT FOUND in {config.data_dir} (set SKNN_DATA_DIR): generated stand-in "
+        f"of the same shape, {CAT_SHAPE[0]}x{CAT_SHAPE[2]} train, {CAT_SHAPE[1]} test"
+    )
+
+
+def cat(config):
+    """The cat vs non-cat images, flattened and divided by 255, or a stand-in.
+
+    Parameters
+    ----------
+    config : Config
+
+    Returns
+    -------
+    dataset : Dataset
+    """
+    source = cat_source(config)
+    if source.startswith("course files"):
+        return _cat_files(str(config.data_dir), source)
+    n_train, n_test, n_features = TINY_CAT_SHAPE if config.mode == "tiny" else CAT_SHAPE
+    return _cat_stand_in(n_train, n_test, n_features, source)
+
+
+@functools.lru_cache(maxsize=None)
+def _cat_files(data_dir, source):
+    parts = []
+    for name in CAT_FILES:
+        bunch = load_h5(f"{data_dir}/{name}")
+        parts += [bunch.data / 255.0, bunch.target]
+    return Dataset("cat", *parts, source=source)
+
+
+@functools.lru_cache(maxsize=None)
+def _cat_stand_in(n_train, n_test, n_features, source):
+    X, y = make_classification(
+        n_train + n_test, n_features, n_informative=20, flip_y=0.1, random_state=0
+    )
+    # Pixel-like values in [0, 1], as after the course's division by 255.
+    X -= X.min()
+    X /= X.max()
+    return Dataset("cat", X[:n_train], y[:n_train], X[n_train:], y[n_train:], source=source)
+
+
+@functools.lru_cache(maxsize=None)
+def _standardized(name):
+    loader = {"breast_cancer": load_breast_cancer, "digits": load_digits}[name]
+    X, y = loader(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    scaler = StandardScaler().fit(X_train)
+    return Dataset(
+        name,
+        scaler.transform(X_train),
+        y_train,
+        scaler.transform(X_test),
+        y_test,
+        source=f"sklearn.datasets.load_{name}, 75/25 stratified split, standardized",
+    )
+
+
+def load(name, config):
+    """Load one of the named real data sets.
+
+    Parameters
+    ----------
+    name : {'breast_cancer', 'digits', 'cat'}
+    config : Config
+
+    Returns
+    -------
+    dataset : Dataset
+    """
+    if name == "cat":
+        return cat(config)
+    return _standardized(name)
+
+
+@functools.lru_cache(maxsize=16)
+def generated(n_samples, n_features, n_classes, dtype=np.float64, n_test=0):
+    """A ``make_classification`` problem, cached: sections share their big arrays.
+
+    Parameters
+    ----------
+    n_samples, n_features, n_classes : int
+        ``n_samples`` training rows; ``n_test`` more rows form the test split.
+    dtype : {np.float64, np.float32}
+    n_test : int
+
+    Returns
+    -------
+    dataset : Dataset
+        Arrays are shared between callers: never modify them.
+    """
+    if dtype != np.float64:
+        base = generated(n_samples, n_features, n_classes, np.float64, n_test)
+        X_train, X_test = base.X_train.astype(dtype), base.X_test.astype(dtype)
+        return Dataset(base.name, X_train, base.y_train, X_test, base.y_test, base.source)
+    n_informative = min(n_features, max(10, 2 * n_classes))
+    X, y = make_classification(
+        n_samples + n_test,
+        n_features,
+        n_informative=n_informative,
+        n_redundant=0,
+        n_classes=n_classes,
+        random_state=0,
+    )
+    X_train, X_test = np.ascontiguousarray(X[:n_samples]), np.ascontiguousarray(X[n_samples:])
+    name = f"make_classification, {n_classes} classes"
+    source = (
+        f"make_classification(n_samples={n_samples + n_test}, n_features={n_features}, "
+        f"n_informative={n_informative}, n_classes={n_classes}, random_state=0)"
+    )
+    return Dataset(name, X_train, y[:n_samples], X_test, y[n_samples:], source=source)

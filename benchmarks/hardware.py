@@ -1,0 +1,288 @@
+"""Section ``hardware``: the network's epoch against what the machine can do.
+
+The full-batch epoch of a 128-unit tanh network is almost all matrix
+products, ``4 m n h + 6 m h k`` flops. It is compared with a large square
+matrix multiply (the machine's practical peak) and with the same five
+matrix products replicated in plain NumPy on the same shapes; the time left
+over is split into the rest of the loss-and-gradient computation and the rest
+of the epoch (optimizer step, engine, ``fit`` set-up).
+"""
+
+import time
+
+import numpy as np
+
+from sknn import ShallowNNClassifier
+
+from . import _data
+from ._report import Column, Section, Table, Target
+from ._timing import (
+    blas_setting_label,
+    fit_timers,
+    interleave,
+    median,
+    paired_ratio,
+    steady_epochs,
+)
+
+NAME = "hardware"
+TITLE = "Hardware: the network's epoch in GFLOP/s, against its matrix products"
+TARGET_EPOCH_OVER_GEMMS = 1.1
+TARGET_FLOAT32_SPEEDUP = 1.8
+DTYPES = (np.float64, np.float32)
+
+SIZES = {
+    "full": dict(shape=(20000, 784, 10), hidden=128, epochs=4, square=2048, repeats=7),
+    "quick": dict(shape=(2000, 784, 10), hidden=128, epochs=10, square=1024, repeats=3),
+    "tiny": dict(shape=(300, 50, 3), hidden=16, epochs=3, square=128, repeats=1),
+}
+
+#: The five products of a full-batch epoch: (label, flops per (m, n, h, k)).
+GEMMS = (
+    ("X @ W1 (forward, hidden)", lambda m, n, h, k: 2 * m * n * h),
+    ("A1 @ W2 (forward, output)", lambda m, n, h, k: 2 * m * h * k),
+    ("A1.T @ dZ2 (grad W2)", lambda m, n, h, k: 2 * m * h * k),
+    ("dZ2 @ W2.T (back to hidden)", lambda m, n, h, k: 2 * m * h * k),
+    ("X.T @ dZ1 (grad W1)", lambda m, n, h, k: 2 * m * n * h),
+)
+
+
+def epoch_flops(m, n, h, k):
+    """Matrix-product flops of one full-batch epoch: ``4 m n h + 6 m h k``."""
+    return 4 * m * n * h + 6 * m * h * k
+
+
+def gemm_replica(X, hidden, n_classes, repeats, per_product):
+    """The epoch's five matrix products in plain NumPy, into preallocated buffers.
+
+    Parameters
+    ----------
+    X : ndarray of shape (m, n)
+    hidden, n_classes : int
+    repeats : int
+        Rounds of the five products per call.
+    per_product : list of lists
+        Each call appends its seconds per round for each product.
+
+    Returns
+    -------
+    run : callable
+        Runs ``repeats`` rounds and returns ``repeats``.
+    """
+    m, n = X.shape
+    rng = np.random.default_rng(0)
+    W1 = rng.standard_normal((n, hidden)).astype(X.dtype)
+    W2 = rng.standard_normal((hidden, n_classes)).astype(X.dtype)
+    dZ2 = rng.standard_normal((m, n_classes)).astype(X.dtype)
+    A1, dZ1, Z2, gW2, gW1 = (
+        np.empty(shape, X.dtype)
+        for shape in ((m, hidden), (m, hidden), (m, n_classes), (hidden, n_classes), (n, hidden))
+    )
+    products = (
+        lambda: np.matmul(X, W1, out=A1),
+        lambda: np.matmul(A1, W2, out=Z2),
+        lambda: np.matmul(A1.T, dZ2, out=gW2),
+        lambda: np.matmul(dZ2, W2.T, out=dZ1),
+        lambda: np.matmul(X.T, dZ1, out=gW1),
+    )
+
+    def run():
+        totals = [0.0] * len(products)
+        for _ in range(repeats):
+            for i, product in enumerate(products):
+                start = time.perf_counter()
+                product()
+                totals[i] += time.perf_counter() - start
+        for i, total in enumerate(totals):
+            per_product[i].append(total / repeats)
+        return repeats
+
+    return run
+
+
+def _candidates(X, y, sizes, per_product):
+    """Timed callables for one dtype: epoch, loss_grad, GEMM replica, square GEMM."""
+    hidden, epochs = sizes["hidden"], sizes["epochs"]
+    n_classes = sizes["shape"][2]
+    estimator = ShallowNNClassifier(
+        hidden,
+        activation="tanh",
+        optimizer="gd",
+        batch_size=None,
+        tol=None,
+        learning_rate=0.01,
+        random_state=0,
+    )
+    # The objective fit uses, at its initial parameters, in this dtype.
+    X64 = X.astype(np.float64, copy=False)
+    objective, params, _, Y, _ = estimator._gradient_problem(X64, y, None)
+    params = {name: p.astype(X.dtype) for name, p in params.items()}
+    Y = Y.astype(X.dtype)
+    size = sizes["square"]
+    rng = np.random.default_rng(1)
+    A, B = (rng.standard_normal((size, size)).astype(X.dtype) for _ in range(2))
+    C = np.empty_like(A)
+
+    def loss_grad():
+        for _ in range(epochs):
+            objective.loss_grad(params, X, Y, None)
+        return epochs
+
+    def square():
+        np.matmul(A, B, out=C)
+
+    long_fit, short_fit = fit_timers(estimator, X, y, epochs)
+    return {
+        "long_fit": long_fit,
+        "short_fit": short_fit,
+        "loss_grad": loss_grad,
+        "gemms": gemm_replica(X, hidden, n_classes, epochs, per_product),
+        "square": square,
+    }
+
+
+def run(config):
+    """Measure the network's epoch against the square GEMM and its own GEMMs.
+
+    Parameters
+    ----------
+    config : Config
+
+    Returns
+    -------
+    section : Section
+    """
+    sizes = config.pick(SIZES)
+    m, n, k = sizes["shape"]
+    h = sizes["hidden"]
+    config.progress(f"{NAME}: {m}x{n}, {h} tanh units, {k} classes")
+    candidates, per_product = {}, {}
+    for dtype in DTYPES:
+        data = _data.generated(m, n, k, dtype)
+        per_product[dtype.__name__] = [[] for _ in GEMMS]
+        parts = _candidates(data.X_train, data.y_train, sizes, per_product[dtype.__name__])
+        candidates.update({(dtype.__name__, name): fn for name, fn in parts.items()})
+    samples = interleave(
+        candidates, sizes["repeats"], progress=lambda msg: config.progress(f"{NAME}:   {msg}")
+    )
+    # The warm-up round appended to per_product too: keep the timed rounds.
+    per_product = {d: [s[-sizes["repeats"] :] for s in lists] for d, lists in per_product.items()}
+    for dtype in DTYPES:
+        d = dtype.__name__
+        long_fits, short_fits = samples[d, "long_fit"], samples[d, "short_fit"]
+        samples[d, "epoch"] = steady_epochs(long_fits, short_fits, sizes["epochs"])
+        samples[d, "set_up"] = [b - e for b, e in zip(short_fits, samples[d, "epoch"])]
+
+    flops = epoch_flops(m, n, h, k)
+    square_flops = 2 * sizes["square"] ** 3
+    throughput = Table(
+        f"Throughput, {m}x{n}, {h} tanh units, {k} classes "
+        f"({flops / 1e9:.2f} GFLOP of matrix products per epoch)",
+        [
+            Column("dtype", "dtype"),
+            Column("square_gflops", f"square GEMM {sizes['square']}² GFLOP/s", "gflops"),
+            Column("epoch_seconds", "epoch", "seconds"),
+            Column("epoch_gflops", "epoch GFLOP/s", "gflops"),
+            Column("epoch_share", "epoch / square peak", "percent"),
+            Column("gemms_seconds", "its five GEMMs", "seconds"),
+            Column("gemms_gflops", "GEMMs GFLOP/s", "gflops"),
+            Column("epoch_over_gemms", "epoch / GEMMs", "ratio"),
+        ],
+    )
+    section = Section(NAME, TITLE, _INTRO)
+    for dtype in DTYPES:
+        d = dtype.__name__
+        epoch, gemms = samples[d, "epoch"], samples[d, "gemms"]
+        square_rate = square_flops / median(samples[d, "square"]) / 1e9
+        ratio = paired_ratio(epoch, gemms)
+        throughput.rows.append(
+            {
+                "dtype": d,
+                "square_gflops": square_rate,
+                "epoch_seconds": median(epoch),
+                "epoch_gflops": flops / median(epoch) / 1e9,
+                "epoch_share": flops / median(epoch) / 1e9 / square_rate,
+                "gemms_seconds": median(gemms),
+                "gemms_gflops": flops / median(gemms) / 1e9,
+                "epoch_over_gemms": ratio,
+            }
+        )
+        section.targets.append(
+            Target(
+                f"network epoch / its five GEMMs, {d}",
+                ratio,
+                TARGET_EPOCH_OVER_GEMMS,
+                "<=",
+                "steady full-batch epoch over the same products in plain NumPy",
+            )
+        )
+    section.targets.append(
+        Target(
+            "network epoch: float32 speed-up over float64",
+            paired_ratio(samples["float64", "epoch"], samples["float32", "epoch"]),
+            TARGET_FLOAT32_SPEEDUP,
+            ">=",
+            "full-batch epoch time float64 / float32",
+        )
+    )
+    throughput.notes += [
+        f"{blas_setting_label(None)}. Epoch: `ShallowNNClassifier(optimizer='gd', "
+        f"batch_size=None, tol=None)`, steady state: (time of a {sizes['epochs']}-epoch fit "
+        f"− time of a 1-epoch fit) / {sizes['epochs'] - 1}, so the once-per-fit set-up "
+        "(validation, initialisation, first touch of fresh buffers) is left out; it is "
+        "shown separately below.",
+        f"Medians of {sizes['repeats']} interleaved repeats after a warm-up round; "
+        "ratios are medians of per-repeat ratios.",
+    ]
+    breakdown = _breakdown_table(samples, per_product, (m, n, h, k))
+    section.tables += [throughput, breakdown]
+    section.data["samples"] = {"|".join(key): v for key, v in samples.items()}
+    section.data["per_product"] = per_product
+    return section
+
+
+def _breakdown_table(samples, per_product, shape):
+    """Where the epoch's time goes: each product, the rest of loss_grad, the rest."""
+    columns = [Column("part", "part of the epoch"), Column("gflop", "GFLOP", "float")]
+    rows = [{"part": label, "gflop": flops(*shape) / 1e9} for label, flops in GEMMS]
+    rows += [
+        {"part": "five GEMMs", "gflop": epoch_flops(*shape) / 1e9},
+        {"part": "rest of loss_grad (bias, tanh, softmax, derivative, sums)"},
+        {"part": "rest of the epoch (optimizer step, engine)"},
+        {"part": "whole epoch"},
+        {"part": "not in the epoch: fit set-up, once per fit"},
+    ]
+    for dtype in DTYPES:
+        d = dtype.__name__
+        columns += [
+            Column(f"{d}_seconds", f"{d} time", "seconds"),
+            Column(f"{d}_share", f"{d} share", "percent"),
+        ]
+        epoch = median(samples[d, "epoch"])
+        gemms = median(samples[d, "gemms"])
+        loss_grad = median(samples[d, "loss_grad"])
+        times = [median(p) for p in per_product[d]]
+        times += [gemms, loss_grad - gemms, epoch - loss_grad, epoch]
+        times.append(median(samples[d, "set_up"]))
+        for row, seconds in zip(rows, times):
+            row[f"{d}_seconds"] = seconds
+            row[f"{d}_share"] = seconds / epoch
+    return Table(
+        "Where the epoch goes",
+        columns,
+        rows,
+        notes=[
+            "The products are timed one by one in the plain-NumPy replica; `loss_grad` is "
+            "sknn's objective called directly (from `estimator._gradient_problem`); the "
+            "rests are differences of medians, so they can be slightly negative when "
+            "within the noise. Shares are of the whole epoch; the set-up is a once-per-fit "
+            "cost, shown for scale.",
+        ],
+    )
+
+
+_INTRO = (
+    "GFLOP/s count only the matrix products (4·m·n·h + 6·m·h·k flops per epoch; no "
+    "gradient with respect to X is needed). The square GEMM is measured in the same run, "
+    "interleaved, as the practical peak."
+)

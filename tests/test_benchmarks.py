@@ -1,0 +1,202 @@
+"""Smoke tests of the benchmark suite (``python -m benchmarks``).
+
+The suite runs once, as a subprocess from the repository root, on the hidden
+``--tiny`` configuration (a few seconds). The tests check that the report and
+the JSON hold the expected tables, targets and keys; they never assert a
+timing. The cat files are hidden from the run so the stand-in path is used.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SECTIONS = ("vectorization", "peers", "hardware", "scaling")
+
+TABLES = {
+    "vectorization": [
+        "Time per gradient-descent iteration",
+        "Same loss from loops and vectorized code",
+    ],
+    "peers": ["Defaults: test accuracy and fit time", "Matched work: time per epoch"],
+    "hardware": ["Throughput", "Where the epoch goes"],
+    "scaling": [
+        "Full-batch epoch as n_samples grows",
+        "Network epoch as n_features and hidden size grow",
+        "Peak memory allocated by a one-epoch fit, beyond X",
+    ],
+}
+
+TARGET_KEYS = {"name", "measured", "threshold", "comparison", "met", "margin", "detail"}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Run the whole suite once in --tiny mode; return (process, output directory)."""
+    root = tmp_path_factory.mktemp("bench")
+    output = root / "report"
+    env = {**os.environ, "SKNN_DATA_DIR": str(root / "no-cat-data-here")}
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--tiny",
+            "--json",
+            "--sections",
+            ",".join(SECTIONS),
+            "--output",
+            str(output),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert process.returncode == 0, process.stderr
+    return process, output
+
+
+@pytest.fixture(scope="module")
+def results(tiny_run):
+    return json.loads((tiny_run[1] / "results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def report(tiny_run):
+    return (tiny_run[1] / "report.md").read_text()
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """The CLI module, imported in-process from the repository root."""
+    monkeypatch.syspath_prepend(str(REPO))
+    from benchmarks import __main__ as cli_module
+
+    return cli_module
+
+
+def test_progress_on_stderr_and_summary_on_stdout(tiny_run):
+    process, _ = tiny_run
+    for name in SECTIONS:
+        assert f"{name}: start" in process.stderr
+        assert f"{name}: done" in process.stderr
+    assert "Report:" in process.stdout
+    assert "MET" in process.stdout or "MISSED" in process.stdout
+
+
+def test_report_header_describes_the_machine(report):
+    for field in ("**Measured**", "**Machine**", "**BLAS**", "**Versions**", "**Cat data**"):
+        assert field in report
+    for library in ("numpy", "scipy", "scikit-learn"):
+        assert library in report
+    assert "cores" in report
+
+
+def test_report_has_every_section_table_and_target(report):
+    assert "## Targets:" in report
+    for name, titles in TABLES.items():
+        for title in titles:
+            assert f"### {title}" in report, (name, title)
+    assert report.count("### Targets") == len(SECTIONS)
+    assert "MET (" in report or "MISSED (" in report
+    # Both BLAS settings are named in the peer comparison.
+    assert "BLAS limited to 1 thread" in report
+    assert "BLAS default" in report
+
+
+def test_report_says_the_cat_data_is_a_stand_in(report, results):
+    assert "stand-in" in report
+    assert "stand-in" in results["run"]["cat_source"]
+
+
+def test_plots_are_written_and_linked(tiny_run, report, results):
+    _, output = tiny_run
+    figures = [f for s in results["sections"].values() for f in s["figures"]]
+    assert set(figures) == {"vectorization_speedup.png", "loss_curves.png", "scaling.png"}
+    for figure in figures:
+        assert (output / figure).read_bytes().startswith(b"\x89PNG")
+        assert f"]({figure})" in report
+
+
+def test_json_has_machine_run_targets_and_sections(results):
+    assert set(results) == {"machine", "run", "targets", "sections"}
+    machine = results["machine"]
+    for key in ("date", "cpu_model", "logical_cores", "threadpools", "versions"):
+        assert key in machine
+    assert {"numpy", "scipy", "scikit-learn"} <= set(machine["versions"])
+    assert results["run"]["mode"] == "tiny"
+    assert list(results["sections"]) == list(SECTIONS)
+
+
+def test_json_targets(results):
+    targets = results["targets"]
+    for target in targets:
+        assert set(target) == TARGET_KEYS
+        assert target["comparison"] in (">=", "<=")
+        assert isinstance(target["met"], bool)
+    names = " ".join(t["name"] for t in targets)
+    for fragment in (
+        "speed-up over the loops",
+        "MLPClassifier per epoch, full-batch GD",
+        "MLPClassifier per epoch, Adam, batch 200",
+        "epoch / its five GEMMs",
+        "float32 speed-up",
+        "per-sample epoch time",
+    ):
+        assert fragment in names
+    thresholds = {t["threshold"] for t in targets}
+    assert {300.0, 0.9, 0.75, 1.1, 1.8, 1.5} <= thresholds
+
+
+def test_json_tables_hold_every_column(results):
+    for name, titles in TABLES.items():
+        section = results["sections"][name]
+        assert section["error"] is None
+        assert len(section["tables"]) == len(titles)
+        for table, title in zip(section["tables"], titles, strict=True):
+            assert table["title"].startswith(title)
+        for table in section["tables"]:
+            assert table["rows"], table["title"]
+            for row in table["rows"]:
+                assert set(row) <= set(table["columns"])
+
+
+def test_loops_and_vectorized_code_agree_on_the_loss(results):
+    timing, losses = results["sections"]["vectorization"]["tables"]
+    assert {"loop_seconds", "vectorized_seconds", "speedup"} <= set(timing["rows"][0])
+    for row in losses["rows"]:
+        tolerance = 1e-6 if row["dtype"] == "float32" else 1e-10
+        assert row["initial_diff"] < tolerance
+        if row["dtype"] == "float64":
+            assert row["fitted_diff"] < 1e-10
+
+
+def test_list_and_bad_sections(cli, capsys):
+    assert cli.main(["--list"]) == 0
+    listed = capsys.readouterr().out
+    for name in SECTIONS:
+        assert name in listed
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_args(["--sections", "vectorization,nonsense"])
+    assert exit_info.value.code == 2
+    assert "nonsense" in capsys.readouterr().err
+
+
+def test_report_without_matplotlib(cli, tmp_path, monkeypatch):
+    from benchmarks._report import Figure, Section, write_report
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    section = Section("demo", "Demo", "intro")
+    section.figures.append(Figure("demo.png", "a plot", lambda figure: None))
+    run = {"mode": "tiny", "command": "test", "cat_source": "none", "duration": 0.0}
+    paths = write_report([section], run, tmp_path, write_json=True)
+    assert [p.name for p in paths] == ["report.md", "results.json"]
+    assert "matplotlib is not installed" in (tmp_path / "report.md").read_text()
+    assert not (tmp_path / "demo.png").exists()
