@@ -38,12 +38,14 @@ SIZES = {
 }
 
 #: The five products of a full-batch epoch: (label, flops per (m, n, h, k)).
+#: ShallowNetObjective holds the hidden layer transposed (A1T = A1^T), so these
+#: are the products exactly as it calls them.
 GEMMS = (
-    ("X @ W1 (forward, hidden)", lambda m, n, h, k: 2 * m * n * h),
-    ("A1 @ W2 (forward, output)", lambda m, n, h, k: 2 * m * h * k),
-    ("A1.T @ dZ2 (grad W2)", lambda m, n, h, k: 2 * m * h * k),
-    ("dZ2 @ W2.T (back to hidden)", lambda m, n, h, k: 2 * m * h * k),
-    ("X.T @ dZ1 (grad W1)", lambda m, n, h, k: 2 * m * n * h),
+    ("W1.T @ X.T (forward, hidden)", lambda m, n, h, k: 2 * m * n * h),
+    ("W2.T @ A1T (forward, output)", lambda m, n, h, k: 2 * m * h * k),
+    ("A1T @ dZ2 (grad W2)", lambda m, n, h, k: 2 * m * h * k),
+    ("W2 @ dZ2.T (back to hidden)", lambda m, n, h, k: 2 * m * h * k),
+    ("dZ1T @ X (grad W1)", lambda m, n, h, k: 2 * m * n * h),
 )
 
 
@@ -71,19 +73,20 @@ def gemm_replica(X, hidden, n_classes, repeats, per_product):
     """
     m, n = X.shape
     rng = np.random.default_rng(0)
-    W1 = rng.standard_normal((n, hidden)).astype(X.dtype)
+    W1 = np.asfortranarray(rng.standard_normal((n, hidden)), dtype=X.dtype)
     W2 = rng.standard_normal((hidden, n_classes)).astype(X.dtype)
-    dZ2 = rng.standard_normal((m, n_classes)).astype(X.dtype)
-    A1, dZ1, Z2, gW2, gW1 = (
-        np.empty(shape, X.dtype)
-        for shape in ((m, hidden), (m, hidden), (m, n_classes), (hidden, n_classes), (n, hidden))
+    dZ2 = rng.standard_normal((n_classes, m)).astype(X.dtype).T
+    A1T, dZ1T, Z2T = (
+        np.empty(shape, X.dtype) for shape in ((hidden, m), (hidden, m), (n_classes, m))
     )
+    gW2 = np.empty((hidden, n_classes), X.dtype)
+    gW1 = np.empty((n, hidden), X.dtype, order="F")
     products = (
-        lambda: np.matmul(X, W1, out=A1),
-        lambda: np.matmul(A1, W2, out=Z2),
-        lambda: np.matmul(A1.T, dZ2, out=gW2),
-        lambda: np.matmul(dZ2, W2.T, out=dZ1),
-        lambda: np.matmul(X.T, dZ1, out=gW1),
+        lambda: np.matmul(W1.T, X.T, out=A1T),
+        lambda: np.matmul(W2.T, A1T, out=Z2T),
+        lambda: np.matmul(A1T, dZ2, out=gW2),
+        lambda: np.matmul(W2, dZ2.T, out=dZ1T),
+        lambda: np.matmul(dZ1T, X, out=gW1.T),
     )
 
     def run():

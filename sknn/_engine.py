@@ -224,8 +224,10 @@ class _Batches:
                 np.empty((size, self.Y.shape[1]), dtype=self.Y.dtype),
             )
         X_buffer, Y_buffer = self._buffers[size]
-        np.take(self.X, rows, axis=0, out=X_buffer)
-        np.take(self.Y, rows, axis=0, out=Y_buffer)
+        # mode="clip": with the default mode="raise", take() writes through a
+        # temporary copy of `out`, doubling the cost. The rows are valid.
+        np.take(self.X, rows, axis=0, out=X_buffer, mode="clip")
+        np.take(self.Y, rows, axis=0, out=Y_buffer, mode="clip")
         return X_buffer, Y_buffer
 
     @staticmethod
