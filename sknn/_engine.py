@@ -90,7 +90,7 @@ def train(
     stop_reason : {'converged', 'max_iter', 'early_stopping', 'diverged'}
     """
     batches = _Batches(X, Y, sample_weight, batch_size, shuffle, rng)
-    last_good = {name: p.copy() for name, p in params.items()}
+    last_good = _copy_into(None, params)
     best_params = None
     best_monitored = np.inf
     no_improvement = 0
@@ -160,9 +160,9 @@ def train(
 
 
 def _copy_into(target, source):
-    """Copy a dict of arrays into ``target`` (allocating it when None)."""
+    """Copy a dict of arrays into ``target``; None allocates it, in the same memory layout."""
     if target is None:
-        return {name: array.copy() for name, array in source.items()}
+        return {name: array.copy(order="K") for name, array in source.items()}
     for name, array in source.items():
         np.copyto(target[name], array)
     return target

@@ -173,7 +173,10 @@ def l2_penalty(weights, alpha):
     """``alpha / 2`` times the sum of squares of the given weight arrays."""
     if alpha == 0:
         return 0.0
-    return 0.5 * alpha * sum(float(np.vdot(W, W)) for W in weights)
+    # ravel(order="K") is a view for C- and Fortran-ordered arrays alike, where
+    # np.vdot would copy a Fortran-ordered one.
+    flat = [W.ravel(order="K") for W in weights]
+    return 0.5 * alpha * sum(float(w @ w) for w in flat)
 
 
 def probabilities(link, Z):
