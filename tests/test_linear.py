@@ -259,3 +259,14 @@ def test_sample_space_is_chosen_only_where_it_pays(monkeypatch):
     ]:
         estimator.fit(*data)
     assert built == [True]
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum"])
+def test_sample_space_path_keeps_float32(monkeypatch, optimizer):
+    X, y = _data(3, n_samples=20, n_features=60)
+    kernel, direct = _fit_both_paths(
+        monkeypatch, SoftmaxGD, X.astype(np.float32), y, optimizer=optimizer, max_iter=30
+    )
+    assert kernel.coef_.dtype == kernel.intercept_.dtype == np.float32
+    assert kernel.predict_proba(X.astype(np.float32)).dtype == np.float32
+    assert_allclose(kernel.loss_curve_, direct.loss_curve_, rtol=1e-5)
