@@ -221,7 +221,7 @@ class _Batches:
         if size not in self._buffers:
             self._buffers[size] = (
                 np.empty((size, self.X.shape[1]), dtype=self.X.dtype),
-                np.empty((size, self.Y.shape[1]), dtype=self.Y.dtype),
+                np.empty_like(self.Y, shape=(size, self.Y.shape[1])),
             )
         X_buffer, Y_buffer = self._buffers[size]
         # mode="clip": with the default mode="raise", take() writes through a

