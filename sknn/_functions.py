@@ -147,18 +147,22 @@ ACTIVATIONS = {
 }
 
 
-def data_loss_and_residual(link, Z, Y, sample_weight):
+def data_loss_and_residual(link, Z, Y, sample_weight, total_weight=None):
     """Weighted mean loss of an output layer and the gradient w.r.t. its logits.
 
-    ``Z`` (the logits) is overwritten with that gradient: ``s_i (P - Y) / sum(s)``,
-    or ``(P - Y) / n_samples`` when ``sample_weight`` is None. Normalising by
-    the weight sum makes a weight of k count exactly as k repeated rows.
+    ``Z`` (the logits) is overwritten with that gradient: ``s_i (P - Y) / S``
+    with ``S = sum(s)``, or ``(P - Y) / n_samples`` when ``sample_weight`` is
+    None. Normalising by the weight sum makes a weight of k count exactly as k
+    repeated rows. For one chunk of a larger batch, ``total_weight`` is the S
+    of the whole batch, and the returned loss is the chunk's share of the mean.
     """
     losses, residual = OUTPUT_LINKS[link][0](Z, Y)
     if sample_weight is None:
-        residual *= 1.0 / Z.shape[0]
-        return float(losses.mean()), residual
-    scaled = sample_weight / sample_weight.sum()
+        total = Z.shape[0] if total_weight is None else total_weight
+        residual *= 1.0 / total
+        return float(losses.sum()) / total, residual
+    total = sample_weight.sum() if total_weight is None else total_weight
+    scaled = sample_weight / total
     residual *= scaled[:, None]
     return float(losses @ scaled), residual
 

@@ -20,6 +20,10 @@ from ._functions import ACTIVATIONS, data_loss, data_loss_and_residual, l2_penal
 # their flat regions; He compensates for relu zeroing half its inputs.
 _AUTO_INIT = {"tanh": "xavier", "sigmoid": "xavier", "relu": "he", "leaky_relu": "he"}
 
+# Rows per chunk of a dense batch: large enough for full-speed matrix
+# products, small enough for the hidden layer of a chunk to stay in cache.
+_CHUNK_ROWS = 8192
+
 
 class ShallowNetObjective:
     """Loss and gradient of ``Z2 = g(X W1 + b1) W2 + b2`` under an output link.
@@ -46,7 +50,7 @@ class ShallowNetObjective:
         self.init = _AUTO_INIT[activation] if init == "auto" else init
         self.init_scale = init_scale
         self._batch_buffers = {}
-        self._grads = None
+        self._grads = {}
 
     def init_params(self, n_features, n_outputs, rng, dtype):
         n_hidden = self.hidden_layer_size
@@ -84,10 +88,34 @@ class ShallowNetObjective:
         return l2_penalty([params["W1"], params["W2"]], self.alpha)
 
     def loss_grad(self, params, X, Y, sample_weight):
+        n_samples = X.shape[0]
+        total_weight = n_samples if sample_weight is None else float(sample_weight.sum())
+        grads = self._grad_buffers(params, "grads")
+        # Dense batches are processed in chunks of rows: the hidden-layer
+        # buffers stay the size of a chunk (memory no longer grows with the
+        # batch) and stay in cache, so time per sample stays flat up to 1e6
+        # samples. Slicing a sparse matrix would copy it: it goes whole.
+        step = n_samples if sp.issparse(X) else _CHUNK_ROWS
+        loss = 0.0
+        for start in range(0, n_samples, step):
+            rows = slice(start, min(start + step, n_samples))
+            weights = None if sample_weight is None else sample_weight[rows]
+            first = start == 0
+            target = grads if first else self._grad_buffers(params, "chunk")
+            loss += self._chunk_loss_grad(params, X[rows], Y[rows], weights, total_weight, target)
+            if not first:
+                for name, grad in target.items():
+                    grads[name] += grad
+        if self.alpha:
+            for name in ("W1", "W2"):
+                grads[name] += self.alpha * params[name]
+        return loss + self._penalty(params), grads
+
+    def _chunk_loss_grad(self, params, X, Y, sample_weight, total_weight, grads):
+        """Forward and backward pass over one chunk, writing its gradient into ``grads``."""
         W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
-        # Transposed layout: A1T is A1^T (n_hidden, n_samples), Z2T is Z2^T.
+        # Transposed layout: A1T is A1^T (n_hidden, n_rows), Z2T is Z2^T.
         A1T, deltaT, Z2T, ones = self._buffers(X.shape[0], W1.dtype, W2.shape[1])
-        grads = self._grad_buffers(params)
 
         # Forward.
         _first_layer_forward(X, W1, out=A1T)
@@ -95,7 +123,7 @@ class ShallowNetObjective:
         self.activate(A1T)
         np.matmul(W2.T, A1T, out=Z2T)
         Z2T += b2[:, None]
-        loss, dZ2 = data_loss_and_residual(self.link, Z2T.T, Y, sample_weight)
+        loss, dZ2 = data_loss_and_residual(self.link, Z2T.T, Y, sample_weight, total_weight)
 
         # Backward: output layer, then back through the activation.
         np.matmul(A1T, dZ2, out=grads["W2"])
@@ -104,10 +132,7 @@ class ShallowNetObjective:
         self.apply_derivative(A1T, deltaT)  # deltaT is now dZ1^T; A1T is spent
         _first_layer_backward(X, deltaT, out=grads["W1"])
         np.matmul(deltaT, ones, out=grads["b1"])  # a BLAS sum: 2-4x np.sum's speed
-        if self.alpha:
-            for name, W in (("W1", W1), ("W2", W2)):
-                grads[name] += self.alpha * W
-        return loss + self._penalty(params), grads
+        return loss
 
     def _buffers(self, n_samples, dtype, n_outputs):
         """Per-batch-size buffers: A1^T and dZ1^T (n_hidden, n_samples), Z2^T, ones."""
@@ -121,10 +146,11 @@ class ShallowNetObjective:
             )
         return self._batch_buffers[n_samples]
 
-    def _grad_buffers(self, params):
-        if self._grads is None:
-            self._grads = {name: np.empty_like(p) for name, p in params.items()}
-        return self._grads
+    def _grad_buffers(self, params, role):
+        """Gradient-shaped buffers: the returned gradient, or one chunk's share."""
+        if role not in self._grads:
+            self._grads[role] = {name: np.empty_like(p) for name, p in params.items()}
+        return self._grads[role]
 
 
 def _first_layer_forward(X, W1, out):

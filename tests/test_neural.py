@@ -680,3 +680,25 @@ def test_warm_start_adds_epochs(optimizer, batch_kwargs):
     cold.set_params(max_iter=7).fit(X, y)
     assert cold.n_iter_ == 7
     _equal_fits(cold, ShallowNNClassifier(max_iter=7, **kwargs).fit(X, y))
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 40])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_chunked_batches_give_the_whole_batch_gradient(
+    monkeypatch, chunk_rows, weighted, n_classes
+):
+    import sknn.neural
+
+    X, y = _data(n_classes, n_samples=40)
+    sw = np.random.RandomState(3).uniform(0.5, 2, size=len(y)) if weighted else None
+    net = ShallowNNClassifier(hidden_layer_size=6, alpha=0.1, random_state=0)
+    objective, params, X, Y, sw = net._gradient_problem(X, y, sw)
+    whole_loss, whole = objective.loss_grad(params, X, Y, sw)
+    whole = {name: grad.copy() for name, grad in whole.items()}
+    monkeypatch.setattr(sknn.neural, "_CHUNK_ROWS", chunk_rows)
+    objective, *_ = net._gradient_problem(X, y, None)
+    chunked_loss, chunked = objective.loss_grad(params, X, Y, sw)
+    assert chunked_loss == pytest.approx(whole_loss, rel=1e-13)
+    for name in whole:
+        assert_allclose(chunked[name], whole[name], rtol=1e-12, atol=1e-15)
