@@ -248,9 +248,9 @@ def _memory_table(config, sizes, data, models):
             "tracemalloc, started after X was built, so X itself is not counted: the peak "
             "of everything `fit` allocates (NumPy arrays included — NumPy reports its "
             "allocations to tracemalloc). Not seen: memory BLAS allocates internally.",
-            f"A float64 full-batch network fit needs about two (n_samples, "
-            f"{sizes['hidden']}) buffers plus the (n_samples, n_classes) targets and "
-            "logits.",
+            f"A full-batch network fit holds two ({sizes['hidden']}, chunk) hidden-layer "
+            "buffers, a chunk being at most 8192 rows, plus the (n_samples, n_classes) "
+            "targets: beyond 8192 rows its memory grows only with the targets.",
         ],
     )
 
