@@ -224,12 +224,24 @@ class _Batches:
                 np.empty_like(self.Y, shape=(size, self.Y.shape[1])),
             )
         X_buffer, Y_buffer = self._buffers[size]
-        # mode="clip": with the default mode="raise", take() writes through a
-        # temporary copy of `out`, doubling the cost. The rows are valid.
-        np.take(self.X, rows, axis=0, out=X_buffer, mode="clip")
-        np.take(self.Y, rows, axis=0, out=Y_buffer, mode="clip")
+        _take_rows(self.X, rows, X_buffer)
+        _take_rows(self.Y, rows, Y_buffer)
         return X_buffer, Y_buffer
 
     @staticmethod
     def _batch_weight(sw_batch, size):
         return float(size) if sw_batch is None else float(sw_batch.sum())
+
+
+def _take_rows(array, rows, out):
+    """``out[...] = array[rows]``, by the fastest route for the array's layout.
+
+    For C-ordered rows, ``np.take`` into ``out`` copies each row once
+    (mode="clip": the default "raise" writes through a temporary copy of
+    ``out``). For any other layout ``np.take`` takes a slow element-wise path
+    (60x slower for a Fortran-ordered X), where fancy indexing does not.
+    """
+    if array.flags.c_contiguous and out.flags.c_contiguous:
+        np.take(array, rows, axis=0, out=out, mode="clip")
+    else:
+        out[...] = array[rows]

@@ -164,12 +164,14 @@ def test_mini_batch_epoch_loss_is_weighted_mean_of_batch_losses():
 
 @pytest.mark.parametrize("shuffle", [False, True])
 @pytest.mark.parametrize("batch_size", [1, 3, 10, None])
-@pytest.mark.parametrize("sparse", [False, True])
-def test_batches_cover_every_row_once_per_epoch(shuffle, batch_size, sparse):
+@pytest.mark.parametrize("layout", ["C", "F", "sparse"])
+def test_batches_cover_every_row_once_per_epoch(shuffle, batch_size, layout):
     n = 10
+    sparse = layout == "sparse"
     X = np.arange(n, dtype=float)[:, None] * np.ones((1, 2))
-    X = sp.csr_matrix(X) if sparse else X
-    Y = np.arange(n, dtype=float)[:, None]
+    X = sp.csr_matrix(X) if sparse else np.asarray(X, order=layout)
+    # Two-column targets in Fortran order, as the estimators encode them.
+    Y = np.asfortranarray(np.arange(n, dtype=float)[:, None] * np.ones((1, 2)))
     weights = np.arange(n, dtype=float) + 1
     batches = _Batches(X, Y, weights, batch_size, shuffle, np.random.RandomState(0))
     for _ in range(2):
