@@ -31,7 +31,8 @@ def parse_args(argv=None):
         prog="python -m benchmarks",
         description=(
             "Benchmark sknn: vectorized estimators against the course's loops, "
-            "scikit-learn peers, the hardware's peak and growing data. Writes a "
+            "scikit-learn peers, the hardware's peak, growing data and out-of-core "
+            "training from a generated HDF5 file (>= 2 GiB in a full run). Writes a "
             "markdown report with PNG plots. Timings are medians of interleaved "
             "repeats; targets missed do not change the exit status."
         ),

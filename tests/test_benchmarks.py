@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SECTIONS = ("vectorization", "peers", "hardware", "scaling")
+SECTIONS = ("vectorization", "peers", "hardware", "scaling", "out_of_core")
 
 TABLES = {
     "vectorization": [
@@ -28,6 +28,11 @@ TABLES = {
         "Full-batch epoch as n_samples grows",
         "Network epoch as n_features and hidden size grow",
         "Peak memory allocated by a one-epoch fit, beyond X",
+    ],
+    "out_of_core": [
+        "Generated HDF5 files",
+        "Out-of-core training: throughput and held-out accuracy",
+        "Peak memory of the training process",
     ],
 }
 
@@ -119,7 +124,12 @@ def test_report_says_the_cat_data_is_a_stand_in(report, results):
 def test_plots_are_written_and_linked(tiny_run, report, results):
     _, output = tiny_run
     figures = [f for s in results["sections"].values() for f in s["figures"]]
-    assert set(figures) == {"vectorization_speedup.png", "loss_curves.png", "scaling.png"}
+    assert set(figures) == {
+        "vectorization_speedup.png",
+        "loss_curves.png",
+        "scaling.png",
+        "out_of_core_memory.png",
+    }
     for figure in figures:
         assert (output / figure).read_bytes().startswith(b"\x89PNG")
         assert f"]({figure})" in report
@@ -149,10 +159,12 @@ def test_json_targets(results):
         "epoch / its five GEMMs",
         "float32 speed-up",
         "per-sample epoch time",
+        "peak memory of out-of-core training ÷ HDF5 file size",
+        "out-of-core peak RSS increase, full file ÷ half-size file",
     ):
         assert fragment in names
     thresholds = {t["threshold"] for t in targets}
-    assert {300.0, 0.9, 0.75, 1.1, 1.8, 1.5} <= thresholds
+    assert {300.0, 0.9, 0.75, 1.1, 1.8, 1.5, 0.25, 1.25} <= thresholds
 
 
 def test_json_tables_hold_every_column(results):
@@ -176,6 +188,54 @@ def test_loops_and_vectorized_code_agree_on_the_loss(results):
         assert row["initial_diff"] < tolerance
         if row["dtype"] == "float64":
             assert row["fitted_diff"] < 1e-10
+
+
+def test_out_of_core_trains_on_both_files_in_bounded_memory(tiny_run, results):
+    process, _ = tiny_run
+    assert "out_of_core: writing the full file" in process.stderr
+    assert "ShallowNNClassifier, half file: epoch 1/1" in process.stderr
+    section = results["sections"]["out_of_core"]
+    files, throughput, memory = section["tables"]
+    assert [row["file"] for row in files["rows"]] == ["full", "half"]
+    full, half = files["rows"]
+    assert full["n_rows"] == 2 * half["n_rows"]
+    assert full["file_bytes"] >= full["x_bytes"] > half["x_bytes"]
+    models = {"SoftmaxGD", "ShallowNNClassifier"}
+    for table in (throughput, memory):
+        assert {(row["model"], row["file"]) for row in table["rows"]} == {
+            (model, file) for model in models for file in ("full", "half")
+        }
+    n_rows = {row["file"]: row["n_rows"] for row in files["rows"]}
+    for row in throughput["rows"]:
+        assert row["rows_trained"] == row["epochs"] * n_rows[row["file"]]
+        assert row["rows_per_second"] > 0
+        assert 0.0 <= row["accuracy"] <= 1.0
+    for row in memory["rows"]:
+        assert 0 < row["baseline"] <= row["peak"]
+        assert row["increase"] == row["peak"] - row["baseline"]
+        assert row["peak_over_file"] == pytest.approx(row["peak"] / row["file_bytes"])
+    runs = section["data"]["runs"]
+    assert set(runs) == {f"{m}|{f}" for m in models for f in ("full", "half")}
+    for run in runs.values():
+        assert {"trace", "epoch_seconds", "read_seconds", "fit_seconds", "ru_maxrss"} <= set(run)
+
+
+def test_out_of_core_cleans_up_its_temporary_directory(cli, tmp_path, monkeypatch):
+    from benchmarks import out_of_core
+    from benchmarks._config import Config
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(out_of_core.tempfile, "tempdir", None)  # re-read TMPDIR
+    monkeypatch.setitem(
+        out_of_core.SIZES,
+        "tiny",
+        dict(n_rows=200, n_features=20, chunk_rows=50, epochs=1, n_test=50),
+    )
+    # One model: each training run is a Python process of its own.
+    monkeypatch.setattr(out_of_core, "MODELS", {"SoftmaxGD": out_of_core.MODELS["SoftmaxGD"]})
+    section = out_of_core.run(Config(mode="tiny", verbose=False))
+    assert len(section.tables) == 3
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_list_and_bad_sections(cli, capsys):
