@@ -148,7 +148,7 @@ def train(
         )
     elif best_params is not None:
         _copy_into(params, best_params)
-    elif stop_reason == "max_iter" and tol is not None:
+    if stop_reason == "max_iter" and tol is not None:
         warnings.warn(
             f"{estimator_name}: maximum iterations ({max_iter}) reached while the "
             f"loss was still improving by more than tol={tol}. Increase max_iter, "
