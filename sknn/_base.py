@@ -224,6 +224,8 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         self.loss_curve_ = log.loss_curve
         if log.validation_loss_curve:
             self.validation_loss_curve_ = log.validation_loss_curve
+        elif hasattr(self, "validation_loss_curve_"):
+            del self.validation_loss_curve_  # left by an earlier fit with early stopping
         self.best_loss_ = log.best_loss
         self.n_iter_ = len(log.loss_curve)
         return self

@@ -314,6 +314,8 @@ def test_early_stopping_keeps_best_validation_weights(Estimator):
     assert len(estimator.validation_loss_curve_) == estimator.n_iter_
     assert estimator.best_loss_ == min(estimator.validation_loss_curve_)
     assert not hasattr(_make(Estimator).fit(X, y), "validation_loss_curve_")
+    estimator.set_params(early_stopping=False).fit(X, y)
+    assert not hasattr(estimator, "validation_loss_curve_")
 
 
 @parametrize_estimators
