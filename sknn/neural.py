@@ -94,8 +94,10 @@ class ShallowNetObjective:
         # Dense batches are processed in chunks of rows: the hidden-layer
         # buffers stay the size of a chunk (memory no longer grows with the
         # batch) and stay in cache, so time per sample stays flat up to 1e6
-        # samples. Slicing a sparse matrix would copy it: it goes whole.
-        step = n_samples if sp.issparse(X) else _CHUNK_ROWS
+        # samples. Chunks are of equal size (one set of buffers, one GEMM
+        # shape). Slicing a sparse matrix would copy it: it goes whole.
+        n_chunks = 1 if sp.issparse(X) else -(-n_samples // _CHUNK_ROWS)
+        step = -(-n_samples // n_chunks)
         loss = 0.0
         for start in range(0, n_samples, step):
             rows = slice(start, min(start + step, n_samples))
