@@ -109,8 +109,9 @@ class ShallowNetObjective:
                 for name, grad in target.items():
                     grads[name] += grad
         if self.alpha:
+            scratch = self._grad_buffers(params, "chunk")  # free again by now
             for name in ("W1", "W2"):
-                grads[name] += self.alpha * params[name]
+                grads[name] += np.multiply(params[name], self.alpha, out=scratch[name])
         return loss + self._penalty(params), grads
 
     def _chunk_loss_grad(self, params, X, Y, sample_weight, total_weight, grads):
