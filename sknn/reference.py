@@ -182,6 +182,16 @@ def _transpose_to_array(rows):
 # ---------------------------------------------------------------------------
 
 
+def _add_l2_loops(weight_rows, grad_rows, alpha):
+    """Add ``alpha * w`` to each gradient entry; return ``alpha / 2 * sum(w**2)``."""
+    penalty = 0.0
+    for w_row, grad_row in zip(weight_rows, grad_rows):
+        for j in range(len(w_row)):
+            penalty += w_row[j] * w_row[j]
+            grad_row[j] += alpha * w_row[j]
+    return 0.5 * alpha * penalty
+
+
 def _logistic_loops(w_list, b_list, X_list, Y_list, s_list, alpha):
     """Logistic loss and gradient on plain Python lists.
 
@@ -231,14 +241,7 @@ def _logistic_loops(w_list, b_list, X_list, Y_list, s_list, alpha):
             db[k] += dz
     J /= S
 
-    penalty = 0.0
-    for k in range(K):
-        w_k = w_list[k]
-        dw_k = dw[k]
-        for j in range(n_features):
-            penalty += w_k[j] * w_k[j]
-            dw_k[j] += alpha * w_k[j]
-    J += 0.5 * alpha * penalty
+    J += _add_l2_loops(w_list, dw, alpha)
     return J, dw, db
 
 
@@ -406,14 +409,7 @@ def softmax_loss_grad(W, b, X, Y, sample_weight=None, alpha=0.0):
             db[k] += dz
     J /= S
 
-    penalty = 0.0
-    for k in range(K):
-        w_k = w_list[k]
-        dw_k = dw[k]
-        for j in range(n_features):
-            penalty += w_k[j] * w_k[j]
-            dw_k[j] += alpha * w_k[j]
-    J += 0.5 * alpha * penalty
+    J += _add_l2_loops(w_list, dw, alpha)
     dW = _transpose_to_array(dw).reshape(n_features, K)
     return J, {"W": dW, "b": np.array(db, dtype=np.float64)}
 
@@ -612,20 +608,7 @@ def shallow_nn_loss_grad(params, X, Y, activation="tanh", sample_weight=None, al
             db1[h] += dz1
     J /= S
 
-    penalty = 0.0
-    for h in range(H):
-        w_h = W1_rows[h]
-        dw_h = dW1[h]
-        for j in range(n_features):
-            penalty += w_h[j] * w_h[j]
-            dw_h[j] += alpha * w_h[j]
-    for k in range(K):
-        w_k = W2_rows[k]
-        dw_k = dW2[k]
-        for h in range(H):
-            penalty += w_k[h] * w_k[h]
-            dw_k[h] += alpha * w_k[h]
-    J += 0.5 * alpha * penalty
+    J += _add_l2_loops(W1_rows, dW1, alpha) + _add_l2_loops(W2_rows, dW2, alpha)
 
     grads = {
         "W1": _transpose_to_array(dW1).reshape(n_features, H),
