@@ -1,48 +1,80 @@
 """Estimator plumbing shared by every sknn classifier.
 
-Input validation, label and weight handling, fit / partial_fit / warm start
-and the prediction methods live here, once. A concrete estimator supplies its
-model through four small hooks:
+Input validation, label and weight handling, fit / partial_fit / warm start,
+the fitted state and the prediction methods live here, once. A concrete
+estimator supplies its model through the abstract hooks of
+:class:`BaseGDClassifier` (each documented there):
 
 - ``_output_layer(n_classes) -> (link, n_outputs)``;
 - ``_make_objective(link)``: the objective the training loop optimises;
-- ``_initial_learning_rate(objective, X, sample_weight)``;
-- ``_store_params(params)`` / ``_load_params()``: between the training
-  dict of arrays and the public fitted attributes.
+- ``_initial_learning_rate(objective, X, sample_weight) -> float``;
+- ``_store_params(params)`` / ``_load_params()``: between the training dict
+  of arrays and the public fitted attributes named in ``_weight_attributes``;
+- ``_weight_attribute_shapes(param_shapes)``: the shapes of those attributes;
+- optionally ``_training_objective(objective, X, n_outputs)``: an equivalent,
+  cheaper parametrisation for a fresh full-batch fit.
 
-This is the only module that imports scikit-learn's private helpers; the
-other modules take the parameter-validation pieces they need from here.
+Every method that trains is atomic: it validates everything before it
+trains, trains on local state, and on any exception leaves the estimator's
+attributes exactly as they were.
 """
 
 import copy
+import functools
+from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
-    Interval,
-    StrOptions,
-    validate_parameter_constraints,  # noqa: F401 (for sknn.io)
-)
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    check_X_y,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._engine import TrainingLog, train
 from ._functions import log_probabilities, probabilities
-from ._optimizers import make_optimizer
+from ._optimizers import make_optimizer, map_parameter_state
 
 _ACCEPTED_SPARSE = ["csr", "csc"]
 _ACCEPTED_DTYPES = [np.float64, np.float32]
 
+# Fitted attributes every estimator has, besides its weights; the optional
+# ones exist only when the fit produced them.
+_FITTED_ATTRIBUTES = ("classes_", "n_features_in_", "n_iter_", "loss_curve_", "best_loss_")
+_FITTED_ATTRIBUTES += ("stop_reason_",)
+_OPTIONAL_FITTED_ATTRIBUTES = ("feature_names_in_", "validation_loss_curve_")
 
-class BaseGDClassifier(ClassifierMixin, BaseEstimator):
+
+def _atomic(method):
+    """Restore the estimator's attributes if ``method`` raises.
+
+    Training works on copies (parameters, optimizer state, random state), so
+    restoring the attribute dict is enough to undo a failed call.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(vars(self))
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(saved)
+            raise
+
+    return wrapper
+
+
+class _TrainingData:
+    """Validated training data: X, class indices, effective weights and the classes."""
+
+    def __init__(self, X, y_index, sample_weight, classes):
+        self.X, self.y_index, self.sample_weight, self.classes = X, y_index, sample_weight, classes
+
+
+class BaseGDClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the sknn classifiers; not for direct use."""
 
     _parameter_constraints = {
@@ -53,7 +85,7 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, np.inf, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "shuffle": ["boolean"],
-        "optimizer": [StrOptions({"gd", "momentum", "adam"})],
+        "optimizer": [StrOptions({"gd", "momentum", "nesterov", "adam"})],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, np.inf, closed="neither")],
@@ -65,6 +97,38 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    # Names of the public attributes that hold the weights.
+    _weight_attributes = ()
+
+    # ------------------------------------------------------------- hooks
+    @abstractmethod
+    def _output_layer(self, n_classes):
+        """``(link, n_outputs)``: the output link ('sigmoid' or 'softmax') and its width."""
+
+    @abstractmethod
+    def _make_objective(self, link):
+        """The objective (see :mod:`sknn._engine`) of this model under ``link``."""
+
+    @abstractmethod
+    def _initial_learning_rate(self, objective, X, sample_weight):
+        """The optimizer's learning rate for this fit, as a Python float."""
+
+    @abstractmethod
+    def _store_params(self, params):
+        """Set the public weight attributes from the training dict of arrays."""
+
+    @abstractmethod
+    def _load_params(self):
+        """The training dict of arrays, from the public weight attributes."""
+
+    @abstractmethod
+    def _weight_attribute_shapes(self, param_shapes):
+        """Shapes of the ``_weight_attributes`` given the training parameters' shapes."""
+
+    def _training_objective(self, objective, X, n_outputs):
+        """The objective a fresh full-batch fit trains; subclasses may reparametrise."""
+        return objective
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -72,6 +136,7 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
+    @_atomic
     def fit(self, X, y, sample_weight=None):
         """Train by gradient descent for up to ``max_iter`` epochs.
 
@@ -91,23 +156,18 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        warm = self.warm_start and hasattr(self, "classes_")
-        X, y = self._validate_X_y(X, y, reset=not warm)
-        X, y, sample_weight = self._drop_zero_weight_rows(X, y, sample_weight)
-        classes = np.unique(y)
-        self._check_at_least_two(classes)
-        if warm and not np.array_equal(classes, self.classes_):
+        warm = self.warm_start and _is_fitted(self)
+        data = self._prepare(X, y, sample_weight, reset=not warm)
+        if warm and not np.array_equal(data.classes, self.classes_):
             raise ValueError(
                 "warm_start can only be used where `y` has the same classes as in "
                 f"the previous call to fit. Previously got {self.classes_}, "
-                f"`y` has {classes}."
+                f"`y` has {data.classes}."
             )
-        self.classes_ = classes
-        y_index = np.searchsorted(classes, y)
-        sample_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
-        return self._train(X, y_index, sample_weight, continue_training=warm, incremental=False)
+        return self._train(data, continue_training=warm, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_atomic
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch on the given data, continuing from the current state.
 
@@ -130,10 +190,11 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
 
         Notes
         -----
-        ``early_stopping`` and ``tol`` do not apply: each call runs one epoch.
-        ``class_weight='balanced'`` needs the whole target and is refused.
+        Each call runs one epoch with no stopping rule. ``early_stopping=True``
+        is refused (a validation split of one chunk would not be a held-out
+        set), as are ``class_weight='balanced'``, which needs the whole target.
         """
-        first_call = not hasattr(self, "classes_")
+        first_call = not _is_fitted(self)
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if self.class_weight == "balanced":
@@ -143,10 +204,15 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
                 "sklearn.utils.class_weight.compute_class_weight('balanced', ...) "
                 "and pass them as a dict."
             )
-        X, y = self._validate_X_y(X, y, reset=first_call)
+        if self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: each call sees one "
+                "chunk, so no validation split is held out. Use fit, or monitor a "
+                "held-out set yourself between partial_fit calls."
+            )
         if first_call:
             all_classes = np.unique(np.asarray(classes))
-            self._check_at_least_two(all_classes)
+            _check_at_least_two(all_classes)
         else:
             all_classes = self.classes_
             if classes is not None and not np.array_equal(
@@ -156,36 +222,30 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
                     f"`classes={classes!r}` is not the same as on the first call "
                     f"to partial_fit, which was {self.classes_!r}."
                 )
-        _check_labels_known(y, all_classes)
-        X, y, sample_weight = self._drop_zero_weight_rows(X, y, sample_weight)
-        self.classes_ = all_classes
-        y_index = np.searchsorted(all_classes, y)
-        sample_weight = self._effective_weights(all_classes, y_index, sample_weight, X.dtype)
-        return self._train(
-            X, y_index, sample_weight, continue_training=not first_call, incremental=True
-        )
+        data = self._prepare(X, y, sample_weight, reset=first_call, known_classes=all_classes)
+        return self._train(data, continue_training=not first_call, incremental=True)
 
-    def _train(self, X, y_index, sample_weight, *, continue_training, incremental):
-        """Run the shared training loop and store what it leaves behind.
+    def _train(self, data, *, continue_training, incremental):
+        """Run the shared training loop on local state, then commit what it leaves behind.
 
         ``incremental`` (partial_fit) runs one epoch with no stopping rule and
         no validation split.
         """
-        link, n_outputs = self._output_layer(len(self.classes_))
+        X, sample_weight = data.X, data.sample_weight
+        link, n_outputs = self._output_layer(len(data.classes))
         objective = self._make_objective(link)
-        Y = _encode_targets(y_index, n_outputs, X.dtype)
+        Y = _encode_targets(data.y_index, n_outputs, X.dtype)
         if continue_training:
-            rng = getattr(self, "_rng", None) or check_random_state(self.random_state)
+            rng = _random_state_from(self._rng_state)
             log = self._training_log()
         else:
             rng = check_random_state(self.random_state)
             log = TrainingLog()
-            self._optimizer = None
 
         validation = None
         if self.early_stopping and not incremental:
             X, Y, sample_weight, validation = self._split_validation(
-                X, Y, y_index, sample_weight, rng
+                X, Y, data.y_index, sample_weight, rng
             )
 
         training_objective = objective
@@ -197,12 +257,13 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
                 training_objective = self._training_objective(objective, X, n_outputs)
             params = training_objective.init_params(X.shape[1], n_outputs, rng, X.dtype)
 
-        learning_rate = self._initial_learning_rate(training_objective, X, sample_weight)
-        self._optimizer = self._updated_optimizer(learning_rate)
-        self.stop_reason_ = train(
+        optimizer = self._make_optimizer(training_objective, X, sample_weight)
+        if continue_training:
+            optimizer.set_state(self._continued_optimizer_state(X.dtype))
+        stop_reason = train(
             training_objective,
             params,
-            self._optimizer,
+            optimizer,
             X,
             Y,
             sample_weight,
@@ -217,10 +278,19 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
             verbose=int(self.verbose),
             estimator_name=type(self).__name__,
         )
+        optimizer_state = optimizer.get_state()
         if training_objective is not objective:
-            params = training_objective.to_model_params(params, self._optimizer)
-        self._rng = rng
+            params = training_objective.to_model_params(params)
+            optimizer_state = map_parameter_state(
+                optimizer_state, training_objective.to_model_params
+            )
+
+        # Commit: nothing above has touched the estimator's attributes.
+        self.classes_ = data.classes
         self._store_params(params)
+        self._optimizer_state = {"name": self.optimizer, "state": optimizer_state}
+        self._rng_state = rng.get_state(legacy=False)
+        self.stop_reason_ = stop_reason
         self.loss_curve_ = log.loss_curve
         if log.validation_loss_curve:
             self.validation_loss_curve_ = log.validation_loss_curve
@@ -230,34 +300,62 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = len(log.loss_curve)
         return self
 
+    def _make_optimizer(self, objective, X, sample_weight):
+        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
+        return make_optimizer(
+            self.optimizer,
+            self._initial_learning_rate(objective, X, sample_weight),
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            full_batch=full_batch,
+            line_search=self.learning_rate == "auto",
+        )
+
+    def _continued_optimizer_state(self, dtype):
+        """A private copy of the last fit's optimizer state, if it used the same optimizer."""
+        previous = getattr(self, "_optimizer_state", None)
+        if previous is None or previous["name"] != self.optimizer:
+            return {}
+        return map_parameter_state(
+            previous["state"],
+            lambda arrays: {name: np.array(a, dtype=dtype) for name, a in arrays.items()},
+        )
+
     # ------------------------------------------------------------- helpers
-    def _validate_X_y(self, X, y, reset):
+    def _prepare(self, X, y, sample_weight, *, reset, known_classes=None, dtype=None):
+        """The one data-preparation path of fit, partial_fit and check_gradient.
+
+        Validates X and y (``reset`` as in ``validate_data``), the labels
+        (against ``known_classes`` when given, else at least two of them) and
+        the weights; rows of weight 0 are dropped, as if absent.
+        """
         X, y = validate_data(
-            self, X, y, accept_sparse=_ACCEPTED_SPARSE, dtype=_ACCEPTED_DTYPES, reset=reset
+            self,
+            X,
+            y,
+            accept_sparse=_ACCEPTED_SPARSE,
+            dtype=_ACCEPTED_DTYPES if dtype is None else dtype,
+            reset=reset,
         )
         check_classification_targets(y)
-        return X, y
-
-    @staticmethod
-    def _drop_zero_weight_rows(X, y, sample_weight):
-        """Validate ``sample_weight``; rows of weight 0 are dropped, as if absent."""
-        if sample_weight is None:
-            return X, y, None
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-        )
-        keep = sample_weight > 0
-        if keep.all():
-            return X, y, sample_weight
-        return X[keep], y[keep], sample_weight[keep]
-
-    @staticmethod
-    def _check_at_least_two(classes):
-        if len(classes) < 2:
-            raise ValueError(
-                "This solver needs samples of at least 2 classes in the data, but "
-                f"the data contains only one class: {classes[0]!r}."
+        if known_classes is None:
+            classes = np.unique(y)
+            _check_at_least_two(classes)
+        else:
+            classes = known_classes
+            _check_labels_known(y, classes)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
+            keep = sample_weight > 0
+            if not keep.all():
+                X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
+        y_index = np.searchsorted(classes, y)
+        sample_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
+        _check_total_weight(sample_weight, X.shape[0])
+        return _TrainingData(X, y_index, sample_weight, classes)
 
     def _effective_weights(self, classes, y_index, sample_weight, dtype):
         """Sample weights times class weights; None when all would be one."""
@@ -288,7 +386,11 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         return base * per_class.astype(dtype)[y_index]
 
     def _split_validation(self, X, Y, y_index, sample_weight, rng):
-        """Hold out a stratified ``validation_fraction`` of the rows."""
+        """Hold out a stratified ``validation_fraction`` of the rows.
+
+        Both parts keep the rows in their original order: the split chooses
+        rows, it does not reorder them (which ``shuffle=False`` relies on).
+        """
         try:
             train_rows, val_rows = train_test_split(
                 np.arange(X.shape[0]),
@@ -301,33 +403,14 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
                 "early_stopping could not hold out a stratified validation split "
                 f"(validation_fraction={self.validation_fraction}): {error}"
             ) from error
+        train_rows, val_rows = np.sort(train_rows), np.sort(val_rows)
         sw_train = sw_val = None
         if sample_weight is not None:
             sw_train, sw_val = sample_weight[train_rows], sample_weight[val_rows]
+            _check_total_weight(sw_train, len(train_rows))
+            _check_total_weight(sw_val, len(val_rows))
         validation = (X[val_rows], Y[val_rows], sw_val)
         return X[train_rows], Y[train_rows], sw_train, validation
-
-    def _updated_optimizer(self, learning_rate):
-        """The optimizer to train with: the previous one (and its state) when continuing."""
-        hyperparameters = {
-            "learning_rate": learning_rate,
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-        }
-        fresh = make_optimizer(self.optimizer, **hyperparameters)
-        optimizer = getattr(self, "_optimizer", None)
-        if type(optimizer) is not type(fresh):
-            return fresh
-        # Keep the accumulated state, take the current hyperparameters.
-        for name, value in hyperparameters.items():
-            if hasattr(optimizer, name):
-                setattr(optimizer, name, value)
-        return optimizer
-
-    def _training_objective(self, objective, X, n_outputs):
-        """The objective a fresh full-batch fit trains; subclasses may reparametrise."""
-        return objective
 
     def _training_log(self):
         log = TrainingLog()
@@ -344,29 +427,76 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         Used by :func:`sknn.check_gradient`.
         """
         self._validate_params()
-        X, y = check_X_y(X, y, accept_sparse=_ACCEPTED_SPARSE, dtype=np.float64)
-        check_classification_targets(y)
-        X, y, sample_weight = self._drop_zero_weight_rows(X, y, sample_weight)
-        fitted = hasattr(self, "classes_")
-        classes = self.classes_ if fitted else np.unique(y)
-        self._check_at_least_two(classes)
-        _check_labels_known(y, classes)
-        y_index = np.searchsorted(classes, y)
-        sample_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
-        link, n_outputs = self._output_layer(len(classes))
+        fitted = _is_fitted(self)
+        saved = dict(vars(self))
+        try:
+            data = self._prepare(
+                X,
+                y,
+                sample_weight,
+                reset=not fitted,
+                known_classes=self.classes_ if fitted else None,
+                dtype=np.float64,
+            )
+        finally:
+            vars(self).clear()
+            vars(self).update(saved)
+        link, n_outputs = self._output_layer(len(data.classes))
         objective = self._make_objective(link)
         if fitted:
-            if X.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                    f"expecting {self.n_features_in_} features as input."
-                )
             params = {k: np.array(v, dtype=np.float64) for k, v in self._load_params().items()}
         else:
             # A copy, so that a RandomState instance given by the user is not advanced.
             rng = check_random_state(copy.deepcopy(self.random_state))
-            params = objective.init_params(X.shape[1], n_outputs, rng, np.float64)
-        return objective, params, X, _encode_targets(y_index, n_outputs, X.dtype), sample_weight
+            params = objective.init_params(data.X.shape[1], n_outputs, rng, np.float64)
+        Y = _encode_targets(data.y_index, n_outputs, np.float64)
+        return objective, params, data.X, Y, data.sample_weight
+
+    # --------------------------------------------------------- fitted state
+    def _get_state(self):
+        """Everything a fit left behind, as plain data.
+
+        Returns
+        -------
+        state : dict
+            ``attributes``: the public fitted attributes by name (arrays,
+            numbers, strings, lists of arrays); ``optimizer``: ``{"name": str,
+            "state": dict}``, the optimizer's state (numbers and dicts of
+            arrays keyed like the training parameters); ``rng``: the training
+            random generator's state as ``RandomState.get_state(legacy=False)``
+            gives it. :meth:`_set_state` takes the same dict back.
+        """
+        check_is_fitted(self)
+        names = _FITTED_ATTRIBUTES + self._weight_attributes + _OPTIONAL_FITTED_ATTRIBUTES
+        return {
+            "attributes": {name: getattr(self, name) for name in names if hasattr(self, name)},
+            "optimizer": self._optimizer_state,
+            "rng": self._rng_state,
+        }
+
+    def _set_state(self, state):
+        """Restore what :meth:`_get_state` returned (already validated by the caller)."""
+        for name, value in state["attributes"].items():
+            setattr(self, name, value)
+        self._optimizer_state = state["optimizer"]
+        self._rng_state = state["rng"]
+
+    def _state_schema(self, n_features, n_classes):
+        """Shapes a valid state must have, for a reader that checks before it reads.
+
+        Returns
+        -------
+        schema : dict
+            ``weights``: shape (or list of shapes) of each weight attribute;
+            ``parameters``: shape of each training parameter, which is also
+            the shape of each array in the optimizer state's dicts.
+        """
+        link, n_outputs = self._output_layer(n_classes)
+        param_shapes = self._make_objective(link).param_shapes(n_features, n_outputs)
+        return {
+            "weights": self._weight_attribute_shapes(param_shapes),
+            "parameters": param_shapes,
+        }
 
     # ----------------------------------------------------------- predicting
     def _logits(self, X):
@@ -407,10 +537,17 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
+            Labels from ``classes_``: the class of highest probability.
         """
-        scores = self.decision_function(X)
-        indices = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        link, Z = self._logits(X)
+        if Z.shape[1] == 1:
+            indices = (Z[:, 0] > 0).astype(int)
+        elif Z.shape[1] == 2 and link == "softmax":
+            indices = (Z[:, 1] - Z[:, 0] > 0).astype(int)
+        else:
+            # The argmax of the log-probabilities, which is that of
+            # predict_proba also where probabilities tie after rounding.
+            indices = log_probabilities(link, Z).argmax(axis=1)
         return self.classes_[indices]
 
     def predict_proba(self, X):
@@ -446,10 +583,53 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         return log_probabilities(link, Z)
 
 
+def _is_fitted(estimator):
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
+def _random_state_from(state):
+    """A RandomState continuing from a state that ``get_state(legacy=False)`` returned."""
+    rng = np.random.RandomState(0)
+    rng.set_state(copy.deepcopy(state))
+    return rng
+
+
+def _check_at_least_two(classes):
+    if len(classes) < 2:
+        raise ValueError(
+            "This solver needs samples of at least 2 classes in the data, but "
+            f"the data contains only one class: {classes[0]!r}."
+        )
+
+
 def _check_labels_known(y, classes):
     unknown = np.setdiff1d(y, classes)
     if unknown.size:
         raise ValueError(f"y contains labels {unknown!r} that are not in classes {classes!r}.")
+
+
+def _check_total_weight(sample_weight, n_samples):
+    """Refuse weights that cannot be normalised: all zero, or a sum that overflows."""
+    if n_samples == 0:
+        raise ValueError("No samples with a positive weight are left to train on.")
+    if sample_weight is None:
+        return
+    with np.errstate(over="ignore"):
+        total = sample_weight.sum()  # in the training dtype, where the loss will sum them
+    if not np.isfinite(total):
+        raise ValueError(
+            "The sample weights (times class weights) sum to more than the largest "
+            "float: rescale them, only their ratios matter."
+        )
+    if total <= 0:
+        raise ValueError(
+            "Every sample has weight 0 once class weights are applied: nothing to "
+            "train on. Check sample_weight and class_weight."
+        )
 
 
 def _encode_targets(y_index, n_outputs, dtype):
@@ -463,93 +643,3 @@ def _encode_targets(y_index, n_outputs, dtype):
     Y = np.zeros((len(y_index), n_outputs), dtype=dtype, order="F")
     Y[np.arange(len(y_index)), y_index] = 1
     return Y
-
-
-# Parameter documentation shared by every estimator's docstring.
-SHARED_PARAMETER_DOCS = """\
-max_iter : int, default={max_iter}
-        Maximum number of epochs (passes over the data). With full batch, one
-        epoch is one gradient step. With ``warm_start``, the number of *further*
-        epochs.
-
-    tol : float or None, default={tol}
-        Stop when the monitored loss has not improved by at least ``tol`` for
-        ``n_iter_no_change`` consecutive epochs. None disables stopping:
-        exactly ``max_iter`` epochs are run.
-
-    n_iter_no_change : int, default=10
-        Patience of the ``tol`` rule, in epochs.
-
-    alpha : float, default={alpha}
-        L2 penalty: ``alpha / 2 * ||W||^2`` is added to the mean loss. Biases
-        are never penalised.
-
-    batch_size : int or None, default=None
-        None trains on the full batch (the course's algorithm: one step per
-        epoch); an int takes one step per mini-batch of that many rows.
-
-    shuffle : bool, default=True
-        Reshuffle the mini-batches every epoch (ignored for full batch).
-
-    optimizer : {{'gd', 'momentum', 'adam'}}, default='{optimizer}'
-        Plain gradient descent, heavy-ball momentum (``beta_1`` is the
-        momentum), or Adam.
-
-    beta_1 : float, default=0.9
-        Momentum coefficient ('momentum'), or Adam's first-moment decay.
-
-    beta_2 : float, default=0.999
-        Adam's second-moment decay.
-
-    epsilon : float, default=1e-8
-        Adam's numerical-stability constant.
-
-    early_stopping : bool, default=False
-        Hold out a stratified ``validation_fraction`` of the training data,
-        monitor the objective on it instead of the training loss, and keep the
-        weights with the lowest validation loss.
-
-    validation_fraction : float, default=0.1
-        Share of the data held out when ``early_stopping`` is on.
-
-    class_weight : dict, 'balanced' or None, default=None
-        Weights multiplying ``sample_weight`` per class. 'balanced' makes each
-        class weigh the same in total (computed from the weighted counts).
-
-    warm_start : bool, default=False
-        Continue from the fitted weights *and* the optimizer's state, so two
-        warm fits of a and b epochs equal one fit of a + b epochs.
-
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation, the shuffling and the validation split.
-
-    verbose : int, default=0
-        Print the loss every ``verbose`` epochs (0: silent)."""
-
-SHARED_ATTRIBUTE_DOCS = """\
-classes_ : ndarray of shape (n_classes,)
-        Class labels.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names, when X was a DataFrame with string column names.
-
-    n_iter_ : int
-        Number of epochs trained in all (warm starts and partial_fit calls
-        included).
-
-    loss_curve_ : list of float
-        ``loss_curve_[k]`` is the mean training objective computed in the
-        forward passes of epoch k; with full batch, the cost *before* update k.
-
-    validation_loss_curve_ : list of float
-        The objective on the validation split after each epoch (only when
-        ``early_stopping`` is on).
-
-    best_loss_ : float
-        Lowest monitored loss (validation loss with ``early_stopping``).
-
-    stop_reason_ : {'converged', 'max_iter', 'early_stopping', 'diverged'}
-        Why training stopped."""

@@ -1,17 +1,38 @@
 """The one training loop shared by every sknn estimator.
 
 The loop knows nothing about the model it trains. It sees an *objective*
-with two methods,
+with three methods,
 
-- ``loss_grad(params, X, Y, sample_weight) -> (loss, grads)`` and
-- ``loss(params, X, Y, sample_weight) -> loss``,
+- ``loss_grad(params, X, Y, sample_weight) -> (loss, grads)``,
+- ``loss(params, X, Y, sample_weight) -> loss`` and
+- ``inner(a, b) -> float``, the inner product of two gradient-shaped dicts
+  in the model's own parametrisation (so that gradient norms mean the same
+  on a reparametrised problem),
 
-where ``params`` and ``grads`` are dicts of arrays, and an optimizer with one
-verb, ``step(params, grads)``. It owns everything else: batches, the loss
-curve, the stopping rules, the validation loss, the divergence guard and the
-progress printout.
+where ``params`` and ``grads`` are dicts of arrays, and an optimizer from
+:mod:`sknn._optimizers`. It owns everything else: batches, the loss curve,
+the stopping rules, the validation loss, the instability and divergence
+guards and the progress printout.
+
+Stopping rules
+--------------
+- Full batch: ``tol`` bounds the Euclidean norm of the full gradient of the
+  objective; training stops as 'converged' at the first point where
+  ``||grad|| <= tol``, and those exact parameters are returned.
+- Mini-batches: the loss-improvement rule: 'converged' when the epoch loss
+  has not improved by ``tol`` for ``n_iter_no_change`` epochs.
+- With a validation split, the validation loss is monitored with the
+  improvement rule ('early_stopping') and the best weights are kept.
+
+A loss that rises above twice its starting value is instability, never
+convergence. In full-batch training the loop then restarts from the best
+weights seen with half the learning rate and a fresh optimizer state; with
+mini-batches, a loss that stays there is divergence. Weights of the best
+loss seen are restored when training ends worse than that.
 """
 
+import math
+import sys
 import warnings
 
 import numpy as np
@@ -24,6 +45,13 @@ from sklearn.exceptions import ConvergenceWarning
 # grows only linearly in the weights), so waiting for inf would waste epochs.
 DIVERGENCE_FACTOR = 1e4
 
+# A loss above this multiple of the fit's first loss is unstable training.
+INSTABILITY_FACTOR = 2.0
+
+# Full batch: how often an unstable loss may halve the learning rate before
+# the fit is declared diverged (2^-40 ~ 1e-12 of the original step).
+MAX_STEP_HALVINGS = 40
+
 
 class TrainingLog:
     """What training leaves behind, kept by the estimator across warm starts."""
@@ -32,6 +60,19 @@ class TrainingLog:
         self.loss_curve = []
         self.validation_loss_curve = []
         self.best_loss = np.inf
+
+
+class _FullBatchProblem:
+    """The full-batch objective as an optimizer's line search sees it."""
+
+    def __init__(self, objective, X, Y, sample_weight):
+        self.objective, self.data = objective, (X, Y, sample_weight)
+
+    def loss(self, params):
+        return self.objective.loss(params, *self.data)
+
+    def inner(self, a, b):
+        return self.objective.inner(a, b)
 
 
 def train(
@@ -58,11 +99,11 @@ def train(
     Parameters
     ----------
     objective : object
-        Has ``loss_grad`` and ``loss`` (see the module docstring).
+        Has ``loss_grad``, ``loss`` and ``inner`` (see the module docstring).
     params : dict of ndarray
         Updated in place.
     optimizer : object
-        Has ``step(params, grads)`` and a ``learning_rate`` attribute.
+        An optimizer of :mod:`sknn._optimizers`; its state carries over.
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
         Never copied or modified.
     Y : ndarray of shape (n_samples, n_outputs)
@@ -77,11 +118,12 @@ def train(
     shuffle : bool
         Reshuffle the mini-batches every epoch (with ``rng``).
     tol : float or None
-        Stop when the monitored loss has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs; None never stops early.
+        Full batch: the gradient-norm bound of convergence. Mini-batches and
+        validation: the improvement the monitored loss must make within
+        ``n_iter_no_change`` epochs. None never stops early.
     validation : tuple (X_val, Y_val, sample_weight_val) or None
-        When given, its loss is monitored instead of the training loss and
-        the parameters with the best validation loss are kept.
+        When given, its loss is monitored with the improvement rule and the
+        parameters with the best validation loss are kept.
     verbose : int
         Print the loss every ``verbose`` epochs (0: silent).
 
@@ -90,73 +132,207 @@ def train(
     stop_reason : {'converged', 'max_iter', 'early_stopping', 'diverged'}
     """
     batches = _Batches(X, Y, sample_weight, batch_size, shuffle, rng)
-    last_good = _copy_into(None, params)
-    best_params = None
+    full_batch = batches.full_batch
+    problem = _FullBatchProblem(objective, X, Y, sample_weight) if full_batch else None
+    guard = _Guard(params, full_batch)
     best_monitored = np.inf
+    best_params = None  # weights of the best validation loss
     no_improvement = 0
-    divergence_limit = None
     stop_reason = "max_iter"
 
     for _ in range(max_iter):
         epoch_loss, epoch_weight = 0.0, 0.0
         for step, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches):
-            loss, grads = objective.loss_grad(params, X_batch, Y_batch, sw_batch)
-            if divergence_limit is None:
-                divergence_limit = DIVERGENCE_FACTOR * max(loss, 1.0)
-            if not loss <= divergence_limit:  # also true for NaN
+            point = optimizer.evaluation_point(params)
+            loss, grads = objective.loss_grad(point, X_batch, Y_batch, sw_batch)
+            if full_batch:
+                break  # the step is taken below, once the loss is judged
+            if not guard.finite(loss):
                 stop_reason = "diverged"
                 break
             if step == 0:
-                _copy_into(last_good, params)
-            optimizer.step(params, grads)
+                guard.epoch_start(params)
+            optimizer.step(params, grads, loss)
             epoch_loss += loss * batch_weight
             epoch_weight += batch_weight
         if stop_reason == "diverged":
             break
-
+        if full_batch:
+            epoch_loss, epoch_weight = loss, 1.0
         log.loss_curve.append(epoch_loss / epoch_weight)
-        monitored = log.loss_curve[-1]
+        loss = log.loss_curve[-1]
+
+        if full_batch:
+            action = guard.judge_full_batch(loss, point, params, optimizer)
+            if action == "diverged":
+                stop_reason = "diverged"
+                break
+            if action == "step":
+                if tol is not None and math.sqrt(max(objective.inner(grads, grads), 0.0)) <= tol:
+                    _copy_into(params, point)
+                    best_monitored = min(best_monitored, loss)
+                    stop_reason = "converged"
+                    break
+                optimizer.step(params, grads, loss, problem)
+        elif not guard.finite(loss):
+            stop_reason = "diverged"
+            break
+        else:
+            guard.judge_epoch(loss, params)
+
+        monitored = loss
         if validation is not None:
             monitored = objective.loss(params, *validation)
             log.validation_loss_curve.append(monitored)
         if verbose and len(log.loss_curve) % verbose == 0:
             _print_progress(log)
 
-        if monitored < best_monitored:
-            if validation is not None:
-                best_params = _copy_into(best_params, params)
-        if tol is not None and monitored > best_monitored - tol:
+        if validation is not None and monitored < best_monitored:
+            best_params = _copy_into(best_params, params)
+        improvement_rule = validation is not None or not full_batch
+        if improvement_rule and tol is not None and monitored > best_monitored - tol:
             no_improvement += 1
         else:
             no_improvement = 0
         best_monitored = min(best_monitored, monitored)
         if no_improvement >= n_iter_no_change:
-            stop_reason = "converged" if validation is None else "early_stopping"
+            if validation is not None:
+                stop_reason = "early_stopping"
+            else:
+                stop_reason = "diverged" if guard.unstable(loss) else "converged"
             break
 
     if stop_reason != "diverged" and not all(np.isfinite(p).all() for p in params.values()):
         stop_reason = "diverged"
     if stop_reason == "diverged":
-        _copy_into(params, last_good)
+        guard.restore_for_divergence(params)
         warnings.warn(
-            f"{estimator_name} diverged: the loss became non-finite or grew more "
-            f"than {DIVERGENCE_FACTOR:g}-fold, so training stopped and kept the "
-            f"last weights with a finite loss. The learning rate "
-            f"({optimizer.learning_rate!r}) is too large for this data: lower it, "
-            "standardize the features, or use learning_rate='auto' where offered.",
+            f"{estimator_name} diverged: the loss became non-finite, grew more than "
+            f"{DIVERGENCE_FACTOR:g}-fold or stayed above {INSTABILITY_FACTOR:g} times "
+            "its starting value, so training stopped and kept the best weights with a "
+            f"finite loss. The learning rate ({guard.original_learning_rate(optimizer)!r}) "
+            "is too large for this data: lower it, standardize the features, or use "
+            "learning_rate='auto' where offered.",
             ConvergenceWarning,
+            stacklevel=_user_stacklevel(),
         )
     elif best_params is not None:
         _copy_into(params, best_params)
-    if stop_reason == "max_iter" and tol is not None:
+    else:
+        guard.keep_best(params, log.loss_curve[-1] if log.loss_curve else None)
+    if guard.halvings and stop_reason != "diverged":
         warnings.warn(
-            f"{estimator_name}: maximum iterations ({max_iter}) reached while the "
-            f"loss was still improving by more than tol={tol}. Increase max_iter, "
-            "or set tol=None to train for exactly max_iter epochs.",
+            f"{estimator_name}: the loss rose above {INSTABILITY_FACTOR:g} times its "
+            f"starting value, so training went back to the best weights and halved "
+            f"the learning rate {guard.halvings} time(s), from "
+            f"{guard.original_learning_rate(optimizer)!r} to {optimizer.learning_rate!r}. "
+            "Set a smaller learning rate to avoid the wasted epochs.",
             ConvergenceWarning,
+            stacklevel=_user_stacklevel(),
+        )
+    if stop_reason == "max_iter" and tol is not None:
+        rule = (
+            f"the gradient norm was still above tol={tol}"
+            if full_batch and validation is None
+            else f"the loss was still improving by more than tol={tol}"
+        )
+        warnings.warn(
+            f"{estimator_name}: maximum iterations ({max_iter}) reached while {rule}. "
+            "Increase max_iter, or set tol=None to train for exactly max_iter epochs.",
+            ConvergenceWarning,
+            stacklevel=_user_stacklevel(),
         )
     log.best_loss = min(log.best_loss, best_monitored)
     return stop_reason
+
+
+class _Guard:
+    """Watches the loss for instability and divergence, and keeps the weights to go back to.
+
+    ``best`` holds the weights of the lowest training loss seen (full batch:
+    the point whose loss was evaluated; mini-batches: the weights at the end
+    of the epoch), ``last_good`` the weights at the start of the current
+    mini-batch epoch.
+    """
+
+    def __init__(self, params, full_batch):
+        self.full_batch = full_batch
+        self.first_loss = None
+        self.best_loss = math.inf
+        self.best = None
+        self.last_good = _copy_into(None, params)
+        self.halvings = 0
+        self._original_learning_rate = None
+
+    def finite(self, loss):
+        """Whether the loss is finite and below the divergence limit (set by the first loss)."""
+        if self.first_loss is None and np.isfinite(loss):
+            self.first_loss = loss
+        limit = DIVERGENCE_FACTOR * max(self.first_loss or 0.0, 1.0)
+        return loss <= limit  # also False for NaN
+
+    def unstable(self, loss):
+        return not loss <= INSTABILITY_FACTOR * self.first_loss
+
+    def epoch_start(self, params):
+        _copy_into(self.last_good, params)
+
+    def judge_epoch(self, loss, params):
+        """Mini-batches: remember the weights after the best epoch so far."""
+        if loss < self.best_loss:
+            self.best_loss = loss
+            self.best = _copy_into(self.best, params)
+
+    def judge_full_batch(self, loss, point, params, optimizer):
+        """Full batch: 'step' from a sound point, 'retry' after an unstable one, or 'diverged'.
+
+        On 'retry' the parameters are back at the best point, the learning
+        rate is halved and the optimizer's state is cleared.
+        """
+        if self.first_loss is None and np.isfinite(loss):
+            self.first_loss = loss
+        if self.first_loss is not None and not self.unstable(loss) and self.finite(loss):
+            if loss < self.best_loss:
+                self.best_loss = loss
+                self.best = _copy_into(self.best, point)
+            return "step"
+        if self.best is None or self.halvings >= MAX_STEP_HALVINGS:
+            return "diverged"
+        # Go back to the best point with half the step and no momentum: the
+        # optimizer's accumulated state is polluted by the blow-up.
+        if self._original_learning_rate is None:
+            self._original_learning_rate = optimizer.learning_rate
+        self.halvings += 1
+        optimizer.learning_rate = 0.5 * optimizer.learning_rate
+        optimizer.set_state({})
+        _copy_into(params, self.best)
+        return "retry"
+
+    def original_learning_rate(self, optimizer):
+        if self._original_learning_rate is None:
+            return optimizer.learning_rate
+        return self._original_learning_rate
+
+    def restore_for_divergence(self, params):
+        _copy_into(params, self.best if self.best is not None else self.last_good)
+
+    def keep_best(self, params, last_loss):
+        """Go back to the best weights when training ended clearly worse than them."""
+        if self.best is not None and last_loss is not None and self.unstable(last_loss):
+            _copy_into(params, self.best)
+
+
+# Frames of these packages are skipped when warnings point at the user's call
+# (scikit-learn's own wrappers such as _fit_context sit between the user and fit).
+_LIBRARY_MODULES = ("sknn.", "sklearn.")
+
+
+def _user_stacklevel():
+    """The stacklevel of the first frame outside sknn, so warnings point at the user's call."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_LIBRARY_MODULES):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _copy_into(target, source):
@@ -187,6 +363,7 @@ class _Batches:
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
         n_samples = X.shape[0]
         self.batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
+        self.full_batch = self.batch_size == n_samples
         self.shuffle = shuffle and self.batch_size < n_samples
         self.rng = rng
         self._buffers = {}

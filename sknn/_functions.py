@@ -2,23 +2,39 @@
 
 Everything here is stable for any finite input (no overflow warnings), keeps
 the dtype of its input, and can write into a caller's buffer (``out=``) so the
-training loop allocates nothing per step.
+training loop allocates nothing per step. Exponentials of very negative
+numbers underflow to 0 by design; that underflow is exact enough and is
+ignored, so ``np.seterr(all='raise')`` does not break anything here.
 """
+
+import functools
 
 import numpy as np
 from scipy.special import expit, log_expit
 
 
+def _underflow_is_fine(function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with np.errstate(under="ignore"):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_underflow_is_fine
 def sigmoid(z, out=None):
     """Logistic function ``1 / (1 + exp(-z))``, stable for any finite ``z``."""
     return expit(z, out=out)
 
 
+@_underflow_is_fine
 def log_sigmoid(z, out=None):
     """``log(sigmoid(z))`` without forming ``sigmoid(z)``: finite for large ``-z``."""
     return log_expit(z, out=out)
 
 
+@_underflow_is_fine
 def log_softmax(z):
     """Row-wise ``log(softmax(z))`` by the log-sum-exp trick."""
     shifted = z - z.max(axis=1, keepdims=True)
@@ -26,6 +42,7 @@ def log_softmax(z):
     return shifted
 
 
+@_underflow_is_fine
 def softmax(z):
     """Row-wise softmax; the row maximum is subtracted first so ``exp`` never overflows."""
     p = z - z.max(axis=1, keepdims=True)
@@ -34,6 +51,7 @@ def softmax(z):
     return p
 
 
+@_underflow_is_fine
 def sigmoid_loss_and_residual(Z, Y):
     """Sum of binary log-losses of independent sigmoid units, and ``sigmoid(Z) - Y``.
 
@@ -56,6 +74,7 @@ def sigmoid_loss_and_residual(Z, Y):
     return losses.sum(axis=1), Z
 
 
+@_underflow_is_fine
 def softmax_loss_and_residual(Z, Y):
     """Cross-entropy of a softmax layer, and ``softmax(Z) - Y``.
 
@@ -75,11 +94,13 @@ def softmax_loss_and_residual(Z, Y):
     return losses, Z
 
 
+@_underflow_is_fine
 def sigmoid_loss(Z, Y):
     """Per-sample loss of :func:`sigmoid_loss_and_residual`, leaving ``Z`` intact."""
     return (np.logaddexp(0.0, Z) - Y * Z).sum(axis=1)
 
 
+@_underflow_is_fine
 def softmax_loss(Z, Y):
     """Per-sample loss of :func:`softmax_loss_and_residual`, leaving ``Z`` intact."""
     return -np.einsum("ij,ij->i", Y, log_softmax(Z))
@@ -97,6 +118,7 @@ OUTPUT_LINKS = {
 # *output* A (so Z1 need not be kept) and multiplies the incoming gradient
 # ``delta`` by g'(z) in place. It may overwrite A, which backprop no longer
 # needs by then, so the hot loop allocates no (n_samples, n_hidden) arrays.
+@_underflow_is_fine
 def _tanh(Z):
     return np.tanh(Z, out=Z)
 
@@ -105,15 +127,18 @@ def _relu(Z):
     return np.maximum(Z, 0, out=Z)
 
 
+@_underflow_is_fine
 def _leaky_relu(Z):
     # max(0.01 z, z) keeps the sign of z, so the derivative can be read off A.
     return np.maximum(Z, Z * 0.01, out=Z)
 
 
+@_underflow_is_fine
 def _sigmoid(Z):
     return sigmoid(Z, out=Z)
 
 
+@_underflow_is_fine
 def _tanh_derivative(A, delta):
     A *= A
     np.subtract(1, A, out=A)
@@ -125,6 +150,7 @@ def _relu_derivative(A, delta):
     delta *= A
 
 
+@_underflow_is_fine
 def _leaky_relu_derivative(A, delta):
     # 1 where z > 0, else 0.01 (the value at z = 0 is a convention).
     np.greater(A, 0, out=A)
@@ -133,6 +159,7 @@ def _leaky_relu_derivative(A, delta):
     delta *= A
 
 
+@_underflow_is_fine
 def _sigmoid_derivative(A, delta):
     delta *= A
     np.subtract(1, A, out=A)
@@ -147,6 +174,7 @@ ACTIVATIONS = {
 }
 
 
+@_underflow_is_fine
 def data_loss_and_residual(link, Z, Y, sample_weight, total_weight=None):
     """Weighted mean loss of an output layer and the gradient w.r.t. its logits.
 
@@ -167,6 +195,7 @@ def data_loss_and_residual(link, Z, Y, sample_weight, total_weight=None):
     return float(losses @ scaled), residual
 
 
+@_underflow_is_fine
 def data_loss(link, Z, Y, sample_weight):
     """Weighted mean loss of an output layer, from its logits ``Z`` (left intact)."""
     losses = OUTPUT_LINKS[link][1](Z, Y)
@@ -183,6 +212,20 @@ def l2_penalty(weights, alpha):
     return 0.5 * alpha * sum(float(w @ w) for w in flat)
 
 
+@_underflow_is_fine
+def inner_product(a, b):
+    """Sum over the arrays of two dicts with the same keys of their elementwise products."""
+    return float(sum(_dot(a[name], b[name]) for name in a))
+
+
+def _dot(a, b):
+    if a.flags.f_contiguous == b.flags.f_contiguous:
+        # ravel(order="K") is a view for C- and Fortran-ordered arrays alike,
+        # and lists the elements of two arrays of one layout in the same order.
+        return float(a.ravel(order="K") @ b.ravel(order="K"))
+    return float(np.einsum("...,...->", a, b))
+
+
 def probabilities(link, Z):
     """Class probabilities from output logits ``Z`` of shape (n_samples, n_outputs).
 
@@ -193,11 +236,12 @@ def probabilities(link, Z):
         return softmax(Z)
     if Z.shape[1] == 1:
         return sigmoid(np.hstack([-Z, Z]))
-    P = sigmoid(Z)
-    P /= P.sum(axis=1, keepdims=True)
-    return P
+    # Normalised in log space: where every sigmoid underflows to 0 (all logits
+    # below about -745 in float64), sigmoid(Z) / sum would be 0 / 0.
+    return softmax(log_sigmoid(Z))
 
 
+@_underflow_is_fine
 def log_probabilities(link, Z):
     """``log(probabilities(link, Z))`` computed from the logits, finite everywhere."""
     if link == "softmax":

@@ -5,36 +5,78 @@ updates the parameters in place and may overwrite the gradients (they are
 scratch space by then), so no step allocates an array of a parameter's size.
 Step sizes are kept as Python floats: a NumPy float64 scalar would silently
 promote float32 parameters to float64 under NumPy 2's promotion rules.
+
+State API
+---------
+An optimizer's accumulated state is plain data: ``get_state()`` returns a
+dict whose values are numbers or dicts of arrays keyed like the parameters
+(for example Adam's ``{"t": 3, "first_moments": {"W": ..., "b": ...}, ...}``),
+and ``set_state(state)`` takes such a dict back. Nothing else is kept between
+fits, so a fitted estimator stores that dict, never the optimizer object, and
+:func:`map_parameter_state` carries a state over to another parametrisation.
+
+Most optimizers take their step at the parameters themselves. Nesterov's
+method evaluates the gradient at a look-ahead point instead:
+``evaluation_point(params)`` tells the training loop where to evaluate, and
+``step`` then receives the loss and gradient *at that point*, together with
+a ``problem`` that can evaluate the loss elsewhere (for the line search) and
+measure gradients (``inner``).
 """
 
 import math
 
 import numpy as np
 
+# Line search: the Armijo test accepts a step s along -g when the loss falls by
+# at least s/2 ||g||^2 (the decrease the quadratic upper bound of an
+# L-smooth function guarantees for s <= 1/L). A rejected step is halved; an
+# accepted one grows a little for the next iteration, so the step tracks the
+# local curvature, which for logistic losses is far below the global bound.
+_ARMIJO_FRACTION = 0.5
+_STEP_SHRINK = 0.5
+_STEP_GROWTH = 1.25
+_MAX_BACKTRACKS = 60
+# Near the optimum, loss differences sink into rounding: a decrease this small
+# relative to the loss cannot be measured, so the test allows it.
+_ROUNDING_SLACK = 1e-13
+
 
 class GradientDescent:
     """Plain gradient descent: ``p -= learning_rate * g``."""
 
+    name = "gd"
+
     def __init__(self, learning_rate):
         self.learning_rate = learning_rate
 
-    def step(self, params, grads):
+    def evaluation_point(self, params):
+        return params
+
+    def step(self, params, grads, loss=None, problem=None):
         for name, grad in grads.items():
             grad *= -self.learning_rate
             params[name] += grad
 
+    def get_state(self):
+        return {}
 
-class Momentum:
+    def set_state(self, state):
+        pass
+
+
+class Momentum(GradientDescent):
     """Heavy-ball momentum: ``v = beta_1 v - lr g; p += v``."""
+
+    name = "momentum"
 
     def __init__(self, learning_rate, beta_1):
         self.learning_rate = learning_rate
         self.beta_1 = beta_1
         self.velocities = None
 
-    def step(self, params, grads):
+    def step(self, params, grads, loss=None, problem=None):
         if self.velocities is None:
-            self.velocities = {k: np.zeros_like(p) for k, p in params.items()}
+            self.velocities = _zeros_like(params)
         for name, grad in grads.items():
             velocity = self.velocities[name]
             velocity *= self.beta_1
@@ -42,9 +84,17 @@ class Momentum:
             velocity -= grad
             params[name] += velocity
 
+    def get_state(self):
+        return {} if self.velocities is None else {"velocities": self.velocities}
 
-class Adam:
+    def set_state(self, state):
+        self.velocities = state.get("velocities")
+
+
+class Adam(GradientDescent):
     """Adam (Kingma & Ba, 2015) with bias correction folded into the step size."""
+
+    name = "adam"
 
     def __init__(self, learning_rate, beta_1, beta_2, epsilon):
         self.learning_rate = learning_rate
@@ -55,37 +105,197 @@ class Adam:
         self.first_moments = None
         self.second_moments = None
 
-    def step(self, params, grads):
+    def step(self, params, grads, loss=None, problem=None):
         if self.first_moments is None:
-            self.first_moments = {k: np.zeros_like(p) for k, p in params.items()}
-            self.second_moments = {k: np.zeros_like(p) for k, p in params.items()}
+            self.first_moments = _zeros_like(params)
+            self.second_moments = _zeros_like(params)
         self.t += 1
         step_size = float(
             self.learning_rate * math.sqrt(1 - self.beta_2**self.t) / (1 - self.beta_1**self.t)
         )
+        # Moments of vanishing gradients decay towards zero: their underflow to
+        # subnormals or zero is exact enough and must not trip np.seterr.
+        with np.errstate(under="ignore"):
+            for name, grad in grads.items():
+                m, v = self.first_moments[name], self.second_moments[name]
+                # m = b1 m + (1 - b1) g and v = b2 v + (1 - b2) g^2, rearranged
+                # as b (x - y) + y so that no temporary is allocated.
+                m -= grad
+                m *= self.beta_1
+                m += grad
+                grad *= grad
+                v -= grad
+                v *= self.beta_2
+                v += grad
+                # grad is free now: reuse it for the update.
+                np.sqrt(v, out=grad)
+                grad += self.epsilon
+                np.divide(m, grad, out=grad)
+                grad *= step_size
+                params[name] -= grad
+
+    def get_state(self):
+        if self.first_moments is None:
+            return {"t": self.t}
+        return {
+            "t": self.t,
+            "first_moments": self.first_moments,
+            "second_moments": self.second_moments,
+        }
+
+    def set_state(self, state):
+        self.t = int(state.get("t", 0))
+        self.first_moments = state.get("first_moments")
+        self.second_moments = state.get("second_moments")
+
+
+class Nesterov(GradientDescent):
+    """Nesterov's accelerated gradient, with adaptive restart and a line search.
+
+    Each step moves from the look-ahead point ``y`` along its gradient to the
+    next iterate ``x+ = y - s g(y)`` and extrapolates ``y+ = x+ + beta (x+ - x)``.
+
+    With ``adaptive=True`` (full-batch training) ``beta`` follows FISTA's
+    sequence ``t+ = (1 + sqrt(1 + 4 t^2)) / 2``, ``beta = (t - 1) / t+``, and
+    is reset to zero whenever the loss at the new iterate exceeds the loss at
+    the previous one (O'Donoghue & Candes' function restart), which keeps the
+    acceleration on strongly convex losses without its oscillations. With
+    ``line_search=True`` the step ``s`` is chosen by Armijo backtracking from
+    the previous step grown by 25%, starting at ``learning_rate``; otherwise
+    ``s`` is ``learning_rate`` throughout.
+
+    With ``adaptive=False`` (mini-batches, where losses of different batches
+    cannot be compared) it is Sutskever's Nesterov momentum: constant
+    ``beta = beta_1``, step ``learning_rate``, no restart.
+
+    The parameters held by the estimator are the iterates ``x``; the look-ahead
+    ``y`` is part of the state.
+    """
+
+    name = "nesterov"
+
+    def __init__(self, learning_rate, beta_1, *, adaptive=True, line_search=False):
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.adaptive = adaptive
+        self.line_search = line_search
+        self.step_size = None
+        self.t = 1.0
+        self.previous_loss = math.inf
+        self.lookahead = None
+        self._trial = None
+
+    def evaluation_point(self, params):
+        return params if self.lookahead is None else self.lookahead
+
+    def step(self, params, grads, loss=None, problem=None):
+        if self.step_size is None or not (self.adaptive and self.line_search):
+            self.step_size = float(self.learning_rate)
+        point = self.evaluation_point(params)
+        if self.adaptive:
+            new_loss = self._descend(point, grads, loss, problem)
+            restart = not new_loss <= self.previous_loss
+            self.previous_loss = new_loss
+            if restart:
+                self.t, beta = 1.0, 0.0
+            else:
+                t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * self.t * self.t))
+                self.t, beta = t_next, (self.t - 1.0) / t_next
+        else:
+            self._move(point, grads)
+            beta = self.beta_1
+        self._extrapolate(params, beta)
+
+    def _descend(self, point, grads, loss, problem):
+        """Put ``point - s g`` into the trial buffer; return its loss (line search on s)."""
+        squared_norm = problem.inner(grads, grads) if self.line_search else 0.0
+        for _ in range(_MAX_BACKTRACKS):
+            self._move(point, grads)
+            trial_loss = problem.loss(self._trial)
+            if not self.line_search:
+                return trial_loss
+            decrease = _ARMIJO_FRACTION * self.step_size * squared_norm
+            if trial_loss <= loss - decrease + _ROUNDING_SLACK * abs(loss):
+                self.step_size *= _STEP_GROWTH
+                return trial_loss
+            self.step_size *= _STEP_SHRINK
+        return trial_loss
+
+    def _move(self, point, grads):
+        """``trial <- point - step_size * grads``, in buffers kept between steps."""
+        self._trial = _into(self._trial, point)
         for name, grad in grads.items():
-            m, v = self.first_moments[name], self.second_moments[name]
-            # m = b1 m + (1 - b1) g and v = b2 v + (1 - b2) g^2, rearranged
-            # as b (x - y) + y so that no temporary is allocated.
-            m -= grad
-            m *= self.beta_1
-            m += grad
-            grad *= grad
-            v -= grad
-            v *= self.beta_2
-            v += grad
-            # grad is free now: reuse it for the update.
-            np.sqrt(v, out=grad)
-            grad += self.epsilon
-            np.divide(m, grad, out=grad)
-            grad *= step_size
-            params[name] -= grad
+            trial = self._trial[name]
+            np.multiply(grad, -self.step_size, out=trial)
+            trial += point[name]
+
+    def _extrapolate(self, params, beta):
+        """``params <- x+``, ``lookahead <- x+ + beta (x+ - x)``, with x the old params."""
+        if beta == 0.0:
+            for name, trial in self._trial.items():
+                params[name][...] = trial
+            self.lookahead = None
+            return
+        if self.lookahead is None or self.lookahead is params:
+            self.lookahead = _zeros_like(params)
+        for name, trial in self._trial.items():
+            lookahead = self.lookahead[name]
+            np.subtract(trial, params[name], out=lookahead)
+            lookahead *= beta
+            lookahead += trial
+            params[name][...] = trial
+
+    def get_state(self):
+        state = {"t": self.t, "previous_loss": self.previous_loss}
+        if self.step_size is not None:
+            state["step_size"] = self.step_size
+        if self.lookahead is not None:
+            state["lookahead"] = self.lookahead
+        return state
+
+    def set_state(self, state):
+        self.t = float(state.get("t", 1.0))
+        self.previous_loss = float(state.get("previous_loss", math.inf))
+        self.step_size = state.get("step_size")
+        self.lookahead = state.get("lookahead")
 
 
-def make_optimizer(name, learning_rate, beta_1, beta_2, epsilon):
+OPTIMIZERS = {cls.name: cls for cls in (GradientDescent, Momentum, Adam, Nesterov)}
+
+
+def make_optimizer(name, learning_rate, beta_1, beta_2, epsilon, *, full_batch=True, line_search=False):
     """Build the optimizer the estimator's ``optimizer`` parameter names."""
     if name == "gd":
         return GradientDescent(learning_rate)
     if name == "momentum":
         return Momentum(learning_rate, beta_1)
+    if name == "nesterov":
+        return Nesterov(
+            learning_rate, beta_1, adaptive=full_batch, line_search=full_batch and line_search
+        )
     return Adam(learning_rate, beta_1, beta_2, epsilon)
+
+
+def map_parameter_state(state, transform):
+    """A copy of an optimizer state with each per-parameter dict passed through ``transform``.
+
+    ``transform`` maps a dict of arrays keyed like the parameters to another
+    such dict, e.g. from a reparametrised problem back to the model's weights.
+    """
+    return {
+        key: transform(value) if isinstance(value, dict) else value for key, value in state.items()
+    }
+
+
+def _zeros_like(params):
+    return {name: np.zeros_like(p) for name, p in params.items()}
+
+
+def _into(target, source):
+    """Buffers shaped like ``source``: ``target`` when it fits, else new ones."""
+    if target is not None and all(
+        name in target and target[name].shape == p.shape and target[name].dtype == p.dtype
+        for name, p in source.items()
+    ):
+        return target
+    return {name: np.empty_like(p) for name, p in source.items()}

@@ -61,7 +61,7 @@ from sklearn.utils.validation import check_is_fitted
 
 import sknn
 
-from ._base import validate_parameter_constraints
+from ._compat import validate_parameter_constraints
 from ._optimizers import Adam, GradientDescent, Momentum
 from .linear import LogisticRegressionGD, SoftmaxGD
 from .neural import ShallowNNClassifier

@@ -8,14 +8,10 @@ from scipy.linalg import eigvalsh
 from scipy.sparse.linalg import LinearOperator, eigsh
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._base import (
-    SHARED_ATTRIBUTE_DOCS,
-    SHARED_PARAMETER_DOCS,
-    BaseGDClassifier,
-    Interval,
-    StrOptions,
-)
-from ._functions import data_loss, data_loss_and_residual, l2_penalty
+from ._base import BaseGDClassifier
+from ._compat import Interval, StrOptions
+from ._docs import SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
+from ._functions import data_loss, data_loss_and_residual, inner_product, l2_penalty
 
 # Largest curvature of each output loss with respect to its logits: the
 # sigmoid's is sigma (1 - sigma) <= 1/4; the softmax's Hessian
@@ -45,12 +41,16 @@ class LinearObjective:
         self.link = link
         self.alpha = alpha
 
+    @staticmethod
+    def param_shapes(n_features, n_outputs):
+        return {"W": (n_features, n_outputs), "b": (n_outputs,)}
+
     def init_params(self, n_features, n_outputs, rng, dtype):
         # The loss is convex: zeros are as good a start as any, and the course's.
-        return {
-            "W": np.zeros((n_features, n_outputs), dtype=dtype),
-            "b": np.zeros(n_outputs, dtype=dtype),
-        }
+        shapes = self.param_shapes(n_features, n_outputs)
+        return {name: np.zeros(shape, dtype=dtype) for name, shape in shapes.items()}
+
+    inner = staticmethod(inner_product)
 
     def logits(self, params, X):
         Z = safe_sparse_dot(X, params["W"], dense_output=True)
@@ -71,16 +71,31 @@ class LinearObjective:
         grads = {"W": grad_W, "b": residual.sum(axis=0)}
         return loss + l2_penalty([W], self.alpha), grads
 
-    def smoothness(self, X, sample_weight):
+    def smoothness(self, X, sample_weight, exact=True):
         """Lipschitz constant L of the loss's gradient (an upper bound).
 
         The Hessian is at most ``c / sum(s) * A^T A + alpha`` with
         ``A = diag(sqrt(s)) [X, 1]`` and c the link's curvature bound, so a
-        gradient step of 1/L never increases the loss.
+        gradient step of 1/L never increases the loss. ``exact=False`` bounds
+        the top eigenvalue of ``A^T A`` by its trace instead: one pass over X,
+        looser by up to the rank of X, for a line search to start from.
         """
         total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        top_eigenvalue = _gram_top_eigenvalue(X, sample_weight)
+        if exact:
+            top_eigenvalue = _gram_top_eigenvalue(X, sample_weight)
+        else:
+            top_eigenvalue = _weighted_squared_norm(X, sample_weight) + total_weight
         return _LINK_CURVATURE[self.link] * top_eigenvalue / total_weight + self.alpha
+
+
+def _weighted_squared_norm(X, sample_weight):
+    """``sum_i s_i ||x_i||^2`` without copying X."""
+    if sp.issparse(X):
+        rows = X.indices if X.format == "csc" else np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        squares = np.square(X.data, dtype=float)
+        return float(squares.sum() if sample_weight is None else squares @ sample_weight[rows])
+    squares = np.einsum("ij,ij->i", X, X, dtype=float)
+    return float(squares.sum() if sample_weight is None else squares @ sample_weight)
 
 
 def _gram_top_eigenvalue(X, sample_weight, sample_gram=None):
@@ -155,6 +170,11 @@ class SampleSpaceObjective:
             "b": np.zeros(n_outputs, dtype=dtype),
         }
 
+    def inner(self, a, b):
+        """The inner product of the corresponding W-space gradients ``X^T a_C`` and ``X^T b_C``."""
+        product = float(np.vdot(a["C"], self.gram @ b["C"]))
+        return product + float(a["b"] @ b["b"])
+
     def _logits_and_penalty(self, params):
         C = params["C"]
         Z = self.gram @ C  # = X W
@@ -175,16 +195,24 @@ class SampleSpaceObjective:
             residual += self.alpha * params["C"]
         return loss + penalty, {"C": residual, "b": grad_b}
 
-    def smoothness(self, X, sample_weight):
+    def smoothness(self, X, sample_weight, exact=True):
         total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        top_eigenvalue = _gram_top_eigenvalue(X, sample_weight, sample_gram=self.gram)
+        if exact:
+            top_eigenvalue = _gram_top_eigenvalue(X, sample_weight, sample_gram=self.gram)
+        else:
+            diagonal = np.diagonal(self.gram).astype(float)
+            top_eigenvalue = float(
+                diagonal.sum() if sample_weight is None else diagonal @ sample_weight
+            )
+            top_eigenvalue += total_weight
         return _LINK_CURVATURE[self.link] * top_eigenvalue / total_weight + self.alpha
 
-    def to_model_params(self, params, optimizer):
-        """Map C (and a momentum optimizer's velocity) back to W."""
-        if getattr(optimizer, "velocities", None) is not None:
-            velocity = optimizer.velocities
-            optimizer.velocities = {"W": self._to_W(velocity["C"]), "b": velocity["b"]}
+    def to_model_params(self, params):
+        """Map a dict keyed like the parameters (C, b) to the model's (W, b).
+
+        The map is linear, so it carries iterates, velocities and look-ahead
+        points alike.
+        """
         return {"W": self._to_W(params["C"]), "b": params["b"]}
 
     def _to_W(self, C):
@@ -223,18 +251,24 @@ class _LinearModelHooks:
     def _make_objective(self, link):
         return LinearObjective(link, self.alpha)
 
+    _weight_attributes = ("coef_", "intercept_")
+
     def _initial_learning_rate(self, objective, X, sample_weight):
         if self.learning_rate != "auto":
             return float(self.learning_rate)
         if self.optimizer == "adam":
             return _ADAM_AUTO_LEARNING_RATE
+        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
+        if self.optimizer == "nesterov" and full_batch:
+            # Only where the line search starts: it finds the step itself.
+            return 1.0 / objective.smoothness(X, sample_weight, exact=False)
         return 1.0 / objective.smoothness(X, sample_weight)
 
     def _training_objective(self, objective, X, n_outputs):
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
         if (
             full_batch
-            and self.optimizer in ("gd", "momentum")
+            and self.optimizer in ("gd", "momentum", "nesterov")
             and _sample_space_pays(*X.shape, n_outputs, self.max_iter)
         ):
             return SampleSpaceObjective(objective, X)
@@ -247,16 +281,22 @@ class _LinearModelHooks:
     def _load_params(self):
         return {"W": self.coef_.T, "b": self.intercept_}
 
+    def _weight_attribute_shapes(self, param_shapes):
+        return {"coef_": param_shapes["W"][::-1], "intercept_": param_shapes["b"]}
 
-_LINEAR_DEFAULTS = {"max_iter": 1000, "tol": 1e-4, "alpha": 1e-4, "optimizer": "gd"}
+
+_LINEAR_DEFAULTS = {"max_iter": 1000, "tol": 1e-5, "alpha": 1e-4, "optimizer": "nesterov"}
 
 _LEARNING_RATE_DOC = """\
 learning_rate : float or 'auto', default='auto'
-        Step size. 'auto' takes 1/L, where L bounds the curvature of the loss
-        (from the largest singular value of the data, the L2 term included),
-        so plain gradient descent never diverges and needs no tuning; with
-        ``optimizer='adam'``, whose steps are scaled per coordinate, 'auto'
-        means 0.01."""
+        Step size. With 'nesterov' and full batch, 'auto' means a backtracking
+        line search (starting from a cheap bound of 1/L and growing the step
+        where the loss allows). With 'gd' or 'momentum', or on mini-batches,
+        'auto' takes the fixed step 1/L, where L bounds the curvature of the
+        loss (from the largest singular value of the data, the L2 term
+        included), so plain gradient descent never diverges and needs no
+        tuning. With ``optimizer='adam'``, whose steps are scaled per
+        coordinate, 'auto' means 0.01."""
 
 
 class LogisticRegressionGD(_LinearModelHooks, BaseGDClassifier):
@@ -307,12 +347,12 @@ class LogisticRegressionGD(_LinearModelHooks, BaseGDClassifier):
         *,
         learning_rate="auto",
         max_iter=1000,
-        tol=1e-4,
+        tol=1e-5,
         n_iter_no_change=10,
         alpha=1e-4,
         batch_size=None,
         shuffle=True,
-        optimizer="gd",
+        optimizer="nesterov",
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
@@ -391,12 +431,12 @@ class SoftmaxGD(_LinearModelHooks, BaseGDClassifier):
         *,
         learning_rate="auto",
         max_iter=1000,
-        tol=1e-4,
+        tol=1e-5,
         n_iter_no_change=10,
         alpha=1e-4,
         batch_size=None,
         shuffle=True,
-        optimizer="gd",
+        optimizer="nesterov",
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,

@@ -7,14 +7,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._base import (
-    SHARED_ATTRIBUTE_DOCS,
-    SHARED_PARAMETER_DOCS,
-    BaseGDClassifier,
-    Interval,
-    StrOptions,
-)
-from ._functions import ACTIVATIONS, data_loss, data_loss_and_residual, l2_penalty
+from ._base import BaseGDClassifier
+from ._compat import Interval, StrOptions
+from ._docs import SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
+from ._functions import ACTIVATIONS, data_loss, data_loss_and_residual, inner_product, l2_penalty
 
 # 'auto' initialisation: Xavier/Glorot keeps tanh and sigmoid units out of
 # their flat regions; He compensates for relu zeroing half its inputs.
@@ -51,6 +47,17 @@ class ShallowNetObjective:
         self.init_scale = init_scale
         self._batch_buffers = {}
         self._grads = {}
+
+    def param_shapes(self, n_features, n_outputs):
+        n_hidden = self.hidden_layer_size
+        return {
+            "W1": (n_features, n_hidden),
+            "b1": (n_hidden,),
+            "W2": (n_hidden, n_outputs),
+            "b2": (n_outputs,),
+        }
+
+    inner = staticmethod(inner_product)
 
     def init_params(self, n_features, n_outputs, rng, dtype):
         n_hidden = self.hidden_layer_size
@@ -297,6 +304,14 @@ class ShallowNNClassifier(BaseGDClassifier):
 
     def _initial_learning_rate(self, objective, X, sample_weight):
         return float(self.learning_rate)
+
+    _weight_attributes = ("coefs_", "intercepts_")
+
+    def _weight_attribute_shapes(self, param_shapes):
+        return {
+            "coefs_": [param_shapes["W1"], param_shapes["W2"]],
+            "intercepts_": [param_shapes["b1"], param_shapes["b2"]],
+        }
 
     def _store_params(self, params):
         self.coefs_ = [params["W1"], params["W2"]]

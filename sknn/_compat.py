@@ -1,0 +1,21 @@
+"""The one module that imports scikit-learn's private helpers.
+
+A change in scikit-learn's private API is then a one-file fix. Everything
+else in sknn takes these names from here.
+"""
+
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from sklearn.utils.validation import _check_sample_weight
+
+__all__ = [
+    "Interval",
+    "StrOptions",
+    "_check_sample_weight",
+    "_fit_context",
+    "validate_parameter_constraints",
+]

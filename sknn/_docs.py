@@ -1,0 +1,103 @@
+"""Parameter and attribute documentation shared by every estimator's docstring."""
+
+SHARED_PARAMETER_DOCS = """\
+max_iter : int, default={max_iter}
+        Maximum number of epochs (passes over the data). With full batch, one
+        epoch is one gradient step. With ``warm_start``, the number of *further*
+        epochs.
+
+    tol : float or None, default={tol}
+        The stopping tolerance. Full batch: training has converged, and stops,
+        at the first point where the Euclidean norm of the full gradient of the
+        objective (mean loss plus L2 term, all parameters together) is at most
+        ``tol``: a stationarity test, as lbfgs's ``gtol``. Mini-batches (and the
+        validation loss under ``early_stopping``): stop when the monitored loss
+        has not improved by at least ``tol`` for ``n_iter_no_change``
+        consecutive epochs. None disables stopping: exactly ``max_iter`` epochs
+        are run.
+
+    n_iter_no_change : int, default=10
+        Patience of the loss-improvement rule, in epochs.
+
+    alpha : float, default={alpha}
+        L2 penalty: ``alpha / 2 * ||W||^2`` is added to the mean loss. Biases
+        are never penalised.
+
+    batch_size : int or None, default=None
+        None trains on the full batch (the course's algorithm: one step per
+        epoch); an int takes one step per mini-batch of that many rows.
+
+    shuffle : bool, default=True
+        Reshuffle the mini-batches every epoch (ignored for full batch).
+
+    optimizer : {{'gd', 'momentum', 'nesterov', 'adam'}}, default='{optimizer}'
+        'gd' is plain gradient descent (with a float ``learning_rate`` and full
+        batch, exactly the course's algorithm); 'momentum' heavy-ball momentum
+        (``beta_1`` is the momentum); 'nesterov' Nesterov's accelerated
+        gradient: full batch, with FISTA's momentum sequence, adaptive restart
+        and, when ``learning_rate='auto'``, an Armijo backtracking line search
+        that also grows the step; on mini-batches, Nesterov momentum
+        ``beta_1`` with a fixed step; 'adam' is Adam.
+
+    beta_1 : float, default=0.9
+        Momentum coefficient ('momentum', mini-batch 'nesterov'), or Adam's
+        first-moment decay.
+
+    beta_2 : float, default=0.999
+        Adam's second-moment decay.
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training data,
+        monitor the objective on it, and keep the weights with the lowest
+        validation loss. Not supported by ``partial_fit``.
+
+    validation_fraction : float, default=0.1
+        Share of the data held out when ``early_stopping`` is on.
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights multiplying ``sample_weight`` per class. 'balanced' makes each
+        class weigh the same in total (computed from the weighted counts).
+
+    warm_start : bool, default=False
+        Continue from the fitted weights *and* the optimizer's state, so two
+        warm fits of a and b epochs equal one fit of a + b epochs.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, the shuffling and the validation split.
+
+    verbose : int, default=0
+        Print the loss every ``verbose`` epochs (0: silent)."""
+
+SHARED_ATTRIBUTE_DOCS = """\
+classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when X was a DataFrame with string column names.
+
+    n_iter_ : int
+        Number of epochs trained in all (warm starts and partial_fit calls
+        included).
+
+    loss_curve_ : list of float
+        ``loss_curve_[k]`` is the mean training objective computed in the
+        forward passes of epoch k; with full batch, the cost at the point where
+        step k's gradient was taken (for 'gd', the weights before update k).
+
+    validation_loss_curve_ : list of float
+        The objective on the validation split after each epoch (only when
+        ``early_stopping`` is on).
+
+    best_loss_ : float
+        Lowest monitored loss (validation loss with ``early_stopping``).
+
+    stop_reason_ : {'converged', 'max_iter', 'early_stopping', 'diverged'}
+        Why training stopped. 'converged' means the stopping test of ``tol``
+        held (full batch: the gradient norm was at most ``tol``), never merely
+        that the loss stopped changing far from a minimum."""
