@@ -339,12 +339,6 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             reset=reset,
         )
         check_classification_targets(y)
-        if known_classes is None:
-            classes = np.unique(y)
-            _check_at_least_two(classes)
-        else:
-            classes = known_classes
-            _check_labels_known(y, classes)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -352,6 +346,12 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             keep = sample_weight > 0
             if not keep.all():
                 X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
+        if known_classes is None:
+            classes = np.unique(y)
+            _check_at_least_two(classes)
+        else:
+            classes = known_classes
+            _check_labels_known(y, classes)
         y_index = np.searchsorted(classes, y)
         sample_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
         _check_total_weight(sample_weight, X.shape[0])

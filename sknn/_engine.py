@@ -158,6 +158,9 @@ def train(
         if stop_reason == "diverged":
             break
         if full_batch:
+            if not np.isfinite(loss):
+                stop_reason = "diverged"
+                break
             epoch_loss, epoch_weight = loss, 1.0
         log.loss_curve.append(epoch_loss / epoch_weight)
         loss = log.loss_curve[-1]
@@ -223,10 +226,11 @@ def train(
     if guard.halvings and stop_reason != "diverged":
         warnings.warn(
             f"{estimator_name}: the loss rose above {INSTABILITY_FACTOR:g} times its "
-            f"starting value, so training went back to the best weights and halved "
-            f"the learning rate {guard.halvings} time(s), from "
-            f"{guard.original_learning_rate(optimizer)!r} to {optimizer.learning_rate!r}. "
-            "Set a smaller learning rate to avoid the wasted epochs.",
+            "starting value, so training went back to the best weights and halved the "
+            f"learning rate ({guard.original_learning_rate(optimizer)!r}) "
+            f"{guard.halvings} time(s), to {optimizer.learning_rate!r}. The learning "
+            "rate is too large for this data: set a smaller one to avoid the wasted "
+            "epochs, or standardize the features.",
             ConvergenceWarning,
             stacklevel=_user_stacklevel(),
         )

