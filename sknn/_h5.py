@@ -129,10 +129,15 @@ def get_object(group, name, *, path, allow_external=False):
         or more than :data:`MAX_SOFT_LINKS` soft links to follow.
     """
     obj, where = (group.file, "") if name.startswith("/") else (group, group.name.rstrip("/"))
-    pending = _components(name)[::-1]  # a stack: soft links push their targets
-    seen = set()
+    # A stack of the names still to look up. A soft link pushes its target's
+    # names above a marker that pops once the target is reached: a link met
+    # again before its marker pops leads back to itself.
+    pending, resolving, n_soft = _components(name)[::-1], set(), 0
     while pending:
         part = pending.pop()
+        if isinstance(part, tuple):
+            resolving.discard(part)
+            continue
         if not isinstance(obj, h5py.Group):
             return None
         link = obj.get(part, getlink=True)
@@ -140,17 +145,19 @@ def get_object(group, name, *, path, allow_external=False):
         if link is None:
             return None
         if isinstance(link, h5py.SoftLink):
-            key = (obj.file.filename, here)
-            if key in seen:
+            marker = (obj.file.filename, here)
+            if marker in resolving:
                 raise ValueError(f"Soft link '{here}' in '{path}' is part of a cycle")
-            if len(seen) == MAX_SOFT_LINKS:
+            n_soft += 1
+            if n_soft > MAX_SOFT_LINKS:
                 raise ValueError(
                     f"More than {MAX_SOFT_LINKS} soft links to follow for '{name}' in '{path}'"
                 )
-            seen.add(key)
+            resolving.add(marker)
+            pending.append(marker)
+            pending.extend(_components(link.path)[::-1])
             if link.path.startswith("/"):
                 obj, where = obj.file, ""
-            pending.extend(_components(link.path)[::-1])
             continue
         if isinstance(link, h5py.ExternalLink):
             if not allow_external:
@@ -181,13 +188,13 @@ def check_storage(dataset, *, path, allow_external=False):
     if dataset.external:
         files = sorted({entry[0] for entry in dataset.external})
         raise ValueError(
-            f"Refusing to read dataset '{dataset.name}' of '{path}': its data is stored "
+            f"Refusing to read dataset '{dataset.name}' in '{path}': its data is stored "
             f"outside the file, in {files}; {_OPT_IN}"
         )
     if dataset.is_virtual:
         files = sorted({source.file_name for source in dataset.virtual_sources()})
         raise ValueError(
-            f"Refusing to read dataset '{dataset.name}' of '{path}': it is a virtual dataset "
+            f"Refusing to read dataset '{dataset.name}' in '{path}': it is a virtual dataset "
             f"mapping data from {files}; {_OPT_IN}"
         )
     return dataset

@@ -132,10 +132,13 @@ def load_h5(path, *, x_key=None, y_key=None, return_X_y=False, allow_external=Fa
     with open_h5_safely(path) as f:
         x_key, y_key = resolve_xy_keys(f, path, x_key, y_key, allow_external=allow_external)
         X, y = (_dataset(f, path, key, allow_external) for key in (x_key, y_key))
+        # The small, checked class names first: a bad file fails before X is read.
+        target_names = (
+            None if return_X_y else read_class_names(f, path=path, allow_external=allow_external)
+        )
         data, target = _flatten(X[()]), y[()]
         if return_X_y:
             return data, target
-        target_names = read_class_names(f, path=path, allow_external=allow_external)
         descr = (
             f"HDF5 file '{path}': data from '{x_key}' {X.shape} {X.dtype} "
             f"flattened to {data.shape}; target from '{y_key}' {y.shape} {y.dtype}"
