@@ -97,6 +97,17 @@ def open_h5_safely(path):
         yield f
 
 
+def check_names(*names):
+    """Raise TypeError for a name that is neither a str nor None.
+
+    Call it before :func:`open_h5_safely`, in whose body a TypeError would
+    read as a bad file.
+    """
+    for name in names:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"HDF5 object names are str, got {name!r}")
+
+
 def get_object(group, name, *, path, allow_external=False):
     """Look up ``name`` in ``group`` one link at a time, or return None.
 
@@ -105,28 +116,11 @@ def get_object(group, name, *, path, allow_external=False):
     followed, soft links are resolved here (so that a cycle is a ValueError,
     not HDF5's RuntimeError) and external links are refused.
 
-    Parameters
-    ----------
-    group : h5py.Group
-        Where a relative ``name`` starts; an absolute one (``"/a/b"``) starts
-        at the root of ``group``'s file.
-    name : str
-        Path of the object, e.g. ``"X"`` or ``"group/X"``.
-    path : str or path-like
-        The file, for messages.
-    allow_external : bool, default=False
-        Follow external links (to other files), letting HDF5 resolve them.
-
-    Returns
-    -------
-    h5py.Group, h5py.Dataset, h5py.Datatype or None
-        None if nothing is at ``name`` (a dangling soft link included).
-
-    Raises
-    ------
-    ValueError
-        For an external link (unless ``allow_external``), a soft-link cycle,
-        or more than :data:`MAX_SOFT_LINKS` soft links to follow.
+    ``name`` (e.g. ``"X"``, ``"group/X"``) is relative to ``group``, or to
+    the root of its file if absolute. Returns the object, or None if nothing
+    is there (a dangling soft link included). Raises ValueError for an
+    external link (unless ``allow_external``: then HDF5 resolves it), a
+    soft-link cycle, or more than :data:`MAX_SOFT_LINKS` soft links.
     """
     obj, where = (group.file, "") if name.startswith("/") else (group, group.name.rstrip("/"))
     # A stack of the names still to look up. A soft link pushes its target's
@@ -406,7 +400,7 @@ def resolve_xy_keys(f, path, x_key, y_key, *, allow_external=False):
     if X.dtype.kind not in "biuf":
         raise ValueError(f"X dataset '{x_key}' in '{path}' is not numeric (dtype {X.dtype})")
     if X.shape is None or X.ndim < 1:
-        raise ValueError(f"X dataset '{x_key}' in '{path}' is a scalar, not one row per sample")
+        raise ValueError(f"X dataset '{x_key}' in '{path}' is a scalar or empty, not rows")
     if y.shape is None or y.ndim != 1:
         raise ValueError(f"y dataset '{y_key}' in '{path}' must be 1-D, got shape {y.shape}")
     if len(X) != len(y):

@@ -19,8 +19,7 @@ import os
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-from ._h5 import CLASS_NAMES_KEY, get_dataset, open_h5_safely, read_class_names, resolve_xy_keys
-from ._h5 import flatten as _flatten
+from . import _h5
 
 __all__ = ["load_h5", "iter_h5_batches", "LazyH5Dataset"]
 
@@ -129,14 +128,17 @@ def load_h5(path, *, x_key=None, y_key=None, return_X_y=False, allow_external=Fa
     (4,)
     >>> tmp.cleanup()
     """
-    with open_h5_safely(path) as f:
-        x_key, y_key = resolve_xy_keys(f, path, x_key, y_key, allow_external=allow_external)
+    _h5.check_names(x_key, y_key)
+    with _h5.open_h5_safely(path) as f:
+        x_key, y_key = _h5.resolve_xy_keys(f, path, x_key, y_key, allow_external=allow_external)
         X, y = (_dataset(f, path, key, allow_external) for key in (x_key, y_key))
         # The small, checked class names first: a bad file fails before X is read.
         target_names = (
-            None if return_X_y else read_class_names(f, path=path, allow_external=allow_external)
+            None
+            if return_X_y
+            else _h5.read_class_names(f, path=path, allow_external=allow_external)
         )
-        data, target = _flatten(X[()]), y[()]
+        data, target = _h5.flatten(X[()]), y[()]
         if return_X_y:
             return data, target
         descr = (
@@ -144,7 +146,7 @@ def load_h5(path, *, x_key=None, y_key=None, return_X_y=False, allow_external=Fa
             f"flattened to {data.shape}; target from '{y_key}' {y.shape} {y.dtype}"
         )
         if target_names is not None:
-            descr += f"; target_names from '{CLASS_NAMES_KEY}'"
+            descr += f"; target_names from '{_h5.CLASS_NAMES_KEY}'"
         return Bunch(
             data=data,
             target=target,
@@ -246,15 +248,16 @@ def iter_h5_batches(
         raise ValueError(
             f"batch_size must be a positive integer, got {batch_size!r} (reading '{path}')"
         )
+    _h5.check_names(x_key, y_key)
     # Resolving here, not in the generator, makes bad input fail at the call.
-    with open_h5_safely(path) as f:
-        x_key, y_key = resolve_xy_keys(f, path, x_key, y_key, allow_external=allow_external)
+    with _h5.open_h5_safely(path) as f:
+        x_key, y_key = _h5.resolve_xy_keys(f, path, x_key, y_key, allow_external=allow_external)
     rng = check_random_state(random_state)
     return _iter_batches(path, int(batch_size), (x_key, y_key), shuffle, rng, allow_external)
 
 
 def _iter_batches(path, batch_size, keys, shuffle, rng, allow_external):
-    with open_h5_safely(path) as f:
+    with _h5.open_h5_safely(path) as f:
         # Looked up and checked again: the file may have changed since the call.
         X, y = (_dataset(f, path, key, allow_external) for key in keys)
         starts = list(range(0, len(X), batch_size))
@@ -266,11 +269,11 @@ def _iter_batches(path, batch_size, keys, shuffle, rng, allow_external):
             if shuffle:
                 order = rng.permutation(len(y_batch))
                 X_batch, y_batch = X_batch[order], y_batch[order]
-            yield _flatten(X_batch), y_batch
+            yield _h5.flatten(X_batch), y_batch
 
 
 def _dataset(f, path, key, allow_external):
-    dataset = get_dataset(f, key, path=path, allow_external=allow_external)
+    dataset = _h5.get_dataset(f, key, path=path, allow_external=allow_external)
     if dataset is None:
         raise ValueError(f"No dataset '{key}' in '{path}' (was the file rewritten?)")
     return dataset
@@ -342,11 +345,13 @@ class LazyH5Dataset:
     allow_external = False
 
     def __init__(self, path, key, *, flatten=False, allow_external=False):
+        if not isinstance(key, str):
+            raise TypeError(f"key must be a str, got {key!r}")
         self.path = os.path.abspath(os.fspath(path))
         self.key = key
         self.flatten = bool(flatten)
         self.allow_external = bool(allow_external)
-        with open_h5_safely(self.path) as f:
+        with _h5.open_h5_safely(self.path) as f:
             dataset = _dataset(f, self.path, key, self.allow_external)
             stored_shape, self.dtype = dataset.shape, dataset.dtype
         if stored_shape is None or len(stored_shape) == 0:
@@ -375,7 +380,7 @@ class LazyH5Dataset:
         rows, rest = (index[0], index[1:]) if index else (slice(None), ())
         if isinstance(rows, slice):
             rows.indices(len(self))  # a TypeError for a bad slice, before the file is open
-        with open_h5_safely(self.path) as f:
+        with _h5.open_h5_safely(self.path) as f:
             dataset = _dataset(f, self.path, self.key, self.allow_external)
             data = _read_rows(dataset, rows, len(self))
         one_row = isinstance(rows, numbers.Integral)

@@ -39,7 +39,7 @@ import numbers
 
 import numpy as np
 
-from ._h5 import open_h5_safely, resolve_xy_keys
+from ._h5 import check_names, open_h5_safely, resolve_xy_keys
 from .datasets import LazyH5Dataset
 
 __all__ = ["LazyH5Dataset", "h5_to_dask", "partial_fit_blocks"]
@@ -143,6 +143,7 @@ def h5_to_dask(path, block_rows, *, x_key=None, y_key=None, allow_external=False
             f"block_rows must be a positive integer, got {block_rows!r} (reading '{path}')"
         )
     da = _import_dask("h5_to_dask").array
+    check_names(x_key, y_key)
     with open_h5_safely(path) as f:
         x_key, y_key = resolve_xy_keys(f, path, x_key, y_key, allow_external=allow_external)
     X = LazyH5Dataset(path, x_key, flatten=True, allow_external=allow_external)

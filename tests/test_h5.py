@@ -404,6 +404,12 @@ def test_bad_file_errors_translates_only_bad_file_errors(tmp_path):
                 raise error
 
 
+def test_key_of_the_wrong_type_is_not_a_bad_file(tmp_path, read_X):
+    path = build(tmp_path / "f.h5", X=np.ones((4, 2)), y=Y)
+    with pytest.raises(TypeError, match="str, got 3"):
+        read_X(path, x_key=3)
+
+
 def test_bad_index_is_not_a_bad_file(tmp_path):
     lazy = LazyH5Dataset(build(tmp_path / "f.h5", X=np.ones((4, 2))), "X")
     with pytest.raises(TypeError):
