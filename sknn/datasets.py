@@ -2,124 +2,29 @@
 
 :func:`load_h5` reads a whole pair into memory as a scikit-learn style
 :class:`~sklearn.utils.Bunch`; :func:`iter_h5_batches` streams it chunk by
-chunk for out-of-core training with ``partial_fit``.
+chunk for out-of-core training with ``partial_fit``; :class:`LazyH5Dataset`
+is a picklable array-like over one dataset, read on demand.
+
+All three treat files as untrusted: they do not follow external links, nor
+read datasets whose data lives in other files (external storage, virtual
+datasets), unless given ``allow_external=True``; they refuse FIFOs and
+devices, soft-link cycles and oversized ``list_classes``, and report every
+problem with a file as a ValueError naming it.
 """
 
 import math
 import numbers
 import os
-from contextlib import contextmanager
 
-import h5py
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-__all__ = ["load_h5", "iter_h5_batches"]
+from . import _h5
 
-_COURSE_PREFIXES = ("train_set", "test_set")
-_CLASS_NAMES_KEY = "list_classes"
-
-
-@contextmanager
-def _open_h5(path):
-    """Open ``path`` read-only, reporting unreadable files as ValueError."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"HDF5 file not found: '{path}'")
-    try:
-        with h5py.File(path, "r") as f:
-            yield f
-    except OSError as exc:
-        # h5py raises OSError alike for non-HDF5, truncated and corrupt files;
-        # for the caller these are bad input, not a failing disk.
-        raise ValueError(f"'{path}' is not a readable HDF5 file: {exc}") from exc
+__all__ = ["load_h5", "iter_h5_batches", "LazyH5Dataset"]
 
 
-def _describe(datasets):
-    if not datasets:
-        return "no datasets"
-    return ", ".join(f"'{name}' {ds.shape} {ds.dtype}" for name, ds in datasets.items())
-
-
-def _resolve_keys(f, path, x_key, y_key):
-    """Return the validated ``(x_key, y_key)`` of ``f``, inferring any None.
-
-    See the Notes of :func:`load_h5` for the inference rule.
-    """
-    datasets = {name: obj for name, obj in f.items() if isinstance(obj, h5py.Dataset)}
-    for key in (x_key, y_key):
-        if key is not None and not isinstance(f.get(key), h5py.Dataset):
-            raise ValueError(f"No dataset '{key}' in '{path}'; it holds {_describe(datasets)}")
-    if x_key is None or y_key is None:
-        x_key, y_key = _infer_keys(f, path, datasets, x_key, y_key)
-
-    X, y = f[x_key], f[y_key]
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"X dataset '{x_key}' in '{path}' is not numeric (dtype {X.dtype})")
-    if X.ndim < 1:
-        raise ValueError(f"X dataset '{x_key}' in '{path}' is a scalar, not one row per sample")
-    if y.ndim != 1:
-        raise ValueError(f"y dataset '{y_key}' in '{path}' must be 1-D, got shape {y.shape}")
-    if len(X) != len(y):
-        raise ValueError(
-            f"X ('{x_key}', {len(X)} rows) and y ('{y_key}', {len(y)} rows) "
-            f"in '{path}' have different lengths"
-        )
-    return x_key, y_key
-
-
-def _infer_keys(f, path, datasets, x_key, y_key):
-    """Return the unique candidate pair agreeing with the given key, if any."""
-    course = [
-        (f"{prefix}_x", f"{prefix}_y")
-        for prefix in _COURSE_PREFIXES
-        if f"{prefix}_x" in datasets and f"{prefix}_y" in datasets
-    ]
-    course = [(x, y) for x, y in course if x_key in (None, x) and y_key in (None, y)]
-    x_candidates = (
-        [x_key] if x_key is not None else [name for name, ds in datasets.items() if ds.ndim >= 2]
-    )
-    y_candidates = (
-        [y_key]
-        if y_key is not None
-        else [name for name, ds in datasets.items() if ds.ndim == 1 and name != _CLASS_NAMES_KEY]
-    )
-    generic = [
-        (x, y)
-        for x in x_candidates
-        for y in y_candidates
-        if x != y and f[x].shape[:1] == f[y].shape[:1]
-    ]
-    # Course names win so that a file holding both the train and the test
-    # set resolves from a single given key.
-    pairs = course or generic
-    if len(pairs) != 1:
-        found = f"ambiguous (X, y) pairs {pairs}" if pairs else "no (X, y) pair"
-        raise ValueError(
-            f"Cannot infer x_key/y_key in '{path}': {found}. Expected "
-            "train_set_x/train_set_y, test_set_x/test_set_y, or exactly one "
-            "dataset with ndim >= 2 and one 1-D dataset with the same number "
-            f"of rows. The file holds {_describe(datasets)}; pass x_key and "
-            "y_key explicitly."
-        )
-    return pairs[0]
-
-
-def _flatten(X):
-    # An explicit width (not -1) keeps empty arrays reshapeable.
-    return X.reshape(len(X), math.prod(X.shape[1:]))
-
-
-def _class_names(f):
-    names = f.get(_CLASS_NAMES_KEY)
-    if not isinstance(names, h5py.Dataset):
-        return None
-    if h5py.check_string_dtype(names.dtype) is not None:
-        # asstr decodes as UTF-8; numpy's bytes -> str cast is ASCII only.
-        names = names.asstr()
-    return np.asarray(names[()], dtype=str)
-
-
-def load_h5(path, *, x_key=None, y_key=None, return_X_y=False):
+def load_h5(path, *, x_key=None, y_key=None, return_X_y=False, allow_external=False):
     """Load an (X, y) pair from an HDF5 file.
 
     Parameters
@@ -132,6 +37,11 @@ def load_h5(path, *, x_key=None, y_key=None, return_X_y=False):
         file, see Notes.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
+    allow_external : bool, default=False
+        Follow external links and read datasets whose values are stored in
+        other files (external storage, virtual datasets). Refused by default:
+        such a file can make the reader return the bytes of any file this
+        process can read. Pass True only for files you trust.
 
     Returns
     -------
@@ -144,8 +54,8 @@ def load_h5(path, *, x_key=None, y_key=None, return_X_y=False):
         target : ndarray of shape (n_samples,)
             Targets as stored.
         target_names : ndarray of str or None
-            Decoded ``list_classes`` if the file has that dataset, else None
-            (names are not invented from the target values).
+            Decoded ``list_classes`` (bytes as UTF-8) if the file has that
+            dataset, else None (names are not invented from the target values).
         feature_shape : tuple of int
             Shape of one sample before flattening, e.g. ``(64, 64, 3)``.
         DESCR : str
@@ -159,9 +69,12 @@ def load_h5(path, *, x_key=None, y_key=None, return_X_y=False):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is not readable HDF5, a key is missing, no unique
-        (X, y) pair can be inferred, X is not numeric, y is not 1-D, or
-        X and y differ in length. The message names the file.
+        If ``path`` is not a regular file (a FIFO, a device, ...) or not
+        readable HDF5, a key is missing, no unique (X, y) pair can be
+        inferred, X is not numeric, y is not 1-D, X and y differ in length,
+        an object is behind an external link or stored in other files (see
+        ``allow_external``), soft links form a cycle, or ``list_classes``
+        is larger than 16 MiB or not UTF-8. The message names the file.
 
     See Also
     --------
@@ -215,19 +128,25 @@ def load_h5(path, *, x_key=None, y_key=None, return_X_y=False):
     (4,)
     >>> tmp.cleanup()
     """
-    with _open_h5(path) as f:
-        x_key, y_key = _resolve_keys(f, path, x_key, y_key)
-        X, y = f[x_key], f[y_key]
-        data, target = _flatten(X[()]), y[()]
+    _h5.check_names(x_key, y_key)
+    with _h5.open_h5_safely(path) as f:
+        x_key, y_key = _h5.resolve_xy_keys(f, path, x_key, y_key, allow_external=allow_external)
+        X, y = (_dataset(f, path, key, allow_external) for key in (x_key, y_key))
+        # The small, checked class names first: a bad file fails before X is read.
+        target_names = (
+            None
+            if return_X_y
+            else _h5.read_class_names(f, path=path, allow_external=allow_external)
+        )
+        data, target = _h5.flatten(X[()]), y[()]
         if return_X_y:
             return data, target
-        target_names = _class_names(f)
         descr = (
             f"HDF5 file '{path}': data from '{x_key}' {X.shape} {X.dtype} "
             f"flattened to {data.shape}; target from '{y_key}' {y.shape} {y.dtype}"
         )
         if target_names is not None:
-            descr += f"; target_names from '{_CLASS_NAMES_KEY}'"
+            descr += f"; target_names from '{_h5.CLASS_NAMES_KEY}'"
         return Bunch(
             data=data,
             target=target,
@@ -237,7 +156,16 @@ def load_h5(path, *, x_key=None, y_key=None, return_X_y=False):
         )
 
 
-def iter_h5_batches(path, batch_size, *, x_key=None, y_key=None, shuffle=False, random_state=None):
+def iter_h5_batches(
+    path,
+    batch_size,
+    *,
+    x_key=None,
+    y_key=None,
+    shuffle=False,
+    random_state=None,
+    allow_external=False,
+):
     """Yield an HDF5 (X, y) pair in chunks of at most ``batch_size`` rows.
 
     Each chunk is read with its own slice, so memory use is bounded by
@@ -259,6 +187,11 @@ def iter_h5_batches(path, batch_size, *, x_key=None, y_key=None, shuffle=False, 
     random_state : int, RandomState instance or None, default=None
         Controls the shuffling. An int gives the same order on every call;
         pass a RandomState instance to get a new order for each pass.
+    allow_external : bool, default=False
+        Follow external links and read datasets whose values are stored in
+        other files (external storage, virtual datasets). Refused by default:
+        such a file can make the generator return the bytes of any file this
+        process can read. Pass True only for files you trust.
 
     Yields
     ------
@@ -315,16 +248,18 @@ def iter_h5_batches(path, batch_size, *, x_key=None, y_key=None, shuffle=False, 
         raise ValueError(
             f"batch_size must be a positive integer, got {batch_size!r} (reading '{path}')"
         )
+    _h5.check_names(x_key, y_key)
     # Resolving here, not in the generator, makes bad input fail at the call.
-    with _open_h5(path) as f:
-        x_key, y_key = _resolve_keys(f, path, x_key, y_key)
+    with _h5.open_h5_safely(path) as f:
+        x_key, y_key = _h5.resolve_xy_keys(f, path, x_key, y_key, allow_external=allow_external)
     rng = check_random_state(random_state)
-    return _iter_batches(path, int(batch_size), x_key, y_key, shuffle, rng)
+    return _iter_batches(path, int(batch_size), (x_key, y_key), shuffle, rng, allow_external)
 
 
-def _iter_batches(path, batch_size, x_key, y_key, shuffle, rng):
-    with _open_h5(path) as f:
-        X, y = f[x_key], f[y_key]
+def _iter_batches(path, batch_size, keys, shuffle, rng, allow_external):
+    with _h5.open_h5_safely(path) as f:
+        # Looked up and checked again: the file may have changed since the call.
+        X, y = (_dataset(f, path, key, allow_external) for key in keys)
         starts = list(range(0, len(X), batch_size))
         if shuffle:
             rng.shuffle(starts)
@@ -334,4 +269,182 @@ def _iter_batches(path, batch_size, x_key, y_key, shuffle, rng):
             if shuffle:
                 order = rng.permutation(len(y_batch))
                 X_batch, y_batch = X_batch[order], y_batch[order]
-            yield _flatten(X_batch), y_batch
+            yield _h5.flatten(X_batch), y_batch
+
+
+def _dataset(f, path, key, allow_external):
+    dataset = _h5.get_dataset(f, key, path=path, allow_external=allow_external)
+    if dataset is None:
+        raise ValueError(f"No dataset '{key}' in '{path}' (was the file rewritten?)")
+    return dataset
+
+
+class LazyH5Dataset:
+    """A picklable, read-only array-like view of one dataset of an HDF5 file.
+
+    It stores the file's absolute path and the dataset's name, never an open
+    file: each ``obj[index]`` opens the file read-only, reads the requested
+    rows and closes it again. It can therefore be sent to other processes
+    (Dask workers, ``multiprocessing``) that see the file at the same path,
+    and is what :func:`sknn.distributed.h5_to_dask` wraps in a Dask array;
+    it needs no Dask itself.
+
+    Parameters
+    ----------
+    path : str or path-like
+        HDF5 file; made absolute, so the current directory of the process
+        that reads does not matter.
+    key : str
+        Name of the dataset in the file (paths such as ``"group/X"`` are
+        allowed).
+    flatten : bool, default=False
+        Present an N-D dataset of shape ``(n, d1, d2, ...)`` as 2-D, of shape
+        ``(n, d1 * d2 * ...)``, rows in C order as :func:`sknn.datasets.load_h5`
+        and :func:`sknn.datasets.iter_h5_batches` flatten them.
+    allow_external : bool, default=False
+        Follow external links and read external storage and virtual
+        datasets, as in :func:`load_h5`; refused by default, at construction
+        and on every read.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        Shape as presented (after flattening).
+    dtype : numpy.dtype
+        dtype stored in the file; values are returned unconverted.
+    ndim : int
+        ``len(shape)``.
+
+    Notes
+    -----
+    Only reading is supported. The file must not be rewritten while the
+    object is in use: it is reopened (and its links and storage checked) on
+    every read, but the shape checked at construction is not checked again.
+    Errors in reading the file are ValueErrors naming it, as in
+    :func:`load_h5`; a bad index is an IndexError or TypeError.
+
+    Examples
+    --------
+    >>> import os, pickle, tempfile
+    >>> import h5py, numpy as np
+    >>> from sknn.datasets import LazyH5Dataset
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "images.h5")
+    >>> with h5py.File(path, "w") as f:
+    ...     f["X"] = np.arange(5 * 2 * 3).reshape(5, 2, 3)
+    >>> X = LazyH5Dataset(path, "X", flatten=True)
+    >>> X.shape
+    (5, 6)
+    >>> pickle.loads(pickle.dumps(X))[3:]
+    array([[18, 19, 20, 21, 22, 23],
+           [24, 25, 26, 27, 28, 29]])
+    >>> tmp.cleanup()
+    """
+
+    # The default of objects pickled before the attribute existed.
+    allow_external = False
+
+    def __init__(self, path, key, *, flatten=False, allow_external=False):
+        if not isinstance(key, str):
+            raise TypeError(f"key must be a str, got {key!r}")
+        self.path = os.path.abspath(os.fspath(path))
+        self.key = key
+        self.flatten = bool(flatten)
+        self.allow_external = bool(allow_external)
+        with _h5.open_h5_safely(self.path) as f:
+            dataset = _dataset(f, self.path, key, self.allow_external)
+            stored_shape, self.dtype = dataset.shape, dataset.dtype
+        if stored_shape is None or len(stored_shape) == 0:
+            raise ValueError(f"Dataset '{key}' in '{self.path}' is a scalar, not rows")
+        self._row_shape = stored_shape[1:]
+        if self.flatten:
+            self.shape = (stored_shape[0], math.prod(self._row_shape))
+        else:
+            self.shape = tuple(stored_shape)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __repr__(self):
+        return (
+            f"{type(self).__name__}({self.path!r}, {self.key!r}, "
+            f"shape={self.shape}, dtype={self.dtype})"
+        )
+
+    def __getitem__(self, index):
+        index = _normalise_index(index if isinstance(index, tuple) else (index,), self.ndim)
+        rows, rest = (index[0], index[1:]) if index else (slice(None), ())
+        if isinstance(rows, slice):
+            rows.indices(len(self))  # a TypeError for a bad slice, before the file is open
+        with _h5.open_h5_safely(self.path) as f:
+            dataset = _dataset(f, self.path, self.key, self.allow_external)
+            data = _read_rows(dataset, rows, len(self))
+        one_row = isinstance(rows, numbers.Integral)
+        if self.flatten:
+            width = self.shape[1]
+            data = data.reshape(width) if one_row else data.reshape(len(data), width)
+        if not rest:
+            return data
+        return data[rest] if one_row else data[(slice(None),) + rest]
+
+    def __dask_tokenize__(self):
+        # Deterministic Dask names, and new ones when the file is rewritten.
+        stat = os.stat(self.path)
+        return (
+            type(self).__name__,
+            self.path,
+            self.key,
+            self.flatten,
+            self.allow_external,
+            stat.st_size,
+            stat.st_mtime_ns,
+        )
+
+
+def _normalise_index(index, ndim):
+    """Expand an Ellipsis into full slices; refuse np.newaxis."""
+    if any(i is None for i in index):
+        raise IndexError("LazyH5Dataset does not support np.newaxis in indices")
+    if not any(i is Ellipsis for i in index):
+        return index
+    n_explicit = sum(i is not Ellipsis for i in index)
+    out = []
+    for i in index:
+        out.extend([slice(None)] * (ndim - n_explicit) if i is Ellipsis else [i])
+    return tuple(out)
+
+
+def _read_rows(dataset, rows, n_rows):
+    """Read ``dataset[rows]`` touching only the selected rows."""
+    if isinstance(rows, slice):
+        if rows.step is None or rows.step > 0:
+            return dataset[rows]
+        positions = np.arange(*rows.indices(n_rows))
+    elif isinstance(rows, numbers.Integral):
+        return dataset[_check_position(int(rows), n_rows)]
+    else:
+        positions = np.asarray(rows)
+        if positions.dtype == bool:
+            if positions.shape != (n_rows,):
+                raise IndexError(f"boolean index of shape {positions.shape} for {n_rows} rows")
+            positions = np.flatnonzero(positions)
+        elif positions.dtype.kind not in "iu":
+            raise IndexError(f"rows must be selected by integers, slices or booleans, got {rows!r}")
+        positions = np.where(positions < 0, positions + n_rows, positions)
+        if positions.size and (positions.min() < 0 or positions.max() >= n_rows):
+            raise IndexError(f"row index out of range for {n_rows} rows")
+    # h5py reads only increasing, unique positions: read those, then reorder.
+    unique, inverse = np.unique(positions, return_inverse=True)
+    if unique.size == 0:
+        return dataset[0:0]
+    return dataset[unique][inverse.reshape(positions.shape)]
+
+
+def _check_position(i, n_rows):
+    if not -n_rows <= i < n_rows:
+        raise IndexError(f"row {i} out of range for {n_rows} rows")
+    return i + n_rows if i < 0 else i

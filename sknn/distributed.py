@@ -26,18 +26,21 @@ worker, which works only while the client keeps its file open; the
 ``"processes"`` scheduler fails with ``TypeError: h5py objects cannot be
 pickled``. :class:`LazyH5Dataset` instead holds only the file's absolute
 path and the dataset's name, pickles as those, and opens the file read-only
-for the length of each read, in whichever process reads.
+for the length of each read, in whichever process reads. It needs no Dask
+and lives in :mod:`sknn.datasets`; this module re-exports it.
+
+The files are read as :func:`sknn.datasets.load_h5` reads them: external
+links, external storage and virtual datasets are refused unless
+``allow_external=True``.
 """
 
 import itertools
-import math
 import numbers
-import os
 
-import h5py
 import numpy as np
 
-from .datasets import _open_h5, _resolve_keys
+from ._h5 import check_names, open_h5_safely, resolve_xy_keys
+from .datasets import LazyH5Dataset
 
 __all__ = ["LazyH5Dataset", "h5_to_dask", "partial_fit_blocks"]
 
@@ -55,161 +58,7 @@ def _import_dask(caller):
     return dask
 
 
-class LazyH5Dataset:
-    """A picklable, read-only array-like view of one dataset of an HDF5 file.
-
-    It stores the file's absolute path and the dataset's name, never an open
-    file: each ``obj[index]`` opens the file read-only, reads the requested
-    rows and closes it again. It can therefore be sent to other processes
-    (Dask workers, ``multiprocessing``) that see the file at the same path,
-    and is what :func:`h5_to_dask` wraps in a Dask array.
-
-    Parameters
-    ----------
-    path : str or path-like
-        HDF5 file; made absolute, so the current directory of the process
-        that reads does not matter.
-    key : str
-        Name of the dataset in the file (paths such as ``"group/X"`` are
-        allowed).
-    flatten : bool, default=False
-        Present an N-D dataset of shape ``(n, d1, d2, ...)`` as 2-D, of shape
-        ``(n, d1 * d2 * ...)``, rows in C order as :func:`sknn.datasets.load_h5`
-        and :func:`sknn.datasets.iter_h5_batches` flatten them.
-
-    Attributes
-    ----------
-    shape : tuple of int
-        Shape as presented (after flattening).
-    dtype : numpy.dtype
-        dtype stored in the file; values are returned unconverted.
-    ndim : int
-        ``len(shape)``.
-
-    Notes
-    -----
-    Only reading is supported. The file must not be rewritten while the
-    object is in use: it is reopened on every read, and the shape checked at
-    construction is not checked again.
-
-    Examples
-    --------
-    >>> import os, pickle, tempfile
-    >>> import h5py, numpy as np
-    >>> from sknn.distributed import LazyH5Dataset
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> path = os.path.join(tmp.name, "images.h5")
-    >>> with h5py.File(path, "w") as f:
-    ...     f["X"] = np.arange(5 * 2 * 3).reshape(5, 2, 3)
-    >>> X = LazyH5Dataset(path, "X", flatten=True)
-    >>> X.shape
-    (5, 6)
-    >>> pickle.loads(pickle.dumps(X))[3:]
-    array([[18, 19, 20, 21, 22, 23],
-           [24, 25, 26, 27, 28, 29]])
-    >>> tmp.cleanup()
-    """
-
-    def __init__(self, path, key, *, flatten=False):
-        self.path = os.path.abspath(os.fspath(path))
-        self.key = key
-        self.flatten = bool(flatten)
-        with _open_h5(self.path) as f:
-            dataset = f.get(key)
-            if not isinstance(dataset, h5py.Dataset):
-                raise ValueError(f"No dataset '{key}' in '{self.path}'")
-            stored_shape, self.dtype = dataset.shape, dataset.dtype
-        if stored_shape is None or len(stored_shape) == 0:
-            raise ValueError(f"Dataset '{key}' in '{self.path}' is a scalar, not rows")
-        self._row_shape = stored_shape[1:]
-        if self.flatten:
-            self.shape = (stored_shape[0], math.prod(self._row_shape))
-        else:
-            self.shape = tuple(stored_shape)
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    def __len__(self):
-        return self.shape[0]
-
-    def __repr__(self):
-        return (
-            f"{type(self).__name__}({self.path!r}, {self.key!r}, "
-            f"shape={self.shape}, dtype={self.dtype})"
-        )
-
-    def __getitem__(self, index):
-        index = _normalise_index(index if isinstance(index, tuple) else (index,), self.ndim)
-        rows, rest = (index[0], index[1:]) if index else (slice(None), ())
-        with _open_h5(self.path) as f:
-            data = _read_rows(f[self.key], rows, len(self))
-        one_row = isinstance(rows, numbers.Integral)
-        if self.flatten:
-            width = self.shape[1]
-            data = data.reshape(width) if one_row else data.reshape(len(data), width)
-        if not rest:
-            return data
-        return data[rest] if one_row else data[(slice(None),) + rest]
-
-    def __dask_tokenize__(self):
-        # Deterministic Dask names, and new ones when the file is rewritten.
-        stat = os.stat(self.path)
-        return (type(self).__name__, self.path, self.key, self.flatten,
-                stat.st_size, stat.st_mtime_ns)
-
-
-def _normalise_index(index, ndim):
-    """Expand an Ellipsis into full slices; refuse np.newaxis."""
-    if any(i is None for i in index):
-        raise IndexError("LazyH5Dataset does not support np.newaxis in indices")
-    if not any(i is Ellipsis for i in index):
-        return index
-    n_explicit = sum(i is not Ellipsis for i in index)
-    out = []
-    for i in index:
-        out.extend([slice(None)] * (ndim - n_explicit) if i is Ellipsis else [i])
-    return tuple(out)
-
-
-def _read_rows(dataset, rows, n_rows):
-    """Read ``dataset[rows]`` touching only the selected rows."""
-    if isinstance(rows, slice):
-        if rows.step is None or rows.step > 0:
-            return dataset[rows]
-        positions = np.arange(*rows.indices(n_rows))
-    elif isinstance(rows, numbers.Integral):
-        return dataset[_check_position(int(rows), n_rows)]
-    else:
-        positions = np.asarray(rows)
-        if positions.dtype == bool:
-            if positions.shape != (n_rows,):
-                raise IndexError(
-                    f"boolean index of shape {positions.shape} for {n_rows} rows"
-                )
-            positions = np.flatnonzero(positions)
-        elif positions.dtype.kind not in "iu":
-            raise IndexError(
-                f"rows must be selected by integers, slices or booleans, got {rows!r}"
-            )
-        positions = np.where(positions < 0, positions + n_rows, positions)
-        if positions.size and (positions.min() < 0 or positions.max() >= n_rows):
-            raise IndexError(f"row index out of range for {n_rows} rows")
-    # h5py reads only increasing, unique positions: read those, then reorder.
-    unique, inverse = np.unique(positions, return_inverse=True)
-    if unique.size == 0:
-        return dataset[0:0]
-    return dataset[unique][inverse.reshape(positions.shape)]
-
-
-def _check_position(i, n_rows):
-    if not -n_rows <= i < n_rows:
-        raise IndexError(f"row {i} out of range for {n_rows} rows")
-    return i + n_rows if i < 0 else i
-
-
-def h5_to_dask(path, block_rows, *, x_key=None, y_key=None):
+def h5_to_dask(path, block_rows, *, x_key=None, y_key=None, allow_external=False):
     """Expose an HDF5 (X, y) pair as Dask arrays of ``block_rows`` rows per block.
 
     Nothing is read until a block is computed, and then only that block, by
@@ -231,6 +80,10 @@ def h5_to_dask(path, block_rows, *, x_key=None, y_key=None):
     x_key, y_key : str, default=None
         Names of the sample and target datasets; keys left as None are
         inferred as in :func:`sknn.datasets.load_h5`.
+    allow_external : bool, default=False
+        Follow external links and read external storage and virtual
+        datasets, as in :func:`sknn.datasets.load_h5`. Refused by default,
+        here and on every block read.
 
     Returns
     -------
@@ -290,10 +143,11 @@ def h5_to_dask(path, block_rows, *, x_key=None, y_key=None):
             f"block_rows must be a positive integer, got {block_rows!r} (reading '{path}')"
         )
     da = _import_dask("h5_to_dask").array
-    with _open_h5(path) as f:
-        x_key, y_key = _resolve_keys(f, path, x_key, y_key)
-    X = LazyH5Dataset(path, x_key, flatten=True)
-    y = LazyH5Dataset(path, y_key)
+    check_names(x_key, y_key)
+    with open_h5_safely(path) as f:
+        x_key, y_key = resolve_xy_keys(f, path, x_key, y_key, allow_external=allow_external)
+    X = LazyH5Dataset(path, x_key, flatten=True, allow_external=allow_external)
+    y = LazyH5Dataset(path, y_key, allow_external=allow_external)
     block_rows = int(block_rows)
     X_dask = da.from_array(
         X,
@@ -301,9 +155,7 @@ def h5_to_dask(path, block_rows, *, x_key=None, y_key=None):
         fancy=False,
         meta=np.empty((0, X.shape[1]), dtype=X.dtype),
     )
-    y_dask = da.from_array(
-        y, chunks=(block_rows,), fancy=False, meta=np.empty((0,), dtype=y.dtype)
-    )
+    y_dask = da.from_array(y, chunks=(block_rows,), fancy=False, meta=np.empty((0,), dtype=y.dtype))
     return X_dask, y_dask
 
 

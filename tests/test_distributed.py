@@ -45,17 +45,20 @@ RTOL, ATOL = 1e-12, 1e-14
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        # No dashboard, but the scheduler still serves its small HTTP API
-        # (health, metrics), on port 8787 unless told otherwise; a free port
-        # keeps parallel runs from colliding ("Port 8787 is already in use").
-        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            # No dashboard, but the scheduler still serves its small HTTP API
+            # (health, metrics), on port 8787 unless told otherwise; a free port
+            # keeps parallel runs from colliding ("Port 8787 is already in use").
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield client
 
 
@@ -149,6 +152,7 @@ def _stream_locally(estimator, path, n_epochs):
 
 def _assert_same_model(got, expected, X, *, exact=False):
     """Same parameters, probabilities and loss curve: bit for bit if ``exact``."""
+
     def check(actual, desired):
         actual, desired = np.asarray(actual), np.asarray(desired)
         assert actual.shape == desired.shape
@@ -362,11 +366,13 @@ def test_lazy_h5_dataset_indexes_like_numpy(tmp_path, flatten):
     assert lazy.shape == expected.shape and lazy.ndim == expected.ndim
     assert lazy.dtype == np.float32 and len(lazy) == 7
     assert lazy.path == str(path.resolve())
+    # fmt: off
     indices = [
         slice(None), slice(2, 5), slice(None, None, -2), slice(5, 1, -1), 3, -1,
         [4, 1, 1], np.array([], dtype=int), np.arange(7) % 3 == 0,
         (slice(1, 3), 1), (2, 1), (Ellipsis, 1), (slice(None), [0, 1]),
     ]
+    # fmt: on
     for index in indices:
         assert_array_equal(lazy[index], expected[index], err_msg=repr(index))
     with pytest.raises(IndexError):
@@ -375,3 +381,25 @@ def test_lazy_h5_dataset_indexes_like_numpy(tmp_path, flatten):
         lazy[[0, 7]]
     with pytest.raises(ValueError, match="No dataset 'nope'"):
         LazyH5Dataset(path, "nope")
+
+
+def test_h5_to_dask_refuses_other_files_unless_allowed(tmp_path):
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["data"] = np.arange(8.0).reshape(4, 2)
+    path = tmp_path / "d.h5"
+    with h5py.File(path, "w") as f:
+        f["X"], f["y"] = h5py.ExternalLink(other, "/data"), np.arange(4) % 2
+    with pytest.raises(ValueError, match=r"Refusing to follow '/X' in .*d\.h5'.*allow_external"):
+        h5_to_dask(path, 2)
+    X, _ = h5_to_dask(path, 2, allow_external=True)
+    assert_array_equal(X.compute(scheduler="processes"), np.arange(8.0).reshape(4, 2))
+    # Blocks are checked again when read: the file may change after the call.
+    good = tmp_path / "good.h5"
+    with h5py.File(good, "w") as f:
+        f["X"], f["y"] = np.zeros((4, 2)), np.arange(4) % 2
+    X, _ = h5_to_dask(good, 2)
+    with h5py.File(good, "w") as f:
+        f["X"], f["y"] = h5py.ExternalLink(other, "/data"), np.arange(4) % 2
+    with pytest.raises(ValueError, match="external link"):
+        X.compute(scheduler="sync")
