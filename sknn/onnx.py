@@ -125,11 +125,8 @@ def _describe(model):
     check_is_fitted(model)
     name = type(model).__name__
     classes = np.asarray(model.classes_)
-    if classes.ndim != 1 or _is_multilabel(model):
-        raise NotImplementedError(
-            f"ONNX export of a multilabel {name} is not supported yet; "
-            "only single-label models (1-D y) convert."
-        )
+    if classes.ndim != 1:
+        raise ValueError(f"Cannot convert {name} with classes_ of shape {classes.shape}.")
     n_classes = len(classes)
     if isinstance(model, ShallowNNClassifier):
         if model.activation not in _HIDDEN_ACTIVATIONS:
@@ -161,6 +158,12 @@ def _describe(model):
         raise ValueError(
             f"Cannot convert {name} with {n_classes} classes and {n_in} output units; "
             f"the estimator makes {n_outputs} for {n_classes} classes."
+        )
+    # Last: the probe predicts, which needs attributes that are known to be sound.
+    if _is_multilabel(model):
+        raise NotImplementedError(
+            f"ONNX export of a multilabel {name} is not supported yet; "
+            "only single-label models (1-D y) convert."
         )
 
     if n_outputs == 1:
@@ -338,7 +341,8 @@ class _GraphWriter:
         # log(sigmoid(z)) = min(z, 0) - log(1 + exp(-|z|)): exp never overflows and
         # the result is finite for every finite z (onnxruntime has no float64 Softplus).
         neg_abs = self.node("Neg", [self.node("Abs", [z])])
-        log_term = self.node("Log", [self.node("Add", [self.node("Exp", [neg_abs]), self.const(1)])])
+        one_plus = self.node("Add", [self.node("Exp", [neg_abs]), self.const(1)])
+        log_term = self.node("Log", [one_plus])
         return self.node("Sub", [self.node("Min", [z, self.const(0)]), log_term])
 
     def softmax(self, z, output=None):
