@@ -160,9 +160,7 @@ def test_nocl_gives_class_indices():
 def test_older_opsets(target_opset):
     # ReduceSum takes its axes as an input from opset 13 on, ReduceMax from 18 on.
     model = fitted("logistic", 3, np.float64, "int", True)
-    onx = skl2onnx.to_onnx(
-        model, X_EVAL[:1], options={"zipmap": False}, target_opset=target_opset
-    )
+    onx = skl2onnx.to_onnx(model, X_EVAL[:1], options={"zipmap": False}, target_opset=target_opset)
     assert max(o.version for o in onx.opset_import if o.domain == "") <= target_opset
     onnx_labels, proba = run(onx, X_EVAL)
     assert_array_equal(onnx_labels, model.predict(X_EVAL))
