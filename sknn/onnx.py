@@ -46,7 +46,7 @@ Examples
 >>> import numpy as np
 >>> import onnxruntime  # doctest: +SKIP
 >>> from skl2onnx import to_onnx  # doctest: +SKIP
->>> import sknn.onnx  # noqa: F401  (registers the converters)
+>>> import sknn.onnx  # registers the converters
 >>> from sknn import SoftmaxGD
 >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
 >>> model = SoftmaxGD().fit(X, ["a", "b", "b", "c"])
@@ -61,6 +61,7 @@ True
 True
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,9 +96,15 @@ class _Network:
         activation name, or None for the output layer.
     output : {'softmax', 'ovr'}
         How the scores (the output layer's values) become probabilities:
-        ``softmax(scores)`` or ``softmax(log_sigmoid(scores))``. Multilabel
-        models would add ``'independent'`` (``sigmoid(scores)``, labels
-        ``scores > 0``).
+        ``softmax(scores)`` or ``softmax(log_sigmoid(scores))``.
+
+    Notes
+    -----
+    Multilabel export would add an output ``'independent'``: :func:`_describe`
+    returns it instead of raising, :func:`_convert` writes ``Sigmoid(scores)``
+    and the labels ``Cast(Greater(scores, 0), int64)``, :func:`_parse` refuses
+    a ZipMap for it, and :func:`_calculate_shapes` gives the labels the shape
+    ``(N, n_labels)``.
     """
 
     layers: tuple
@@ -154,16 +161,17 @@ def _describe(model):
                 f"shape {b.shape} follows {n_in} inputs."
             )
         n_in = W.shape[1]
-    if n_in != n_outputs or n_classes < 2:
-        raise ValueError(
-            f"Cannot convert {name} with {n_classes} classes and {n_in} output units; "
-            f"the estimator makes {n_outputs} for {n_classes} classes."
-        )
-    # Last: the probe predicts, which needs attributes that are known to be sound.
+    # Before the count of output units, which a multilabel model does not match;
+    # after the checks above, as the probe predicts.
     if _is_multilabel(model):
         raise NotImplementedError(
             f"ONNX export of a multilabel {name} is not supported yet; "
             "only single-label models (1-D y) convert."
+        )
+    if n_in != n_outputs or n_classes < 2:
+        raise ValueError(
+            f"Cannot convert {name} with {n_classes} classes and {n_in} output units; "
+            f"the estimator makes {n_outputs} for {n_classes} classes."
         )
 
     if n_outputs == 1:
@@ -183,14 +191,11 @@ def _describe(model):
 def _is_multilabel(model):
     """Whether ``model`` was fitted on a multilabel indicator ``y``.
 
-    The one place to change when multilabel export is added. ``classes_`` of a
-    multilabel model looks like that of a multiclass one (as MLPClassifier
-    reports it) and its weights have the same shape, so this asks ``predict``
-    whether it returns an indicator matrix: a probe that holds whatever
-    attribute the estimator stores, and costs one row.
+    ``classes_`` of a multilabel model looks like that of a multiclass one (as
+    MLPClassifier reports it) and its weights have the same shape, so this
+    asks ``predict`` whether it returns an indicator matrix: one row's work,
+    and right whichever attribute the estimator comes to store.
     """
-    import warnings
-
     probe = np.zeros((1, model.n_features_in_))
     with warnings.catch_warnings():
         # A model fitted on a DataFrame warns that a NumPy row has no column names.
