@@ -1,0 +1,376 @@
+"""ONNX export of the sknn classifiers through skl2onnx.
+
+Importing this module registers a parser, a shape calculator and a converter
+for :class:`~sknn.LogisticRegressionGD`, :class:`~sknn.SoftmaxGD` and
+:class:`~sknn.ShallowNNClassifier` with skl2onnx, so that
+``skl2onnx.to_onnx(model, X[:1])`` converts a fitted estimator, alone or as the
+last step of a :class:`~sklearn.pipeline.Pipeline`. It needs the optional
+``sknn[onnx]`` extra (``pip install "sknn[onnx]"``: skl2onnx, onnx and, to run
+the graphs, onnxruntime). Without skl2onnx the import succeeds and registers
+nothing, as there is nothing to register with.
+
+The graphs follow skl2onnx's classifier conventions:
+
+- two outputs, the labels (int64 for integer labels, strings otherwise) and the
+  probabilities, named ``output_label`` and ``output_probability`` (a list of
+  ``{label: probability}`` maps) by default, or ``label`` and
+  ``probabilities`` (an ``(n_samples, n_classes)`` tensor) with the option
+  ``{"zipmap": False}``; ``{"zipmap": "columns"}`` gives one output per class
+  and ``{"nocl": True}`` replaces the labels by their indices;
+- float32 input gives a float32 graph, float64 input (``DoubleTensorType``) a
+  float64 graph, computed in float64 throughout. ONNX's ``ZipMap`` holds
+  float32 values only, so with the default ``zipmap=True`` a float64 graph
+  rounds the probabilities to float32 at the very end; pass
+  ``zipmap=False`` to keep float64 probabilities. (skl2onnx's own
+  classifiers emit a graph that onnxruntime rejects in that case.)
+
+The graph computes what ``predict`` and ``predict_proba`` compute, from the
+fitted attributes ``coef_`` / ``intercept_`` or ``coefs_`` / ``intercepts_``,
+``activation`` and ``classes_``:
+
+- labels are ``classes_[argmax(scores)]``, where the scores are the logits,
+  with a zero column in front of a single binary logit ``z`` (so that
+  ``z > 0`` picks ``classes_[1]``, ties going to ``classes_[0]``, as
+  ``predict`` decides);
+- probabilities are a softmax of the scores, less their row maximum, so that
+  ``exp`` cannot overflow. For a single logit this is ``[1 - sigmoid(z),
+  sigmoid(z)]``. One-vs-rest sigmoids are normalised in log space,
+  ``softmax(log_sigmoid(Z))``, which stays finite (no 0/0) when every sigmoid
+  of a row underflows.
+
+See the README section "Deploying" for a runnable example, and how ONNX
+compares with joblib and :mod:`sknn.io`.
+
+Examples
+--------
+>>> import numpy as np
+>>> import onnxruntime  # doctest: +SKIP
+>>> from skl2onnx import to_onnx  # doctest: +SKIP
+>>> import sknn.onnx  # registers the converters
+>>> from sknn import SoftmaxGD
+>>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
+>>> model = SoftmaxGD().fit(X, ["a", "b", "b", "c"])
+>>> onx = to_onnx(model, X[:1], options={"zipmap": False})  # doctest: +SKIP
+>>> session = onnxruntime.InferenceSession(
+...     onx.SerializeToString(), providers=["CPUExecutionProvider"]
+... )  # doctest: +SKIP
+>>> labels, proba = session.run(None, {"X": X})  # doctest: +SKIP
+>>> bool((labels == model.predict(X)).all())  # doctest: +SKIP
+True
+>>> bool(np.allclose(proba, model.predict_proba(X), rtol=0, atol=1e-12))  # doctest: +SKIP
+True
+"""
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from .linear import LogisticRegressionGD, SoftmaxGD
+from .neural import ShallowNNClassifier
+
+__all__ = []
+
+# The options every skl2onnx classifier declares; the parser below handles them.
+_OPTIONS = {"zipmap": [True, False, "columns"], "nocl": [False, True]}
+
+_ALIASES = {
+    LogisticRegressionGD: "SknnLogisticRegressionGD",
+    SoftmaxGD: "SknnSoftmaxGD",
+    ShallowNNClassifier: "SknnShallowNNClassifier",
+}
+
+_HIDDEN_ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu")
+_LEAKY_SLOPE = 0.01  # sknn._functions._leaky_relu: max(z, 0.01 z)
+
+
+@dataclass(frozen=True)
+class _Network:
+    """What the graph computes, read from a fitted estimator's public attributes.
+
+    Attributes
+    ----------
+    layers : tuple of (W, b, activation)
+        Affine layers ``h @ W + b`` in order, each followed by its hidden
+        activation name, or None for the output layer.
+    output : {'softmax', 'ovr'}
+        How the scores (the output layer's values) become probabilities:
+        ``softmax(scores)`` or ``softmax(log_sigmoid(scores))``.
+
+    Notes
+    -----
+    Multilabel export would add an output ``'independent'``: :func:`_describe`
+    returns it instead of raising, :func:`_convert` writes ``Sigmoid(scores)``
+    and the labels ``Cast(Greater(scores, 0), int64)``, :func:`_parse` refuses
+    a ZipMap for it, and :func:`_calculate_shapes` gives the labels the shape
+    ``(N, n_labels)``.
+    """
+
+    layers: tuple
+    output: str
+
+
+def _describe(model):
+    """The :class:`_Network` of a fitted sknn estimator.
+
+    Raises
+    ------
+    TypeError
+        For an estimator this module has no converter for.
+    NotImplementedError
+        For a multilabel model.
+    ValueError
+        For fitted attributes that do not describe a model the estimator makes
+        (for instance an unknown activation or weights of the wrong shape).
+    """
+    if type(model) not in _ALIASES:
+        raise TypeError(
+            f"sknn.onnx converts {', '.join(c.__name__ for c in _ALIASES)}; "
+            f"got {type(model).__name__}."
+        )
+    check_is_fitted(model)
+    name = type(model).__name__
+    classes = np.asarray(model.classes_)
+    if classes.ndim != 1:
+        raise ValueError(f"Cannot convert {name} with classes_ of shape {classes.shape}.")
+    n_classes = len(classes)
+    if isinstance(model, ShallowNNClassifier):
+        if model.activation not in _HIDDEN_ACTIVATIONS:
+            raise ValueError(
+                f"Cannot convert activation={model.activation!r}; "
+                f"supported are {', '.join(_HIDDEN_ACTIVATIONS)}."
+            )
+        (W1, W2), (b1, b2) = model.coefs_, model.intercepts_
+        layers = [(W1, b1, model.activation), (W2, b2, None)]
+        # The estimator's output layer: one sigmoid unit for two classes, else softmax.
+        n_outputs, link = (1, "sigmoid") if n_classes == 2 else (n_classes, "softmax")
+    else:
+        layers = [(model.coef_.T, model.intercept_, None)]
+        if isinstance(model, SoftmaxGD):
+            n_outputs, link = n_classes, "softmax"
+        else:
+            n_outputs, link = (1 if n_classes == 2 else n_classes), "sigmoid"
+
+    layers = [(np.asarray(W), np.asarray(b).ravel(), act) for W, b, act in layers]
+    n_in = model.n_features_in_
+    for W, b, _ in layers:
+        if W.ndim != 2 or W.shape[0] != n_in or b.shape != (W.shape[1],):
+            raise ValueError(
+                f"{name}'s weights do not chain: a layer of shape {W.shape} with bias of "
+                f"shape {b.shape} follows {n_in} inputs."
+            )
+        n_in = W.shape[1]
+    # Before the count of output units, which a multilabel model does not match;
+    # after the checks above, as the probe predicts.
+    if _is_multilabel(model):
+        raise NotImplementedError(
+            f"ONNX export of a multilabel {name} is not supported yet; "
+            "only single-label models (1-D y) convert."
+        )
+    if n_in != n_outputs or n_classes < 2:
+        raise ValueError(
+            f"Cannot convert {name} with {n_classes} classes and {n_in} output units; "
+            f"the estimator makes {n_outputs} for {n_classes} classes."
+        )
+
+    if n_outputs == 1:
+        # sigmoid(z) = softmax([0, z])[1]: a zero column in front of the single
+        # binary logit makes the binary case a softmax, and argmax over [0, z]
+        # picks classes_[1] exactly when z > 0, as predict does.
+        W, b, _ = layers[-1]
+        layers[-1] = (
+            np.hstack([np.zeros_like(W), W]),
+            np.concatenate([np.zeros_like(b), b]),
+            None,
+        )
+        return _Network(tuple(layers), "softmax")
+    return _Network(tuple(layers), "ovr" if link == "sigmoid" else "softmax")
+
+
+def _is_multilabel(model):
+    """Whether ``model`` was fitted on a multilabel indicator ``y``.
+
+    ``classes_`` of a multilabel model looks like that of a multiclass one (as
+    MLPClassifier reports it) and its weights have the same shape, so this
+    asks ``predict`` whether it returns an indicator matrix: one row's work,
+    and right whichever attribute the estimator comes to store.
+    """
+    probe = np.zeros((1, model.n_features_in_))
+    with warnings.catch_warnings():
+        # A model fitted on a DataFrame warns that a NumPy row has no column names.
+        warnings.simplefilter("ignore", UserWarning)
+        return np.ndim(model.predict(probe)) != 1
+
+
+def _label_tensor(classes):
+    """``classes`` as ONNX stores labels: ``(int64 array, True)`` or ``(bytes array, False)``.
+
+    Integer, boolean and integral float labels become int64 (floats as
+    skl2onnx's classifiers do); strings are UTF-8 encoded.
+    """
+    classes = np.asarray(classes)
+    if classes.dtype.kind in "biuf":
+        as_int = classes.astype(np.int64)
+        if not np.array_equal(as_int, classes):
+            raise ValueError(
+                f"ONNX class labels are int64 or strings; {classes!r} cannot be "
+                "represented as int64."
+            )
+        return as_int, True
+    if all(isinstance(c, str) for c in classes):
+        return np.array([c.encode("utf-8") for c in classes], dtype=object), False
+    raise ValueError(f"ONNX class labels are int64 or strings; got {classes!r}.")
+
+
+try:
+    from onnx import TensorProto
+    from skl2onnx import update_registered_converter
+    from skl2onnx._parse import _apply_zipmap
+    from skl2onnx.common.data_types import (
+        DoubleTensorType,
+        FloatTensorType,
+        Int64TensorType,
+        StringTensorType,
+        guess_tensor_type,
+    )
+    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+    from skl2onnx.common.utils_classifier import get_label_classes
+except ModuleNotFoundError as exc:
+    # Only a missing extra is tolerated; a broken install must not pass silently.
+    if exc.name not in ("onnx", "skl2onnx"):
+        raise
+    update_registered_converter = None
+
+
+def _parse(scope, model, inputs, custom_parsers=None):
+    """Declare the estimator's operator, its label and probability outputs, and the ZipMap.
+
+    skl2onnx's generic classifier parser, except that a float64 graph with a
+    ZipMap gets float32 probabilities, the only values ``ZipMap`` accepts.
+    """
+    _describe(model)  # fail here, before anything is built, for a model we cannot convert
+    zipmap = scope.get_options(model, dict(zipmap=True))["zipmap"]
+    operator = scope.declare_local_operator(_ALIASES[type(model)], model)
+    operator.inputs = inputs
+    _, int_labels = _label_tensor(get_label_classes(scope, model))
+    label = scope.declare_local_variable(
+        "label", Int64TensorType() if int_labels else StringTensorType()
+    )
+    proba_type = guess_tensor_type(inputs[0].type)
+    if zipmap is True and isinstance(proba_type, DoubleTensorType):
+        proba_type = FloatTensorType()
+    proba = scope.declare_local_variable("probabilities", proba_type)
+    operator.outputs.extend([label, proba])
+    if zipmap is False:
+        return operator.outputs
+    return _apply_zipmap(zipmap, scope, model, proba_type, operator.outputs)
+
+
+def _calculate_shapes(operator):
+    """Check the input against the estimator and set the output shapes."""
+    model = operator.raw_operator
+    _describe(model)
+    n_features = operator.inputs[0].type.shape[-1] if operator.inputs[0].type.shape else None
+    if isinstance(n_features, int) and n_features != model.n_features_in_:
+        raise ValueError(
+            f"The ONNX input has {n_features} features, but {type(model).__name__} "
+            f"expects {model.n_features_in_}."
+        )
+    calculate_linear_classifier_output_shapes(operator)
+
+
+def _convert(scope, operator, container):
+    """Write the graph of one fitted estimator into ``container``."""
+    model = operator.raw_operator
+    network = _describe(model)
+    double = isinstance(operator.inputs[0].type, DoubleTensorType)
+    dtype, proto = (np.float64, TensorProto.DOUBLE) if double else (np.float32, TensorProto.FLOAT)
+    g = _GraphWriter(scope, container, dtype, proto)
+
+    # Integer or boolean input is computed in float, as skl2onnx's linear converters do.
+    h = g.node("Cast", [operator.inputs[0].full_name], to=proto)
+    for W, b, activation in network.layers:
+        h = g.node("Add", [g.node("MatMul", [h, g.const(W)]), g.const(b)])
+        if activation is not None:
+            h = g.activation(activation, h)
+    scores = h
+
+    labels, _ = _label_tensor(get_label_classes(scope, model))
+    label_type = TensorProto.INT64 if labels.dtype == np.int64 else TensorProto.STRING
+    index = g.node("ArgMax", [scores], axis=1, keepdims=0)  # first maximum on ties, as NumPy
+    g.node(
+        "Gather",
+        [g.const(labels, label_type), index],
+        axis=0,
+        output=operator.outputs[0].full_name,
+    )
+
+    logits = g.log_sigmoid(scores) if network.output == "ovr" else scores
+    proba_name = operator.outputs[1].full_name
+    if isinstance(operator.outputs[1].type, FloatTensorType) and double:
+        # A float64 graph feeding a ZipMap, which holds float32 only (see _parse).
+        g.node("Cast", [g.softmax(logits)], to=TensorProto.FLOAT, output=proba_name)
+    else:
+        g.softmax(logits, output=proba_name)
+
+
+class _GraphWriter:
+    """Adds nodes and constants of one dtype to a skl2onnx container, naming them uniquely."""
+
+    def __init__(self, scope, container, dtype, proto):
+        self.scope, self.container, self.dtype, self.proto = scope, container, dtype, proto
+
+    def const(self, value, proto=None):
+        if proto is None:
+            value, proto = np.asarray(value, dtype=self.dtype), self.proto
+        name = self.scope.get_unique_variable_name("sknn_const")
+        self.container.add_initializer(name, proto, list(value.shape), value.ravel().tolist())
+        return name
+
+    def node(self, op_type, inputs, output=None, **attrs):
+        output = output or self.scope.get_unique_variable_name(op_type.lower())
+        name = self.scope.get_unique_operator_name(op_type)
+        self.container.add_node(op_type, inputs, [output], name=name, **attrs)
+        return output
+
+    def activation(self, activation, h):
+        if activation == "leaky_relu":
+            # max(z, 0.01 z) with 0.01 in the graph's dtype: LeakyRelu's alpha is a
+            # float32 attribute, which would be off by 2e-8 relative in float64.
+            return self.node("Max", [h, self.node("Mul", [h, self.const(_LEAKY_SLOPE)])])
+        op_type = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid"}[activation]
+        return self.node(op_type, [h])
+
+    def log_sigmoid(self, z):
+        # log(sigmoid(z)) = min(z, 0) - log(1 + exp(-|z|)): exp never overflows and
+        # the result is finite for every finite z (onnxruntime has no float64 Softplus).
+        neg_abs = self.node("Neg", [self.node("Abs", [z])])
+        one_plus = self.node("Add", [self.node("Exp", [neg_abs]), self.const(1)])
+        log_term = self.node("Log", [one_plus])
+        return self.node("Sub", [self.node("Min", [z, self.const(0)]), log_term])
+
+    def softmax(self, z, output=None):
+        # Row-wise, with the row maximum subtracted first so that exp cannot overflow
+        # and the largest term is exactly 1 (the sum cannot underflow to 0).
+        shifted = self.node("Sub", [z, self._reduce("ReduceMax", z, since=18)])
+        e = self.node("Exp", [shifted])
+        return self.node("Div", [e, self._reduce("ReduceSum", e, since=13)], output=output)
+
+    def _reduce(self, op_type, x, since):
+        # Over axis 1, keeping it. From opset `since` on the axes are an input.
+        if self.container.target_opset < since:
+            return self.node(op_type, [x], axes=[1], keepdims=1)
+        axes = self.const(np.array([1], dtype=np.int64), TensorProto.INT64)
+        return self.node(op_type, [x, axes], keepdims=1)
+
+
+def _register():
+    for cls, alias in _ALIASES.items():
+        update_registered_converter(
+            cls, alias, _calculate_shapes, _convert, parser=_parse, options=_OPTIONS
+        )
+
+
+if update_registered_converter is not None:
+    _register()

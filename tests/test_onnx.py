@@ -1,0 +1,233 @@
+"""ONNX export (sknn.onnx): graphs run by onnxruntime give what the estimators give.
+
+Every estimator x {binary, 3 classes} x {float32, float64} x {int, str labels}
+x every activation of the network, alone and after a StandardScaler in a
+Pipeline: labels identical, probabilities within 1e-5 (float32) or 1e-10
+(float64) of ``predict_proba``, on rows of ordinary size and on rows scaled by
+1e3 to 1e6, where a softmax without its max subtraction overflows.
+
+Needs the ``sknn[onnx]`` extra; skipped without it.
+"""
+
+import doctest
+import functools
+import importlib.util
+import re
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+_REASON = 'needs the sknn[onnx] extra (pip install "sknn[onnx]")'
+pytest.importorskip("onnx", reason=_REASON)
+skl2onnx = pytest.importorskip("skl2onnx", reason=_REASON)
+ort = pytest.importorskip("onnxruntime", reason=_REASON)
+
+from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
+from sklearn.datasets import make_classification  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+import sknn.onnx  # noqa: E402, F401  (registers the converters)
+from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD  # noqa: E402
+
+ATOL = {np.float32: 1e-5, np.float64: 1e-10}
+LABELS = {"int": np.array([-1, 3, 10]), "str": np.array(["ant", "bee", "cat"])}
+MODELS = {
+    "logistic": lambda: LogisticRegressionGD(max_iter=100),
+    "softmax": lambda: SoftmaxGD(max_iter=100),
+    **{
+        f"network-{activation}": functools.partial(
+            ShallowNNClassifier,
+            activation=activation,
+            hidden_layer_size=8,
+            max_iter=60,
+            random_state=0,
+        )
+        for activation in ("tanh", "relu", "sigmoid", "leaky_relu")
+    },
+}
+
+_X, _Y = make_classification(
+    n_samples=160,
+    n_features=4,
+    n_informative=3,
+    n_redundant=0,
+    n_classes=3,
+    n_clusters_per_class=1,
+    random_state=0,
+)
+X_TRAIN, X_TEST, Y_TRAIN = _X[:120], _X[120:], _Y[:120]
+# Ordinary rows, then the same rows scaled up: logits of 1e3 to 1e7 saturate every
+# sigmoid and overflow exp unless the softmax subtracts its row maximum first.
+X_EVAL = np.vstack([X_TEST] + [X_TEST[:10] * scale for scale in (1e3, 1e4, 1e5, 1e6)])
+
+
+@functools.cache
+def fitted(model, n_classes, dtype, labels, pipeline):
+    estimator = MODELS[model]()
+    if pipeline:
+        estimator = make_pipeline(StandardScaler(), estimator)
+    y = LABELS[labels][:n_classes][Y_TRAIN % n_classes]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: a short fit is enough here
+        return estimator.fit(X_TRAIN.astype(dtype), y)
+
+
+def run(onx, X):
+    session = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: X})
+
+
+@pytest.mark.parametrize("pipeline", [False, True], ids=["alone", "pipeline"])
+@pytest.mark.parametrize("labels", ["int", "str"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("n_classes", [2, 3], ids=["binary", "3-class"])
+@pytest.mark.parametrize("model", list(MODELS))
+def test_onnx_matches_predict_and_predict_proba(model, n_classes, dtype, labels, pipeline):
+    estimator = fitted(model, n_classes, dtype, labels, pipeline)
+    X = X_EVAL.astype(dtype)
+    onx = skl2onnx.to_onnx(estimator, X[:1], options={"zipmap": False})
+    onnx_labels, onnx_proba = run(onx, X)
+
+    assert [o.name for o in onx.graph.output] == ["label", "probabilities"]
+    assert_array_equal(onnx_labels, estimator.predict(X))
+    assert onnx_proba.dtype == dtype
+    assert np.isfinite(onnx_proba).all()
+    assert_allclose(onnx_proba, estimator.predict_proba(X), rtol=0, atol=ATOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_one_vs_rest_rows_where_every_sigmoid_underflows(dtype):
+    # X = t v with coef_ v = -1 for every class: all K logits are about -t, every
+    # sigmoid rounds to 0, and normalising sigmoid(Z) / sum would give 0/0. The
+    # graph normalises in log space, softmax(log_sigmoid(Z)), as predict_log_proba.
+    model = fitted("logistic", 3, dtype, "int", False)
+    v = np.linalg.lstsq(model.coef_.astype(np.float64), -np.ones(3), rcond=None)[0]
+    X = (np.array([1.0, 1e2, 1e3, 1e4, 1e6])[:, None] * v).astype(dtype)
+    onnx_labels, onnx_proba = run(skl2onnx.to_onnx(model, X[:1], options={"zipmap": False}), X)
+
+    assert np.isfinite(onnx_proba).all()
+    assert_allclose(onnx_proba.sum(axis=1), 1, rtol=0, atol=ATOL[dtype])
+    assert_allclose(onnx_proba, np.exp(model.predict_log_proba(X)), rtol=0, atol=ATOL[dtype])
+    assert_array_equal(onnx_labels, model.predict(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        try:
+            expected = model.predict_proba(X)
+        except RuntimeWarning:  # 0/0 in an estimator that normalises linear sigmoids
+            expected = None
+    if expected is not None and np.isfinite(expected).all():
+        assert_allclose(onnx_proba, expected, rtol=0, atol=ATOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("labels", ["int", "str"])
+def test_zipmap(labels, dtype):
+    model = fitted("network-tanh", 3, dtype, labels, True)
+    X = X_TEST.astype(dtype)
+    expected = model.predict_proba(X)
+    classes = model.classes_
+
+    # Default: a list of {label: probability}. ZipMap holds float32 values only.
+    onx = skl2onnx.to_onnx(model, X[:1])
+    assert [o.name for o in onx.graph.output] == ["output_label", "output_probability"]
+    onnx_labels, maps = run(onx, X)
+    assert_array_equal(onnx_labels, model.predict(X))
+    assert [list(m) for m in maps] == [list(classes)] * len(X)
+    proba = np.array([[m[c] for c in classes] for m in maps])
+    assert_allclose(proba, expected, rtol=0, atol=ATOL[np.float32])
+
+    # "columns": one probability output per class, in the graph's dtype.
+    onx = skl2onnx.to_onnx(model, X[:1], options={"zipmap": "columns"})
+    onnx_labels, *columns = run(onx, X)
+    assert_array_equal(onnx_labels, model.predict(X))
+    assert all(c.dtype == dtype for c in columns)
+    assert_allclose(np.column_stack(columns), expected, rtol=0, atol=ATOL[dtype])
+
+
+def test_nocl_gives_class_indices():
+    model = fitted("softmax", 3, np.float64, "str", False)
+    onx = skl2onnx.to_onnx(model, X_TEST[:1], options={"zipmap": False, "nocl": True})
+    indices, _ = run(onx, X_TEST)
+    assert_array_equal(model.classes_[indices], model.predict(X_TEST))
+
+
+@pytest.mark.parametrize("target_opset", [12, 13, 17])
+def test_older_opsets(target_opset):
+    # ReduceSum takes its axes as an input from opset 13 on, ReduceMax from 18 on.
+    model = fitted("logistic", 3, np.float64, "int", True)
+    onx = skl2onnx.to_onnx(model, X_EVAL[:1], options={"zipmap": False}, target_opset=target_opset)
+    assert max(o.version for o in onx.opset_import if o.domain == "") <= target_opset
+    onnx_labels, proba = run(onx, X_EVAL)
+    assert_array_equal(onnx_labels, model.predict(X_EVAL))
+    assert_allclose(proba, model.predict_proba(X_EVAL), rtol=0, atol=1e-10)
+
+
+def _fresh(model):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return MODELS[model]().fit(X_TRAIN, Y_TRAIN)
+
+
+def test_unfitted_model_is_refused():
+    with pytest.raises(NotFittedError):
+        skl2onnx.to_onnx(SoftmaxGD(), X_TEST[:1])
+
+
+def test_unknown_activation_is_refused():
+    model = _fresh("network-relu")
+    model.activation = "gelu"
+    with pytest.raises(ValueError, match="activation='gelu'"):
+        skl2onnx.to_onnx(model, X_TEST[:1])
+
+
+def test_weights_of_the_wrong_shape_are_refused():
+    model = _fresh("logistic")
+    model.coef_, model.intercept_ = model.coef_[:2], model.intercept_[:2]
+    with pytest.raises(ValueError, match="3 classes and 2 output units"):
+        skl2onnx.to_onnx(model, X_TEST[:1])
+
+
+def test_multilabel_model_is_refused():
+    # A multilabel model predicts an indicator matrix; its classes_ and weights look
+    # like a multiclass model's, and normalised probabilities would be wrong for it.
+    model = _fresh("logistic")
+    model.predict = lambda X: np.zeros((len(X), 3), dtype=int)
+    with pytest.raises(NotImplementedError, match="multilabel"):
+        skl2onnx.to_onnx(model, X_TEST[:1])
+
+
+def test_input_with_the_wrong_number_of_features_is_refused():
+    with pytest.raises(ValueError, match="3 features, but SoftmaxGD expects 4"):
+        skl2onnx.to_onnx(fitted("softmax", 2, np.float64, "int", False), X_TEST[:1, :3])
+
+
+def test_import_without_skl2onnx_registers_nothing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "skl2onnx", None)
+    spec = importlib.util.spec_from_file_location("sknn._onnx_probe", sknn.onnx.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.update_registered_converter is None
+
+
+def test_module_docstring_example():
+    # The example is marked +SKIP so that the doctest run passes without the extra.
+    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner()
+    test = parser.get_doctest(sknn.onnx.__doc__, {}, "sknn.onnx", None, 0)
+    for example in test.examples:
+        example.options = {}
+    assert runner.run(test).failed == 0
+
+
+def test_readme_example(tmp_path, monkeypatch):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("\n## Deploying\n", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(code, "README.md (Deploying)", "exec"), {})
