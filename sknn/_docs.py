@@ -9,8 +9,11 @@ max_iter : int, default={max_iter}
     tol : float or None, default={tol}
         The stopping tolerance. Full batch: training has converged, and stops,
         at the first point where the Euclidean norm of the full gradient of the
-        objective (mean loss plus L2 term, all parameters together) is at most
-        ``tol``: a stationarity test, as lbfgs's ``gtol``. Mini-batches (and the
+        objective J (mean loss plus L2 term, all parameters together) is at
+        most ``tol * J``: a relative stationarity test. With an L2 penalty
+        ``alpha > 0`` the objective is strongly convex for the linear models,
+        and the test bounds the relative gap to the exact minimum by about
+        ``tol**2 * J / (2 * alpha)``: 5e-7 J for the defaults. Mini-batches (and the
         validation loss under ``early_stopping``): stop when the monitored loss
         has not improved by at least ``tol`` for ``n_iter_no_change``
         consecutive epochs. None disables stopping: exactly ``max_iter`` epochs

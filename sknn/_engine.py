@@ -17,8 +17,12 @@ guards and the progress printout.
 Stopping rules
 --------------
 - Full batch: ``tol`` bounds the Euclidean norm of the full gradient of the
-  objective; training stops as 'converged' at the first point where
-  ``||grad|| <= tol``, and those exact parameters are returned.
+  objective relative to the objective; training stops as 'converged' at the
+  first point where ``||grad J|| <= tol * J``, and those exact parameters
+  are returned. For a loss that is mu-strongly convex (the L2 term makes it
+  so with mu >= alpha) this bounds the relative gap to the minimum:
+  ``(J - J*) / J* <= tol^2 J / (2 mu)`` (about, where J ~ J*), so a smaller
+  loss asks for a proportionally smaller gradient.
 - Mini-batches: the loss-improvement rule: 'converged' when the epoch loss
   has not improved by ``tol`` for ``n_iter_no_change`` epochs.
 - With a validation split, the validation loss is monitored with the
@@ -63,10 +67,15 @@ class TrainingLog:
 
 
 class _FullBatchProblem:
-    """The full-batch objective as an optimizer's line search sees it."""
+    """The full-batch objective as an optimizer's line search sees it.
+
+    ``squared_gradient_norm`` is that of the gradient passed with the current
+    step, computed once for the stopping test and reused by the line search.
+    """
 
     def __init__(self, objective, X, Y, sample_weight):
         self.objective, self.data = objective, (X, Y, sample_weight)
+        self.squared_gradient_norm = None
 
     def loss(self, params):
         return self.objective.loss(params, *self.data)
@@ -131,6 +140,31 @@ def train(
     -------
     stop_reason : {'converged', 'max_iter', 'early_stopping', 'diverged'}
     """
+    # Exponentials of very negative logits underflow to 0 by design: ignored
+    # once here rather than in each function of the hot loop.
+    with np.errstate(under="ignore"):
+        return _train(**locals())
+
+
+def _train(
+    objective,
+    params,
+    optimizer,
+    X,
+    Y,
+    sample_weight,
+    *,
+    log,
+    max_iter,
+    batch_size,
+    shuffle,
+    rng,
+    tol,
+    n_iter_no_change,
+    validation,
+    verbose,
+    estimator_name,
+):
     batches = _Batches(X, Y, sample_weight, batch_size, shuffle, rng)
     full_batch = batches.full_batch
     problem = _FullBatchProblem(objective, X, Y, sample_weight) if full_batch else None
@@ -171,7 +205,8 @@ def train(
                 stop_reason = "diverged"
                 break
             if action == "step":
-                if tol is not None and math.sqrt(max(objective.inner(grads, grads), 0.0)) <= tol:
+                problem.squared_gradient_norm = max(objective.inner(grads, grads), 0.0)
+                if tol is not None and math.sqrt(problem.squared_gradient_norm) <= tol * loss:
                     _copy_into(params, point)
                     best_monitored = min(best_monitored, loss)
                     stop_reason = "converged"

@@ -4,7 +4,9 @@ Everything here is stable for any finite input (no overflow warnings), keeps
 the dtype of its input, and can write into a caller's buffer (``out=``) so the
 training loop allocates nothing per step. Exponentials of very negative
 numbers underflow to 0 by design; that underflow is exact enough and is
-ignored, so ``np.seterr(all='raise')`` does not break anything here.
+ignored (the training loop ignores it once around a whole fit, the
+prediction entry points here each time), so ``np.seterr(all='raise')`` does
+not break training or prediction.
 """
 
 import functools
@@ -22,19 +24,16 @@ def _underflow_is_fine(function):
     return wrapper
 
 
-@_underflow_is_fine
 def sigmoid(z, out=None):
     """Logistic function ``1 / (1 + exp(-z))``, stable for any finite ``z``."""
     return expit(z, out=out)
 
 
-@_underflow_is_fine
 def log_sigmoid(z, out=None):
     """``log(sigmoid(z))`` without forming ``sigmoid(z)``: finite for large ``-z``."""
     return log_expit(z, out=out)
 
 
-@_underflow_is_fine
 def log_softmax(z):
     """Row-wise ``log(softmax(z))`` by the log-sum-exp trick."""
     shifted = z - z.max(axis=1, keepdims=True)
@@ -42,7 +41,6 @@ def log_softmax(z):
     return shifted
 
 
-@_underflow_is_fine
 def softmax(z):
     """Row-wise softmax; the row maximum is subtracted first so ``exp`` never overflows."""
     p = z - z.max(axis=1, keepdims=True)
@@ -51,7 +49,6 @@ def softmax(z):
     return p
 
 
-@_underflow_is_fine
 def sigmoid_loss_and_residual(Z, Y):
     """Sum of binary log-losses of independent sigmoid units, and ``sigmoid(Z) - Y``.
 
@@ -74,7 +71,6 @@ def sigmoid_loss_and_residual(Z, Y):
     return losses.sum(axis=1), Z
 
 
-@_underflow_is_fine
 def softmax_loss_and_residual(Z, Y):
     """Cross-entropy of a softmax layer, and ``softmax(Z) - Y``.
 
@@ -94,13 +90,11 @@ def softmax_loss_and_residual(Z, Y):
     return losses, Z
 
 
-@_underflow_is_fine
 def sigmoid_loss(Z, Y):
     """Per-sample loss of :func:`sigmoid_loss_and_residual`, leaving ``Z`` intact."""
     return (np.logaddexp(0.0, Z) - Y * Z).sum(axis=1)
 
 
-@_underflow_is_fine
 def softmax_loss(Z, Y):
     """Per-sample loss of :func:`softmax_loss_and_residual`, leaving ``Z`` intact."""
     return -np.einsum("ij,ij->i", Y, log_softmax(Z))
@@ -118,7 +112,6 @@ OUTPUT_LINKS = {
 # *output* A (so Z1 need not be kept) and multiplies the incoming gradient
 # ``delta`` by g'(z) in place. It may overwrite A, which backprop no longer
 # needs by then, so the hot loop allocates no (n_samples, n_hidden) arrays.
-@_underflow_is_fine
 def _tanh(Z):
     return np.tanh(Z, out=Z)
 
@@ -127,18 +120,15 @@ def _relu(Z):
     return np.maximum(Z, 0, out=Z)
 
 
-@_underflow_is_fine
 def _leaky_relu(Z):
     # max(0.01 z, z) keeps the sign of z, so the derivative can be read off A.
     return np.maximum(Z, Z * 0.01, out=Z)
 
 
-@_underflow_is_fine
 def _sigmoid(Z):
     return sigmoid(Z, out=Z)
 
 
-@_underflow_is_fine
 def _tanh_derivative(A, delta):
     A *= A
     np.subtract(1, A, out=A)
@@ -150,7 +140,6 @@ def _relu_derivative(A, delta):
     delta *= A
 
 
-@_underflow_is_fine
 def _leaky_relu_derivative(A, delta):
     # 1 where z > 0, else 0.01 (the value at z = 0 is a convention).
     np.greater(A, 0, out=A)
@@ -159,7 +148,6 @@ def _leaky_relu_derivative(A, delta):
     delta *= A
 
 
-@_underflow_is_fine
 def _sigmoid_derivative(A, delta):
     delta *= A
     np.subtract(1, A, out=A)
@@ -174,7 +162,6 @@ ACTIVATIONS = {
 }
 
 
-@_underflow_is_fine
 def data_loss_and_residual(link, Z, Y, sample_weight, total_weight=None):
     """Weighted mean loss of an output layer and the gradient w.r.t. its logits.
 
@@ -199,7 +186,9 @@ def data_loss_and_residual(link, Z, Y, sample_weight, total_weight=None):
 def data_loss(link, Z, Y, sample_weight):
     """Weighted mean loss of an output layer, from its logits ``Z`` (left intact)."""
     losses = OUTPUT_LINKS[link][1](Z, Y)
-    return float(np.average(losses, weights=sample_weight))
+    if sample_weight is None:
+        return float(losses.sum()) / losses.shape[0]
+    return float(losses @ sample_weight) / float(sample_weight.sum())
 
 
 def l2_penalty(weights, alpha):
@@ -212,7 +201,6 @@ def l2_penalty(weights, alpha):
     return 0.5 * alpha * sum(float(w @ w) for w in flat)
 
 
-@_underflow_is_fine
 def inner_product(a, b):
     """Sum over the arrays of two dicts with the same keys of their elementwise products."""
     return float(sum(_dot(a[name], b[name]) for name in a))
@@ -226,6 +214,7 @@ def _dot(a, b):
     return float(np.einsum("...,...->", a, b))
 
 
+@_underflow_is_fine
 def probabilities(link, Z):
     """Class probabilities from output logits ``Z`` of shape (n_samples, n_outputs).
 

@@ -34,7 +34,7 @@ import numpy as np
 # local curvature, which for logistic losses is far below the global bound.
 _ARMIJO_FRACTION = 0.5
 _STEP_SHRINK = 0.5
-_STEP_GROWTH = 1.25
+_STEP_GROWTH = 1.5
 _MAX_BACKTRACKS = 60
 # Near the optimum, loss differences sink into rounding: a decrease this small
 # relative to the loss cannot be measured, so the test allows it.
@@ -161,7 +161,7 @@ class Nesterov(GradientDescent):
     the previous one (O'Donoghue & Candes' function restart), which keeps the
     acceleration on strongly convex losses without its oscillations. With
     ``line_search=True`` the step ``s`` is chosen by Armijo backtracking from
-    the previous step grown by 25%, starting at ``learning_rate``; otherwise
+    the previous step grown by 50%, starting at ``learning_rate``; otherwise
     ``s`` is ``learning_rate`` throughout.
 
     With ``adaptive=False`` (mini-batches, where losses of different batches
@@ -208,7 +208,7 @@ class Nesterov(GradientDescent):
 
     def _descend(self, point, grads, loss, problem):
         """Put ``point - s g`` into the trial buffer; return its loss (line search on s)."""
-        squared_norm = problem.inner(grads, grads) if self.line_search else 0.0
+        squared_norm = problem.squared_gradient_norm if self.line_search else 0.0
         for _ in range(_MAX_BACKTRACKS):
             self._move(point, grads)
             trial_loss = problem.loss(self._trial)

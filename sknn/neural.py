@@ -16,6 +16,12 @@ from ._functions import ACTIVATIONS, data_loss, data_loss_and_residual, inner_pr
 # their flat regions; He compensates for relu zeroing half its inputs.
 _AUTO_INIT = {"tanh": "xavier", "sigmoid": "xavier", "relu": "he", "leaky_relu": "he"}
 
+# learning_rate='auto': where the line search starts (it halves or grows the
+# step from there), or a fixed step where there is none: there is no cheap
+# curvature bound for a network, so these are the usual safe defaults.
+_LINE_SEARCH_FIRST_STEP = 1.0
+_AUTO_LEARNING_RATES = {"gd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adam": 0.001}
+
 # Rows per chunk of a dense batch: large enough for full-speed matrix
 # products, small enough for the hidden layer of a chunk to stay in cache.
 _CHUNK_ROWS = 8192
@@ -87,9 +93,17 @@ class ShallowNetObjective:
         return Z
 
     def loss(self, params, X, Y, sample_weight):
-        return data_loss(self.link, self.logits(params, X), Y, sample_weight) + self._penalty(
-            params
-        )
+        # In chunks of rows, as loss_grad, so that a line search's trial
+        # losses never hold the hidden layer of the whole batch.
+        total = 0.0
+        for rows in _chunks(X):
+            weights = None if sample_weight is None else sample_weight[rows]
+            chunk_loss = data_loss(self.link, self.logits(params, X[rows]), Y[rows], weights)
+            total += chunk_loss * (
+                (rows.stop - rows.start) if weights is None else float(weights.sum())
+            )
+        total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        return total / total_weight + self._penalty(params)
 
     def _penalty(self, params):
         return l2_penalty([params["W1"], params["W2"]], self.alpha)
@@ -103,13 +117,10 @@ class ShallowNetObjective:
         # batch) and stay in cache, so time per sample stays flat up to 1e6
         # samples. Chunks are of equal size (one set of buffers, one GEMM
         # shape). Slicing a sparse matrix would copy it: it goes whole.
-        n_chunks = 1 if sp.issparse(X) else -(-n_samples // _CHUNK_ROWS)
-        step = -(-n_samples // n_chunks)
         loss = 0.0
-        for start in range(0, n_samples, step):
-            rows = slice(start, min(start + step, n_samples))
+        for rows in _chunks(X):
             weights = None if sample_weight is None else sample_weight[rows]
-            first = start == 0
+            first = rows.start == 0
             target = grads if first else self._grad_buffers(params, "chunk")
             loss += self._chunk_loss_grad(params, X[rows], Y[rows], weights, total_weight, target)
             if not first:
@@ -163,6 +174,18 @@ class ShallowNetObjective:
         return self._grads[role]
 
 
+def _chunks(X):
+    """Row slices of equal size (one set of buffers, one GEMM shape), at most _CHUNK_ROWS each.
+
+    Slicing a sparse matrix would copy it: it goes whole.
+    """
+    n_samples = X.shape[0]
+    n_chunks = 1 if sp.issparse(X) else max(1, -(-n_samples // _CHUNK_ROWS))
+    step = max(1, -(-n_samples // n_chunks))
+    for start in range(0, n_samples, step):
+        yield slice(start, min(start + step, n_samples))
+
+
 def _first_layer_forward(X, W1, out):
     """``out[...] = (X W1)^T``, with no temporary when X is dense."""
     if sp.issparse(X):
@@ -202,8 +225,10 @@ class ShallowNNClassifier(BaseGDClassifier):
     init_scale : float, default=0.01
         Standard deviation of ``init='normal'``.
 
-    learning_rate : float, default=0.01
-        Step size.
+    learning_rate : float or 'auto', default='auto'
+        Step size. 'auto' with 'nesterov' and full batch is a backtracking
+        line search (started at 1.0); otherwise 'auto' is 0.001 for 'adam'
+        and 0.01 for the others.
 
     {shared_parameters}
 
@@ -240,6 +265,7 @@ class ShallowNNClassifier(BaseGDClassifier):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "init": [StrOptions({"auto", "normal", "xavier", "he"})],
         "init_scale": [Interval(Real, 0, np.inf, closed="neither")],
+        "learning_rate": [Interval(Real, 0, np.inf, closed="neither"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -249,14 +275,14 @@ class ShallowNNClassifier(BaseGDClassifier):
         activation="relu",
         init="auto",
         init_scale=0.01,
-        learning_rate=0.01,
+        learning_rate="auto",
         max_iter=500,
         tol=1e-4,
         n_iter_no_change=10,
         alpha=1e-4,
         batch_size=None,
         shuffle=True,
-        optimizer="adam",
+        optimizer="nesterov",
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
@@ -303,7 +329,12 @@ class ShallowNNClassifier(BaseGDClassifier):
         )
 
     def _initial_learning_rate(self, objective, X, sample_weight):
-        return float(self.learning_rate)
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
+        if self.optimizer == "nesterov" and full_batch:
+            return _LINE_SEARCH_FIRST_STEP
+        return _AUTO_LEARNING_RATES[self.optimizer]
 
     _weight_attributes = ("coefs_", "intercepts_")
 
@@ -324,7 +355,7 @@ class ShallowNNClassifier(BaseGDClassifier):
 
 ShallowNNClassifier.__doc__ = ShallowNNClassifier.__doc__.format(
     shared_parameters=SHARED_PARAMETER_DOCS.format(
-        max_iter=500, tol=1e-4, alpha=1e-4, optimizer="adam"
+        max_iter=500, tol=1e-4, alpha=1e-4, optimizer="nesterov"
     ),
     shared_attributes=SHARED_ATTRIBUTE_DOCS,
 )
