@@ -34,6 +34,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._callbacks import CallbackSupportMixin, FitHooks
 from ._engine import TrainingLog, train
 from ._functions import log_probabilities, probabilities
 from ._optimizers import make_optimizer
@@ -42,8 +43,11 @@ _ACCEPTED_SPARSE = ["csr", "csc"]
 _ACCEPTED_DTYPES = [np.float64, np.float32]
 
 
-class BaseGDClassifier(ClassifierMixin, BaseEstimator):
-    """Base class of the sknn classifiers; not for direct use."""
+class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+    """Base class of the sknn classifiers; not for direct use.
+
+    ``CallbackSupportMixin`` gives ``set_callbacks`` (scikit-learn >= 1.9).
+    """
 
     _parameter_constraints = {
         "learning_rate": [Interval(Real, 0, np.inf, closed="neither")],
@@ -104,8 +108,11 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
             )
         self.classes_ = classes
         y_index = np.searchsorted(classes, y)
+        fit_data = (X, y, sample_weight)
         sample_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
-        return self._train(X, y_index, sample_weight, continue_training=warm, incremental=False)
+        return self._train(
+            X, y_index, sample_weight, continue_training=warm, incremental=False, fit_data=fit_data
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -160,16 +167,24 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
         X, y, sample_weight = self._drop_zero_weight_rows(X, y, sample_weight)
         self.classes_ = all_classes
         y_index = np.searchsorted(all_classes, y)
+        fit_data = (X, y, sample_weight)
         sample_weight = self._effective_weights(all_classes, y_index, sample_weight, X.dtype)
         return self._train(
-            X, y_index, sample_weight, continue_training=not first_call, incremental=True
+            X,
+            y_index,
+            sample_weight,
+            continue_training=not first_call,
+            incremental=True,
+            fit_data=fit_data,
         )
 
-    def _train(self, X, y_index, sample_weight, *, continue_training, incremental):
+    def _train(self, X, y_index, sample_weight, *, continue_training, incremental, fit_data):
         """Run the shared training loop and store what it leaves behind.
 
         ``incremental`` (partial_fit) runs one epoch with no stopping rule and
-        no validation split.
+        no validation split. ``fit_data`` is ``(X, y, sample_weight)`` as the
+        caller validated them, before any encoding or class weighting: what
+        callbacks are given.
         """
         link, n_outputs = self._output_layer(len(self.classes_))
         objective = self._make_objective(link)
@@ -199,6 +214,18 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
 
         learning_rate = self._initial_learning_rate(training_objective, X, sample_weight)
         self._optimizer = self._updated_optimizer(learning_rate)
+        hooks = FitHooks(
+            self,
+            *fit_data,
+            log=log,
+            verbose=self.verbose,
+            model_params=(
+                None
+                if training_objective is objective
+                else lambda params: training_objective.to_model_params(params, None)
+            ),
+        )
+        hooks.begin(1 if incremental else self.max_iter, "partial_fit" if incremental else "fit")
         self.stop_reason_ = train(
             training_objective,
             params,
@@ -214,7 +241,7 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
             tol=None if incremental else self.tol,
             n_iter_no_change=self.n_iter_no_change,
             validation=validation,
-            verbose=int(self.verbose),
+            hooks=hooks,
             estimator_name=type(self).__name__,
         )
         if training_objective is not objective:
@@ -228,6 +255,7 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator):
             del self.validation_loss_curve_  # left by an earlier fit with early stopping
         self.best_loss_ = log.best_loss
         self.n_iter_ = len(log.loss_curve)
+        hooks.end(self.stop_reason_, self.best_loss_)
         return self
 
     # ------------------------------------------------------------- helpers
@@ -524,7 +552,8 @@ max_iter : int, default={max_iter}
         Seeds the initialisation, the shuffling and the validation split.
 
     verbose : int, default=0
-        Print the loss every ``verbose`` epochs (0: silent)."""
+        Print the loss and the elapsed time every ``verbose`` epochs, and a last
+        line with the stop reason and the best loss (0: silent)."""
 
 SHARED_ATTRIBUTE_DOCS = """\
 classes_ : ndarray of shape (n_classes,)
@@ -551,5 +580,9 @@ classes_ : ndarray of shape (n_classes,)
     best_loss_ : float
         Lowest monitored loss (validation loss with ``early_stopping``).
 
-    stop_reason_ : {'converged', 'max_iter', 'early_stopping', 'diverged'}
-        Why training stopped."""
+    stop_reason_ : {'converged', 'max_iter', 'early_stopping', 'diverged', \
+'callback', 'interrupted'}
+        Why training stopped: 'callback' when a callback's ``on_fit_task_end``
+        returned True, 'interrupted' on Ctrl-C (KeyboardInterrupt), which
+        keeps the weights after the last complete epoch and warns instead of
+        raising."""

@@ -8,8 +8,9 @@ with two methods,
 
 where ``params`` and ``grads`` are dicts of arrays, and an optimizer with one
 verb, ``step(params, grads)``. It owns everything else: batches, the loss
-curve, the stopping rules, the validation loss, the divergence guard and the
-progress printout.
+curve, the stopping rules, the validation loss, the divergence guard, and at
+every epoch boundary the calls to the fit's hooks (callbacks, progress
+printout: :mod:`sknn._callbacks`) and the checkpoint that Ctrl-C rolls back to.
 """
 
 import warnings
@@ -17,6 +18,8 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+
+from ._callbacks import EpochCheckpoint, SilentHooks, user_stacklevel
 
 # A loss this many times the first loss of a fit (or above it when that is
 # below 1) means the steps are blowing up rather than descending. With stable
@@ -50,7 +53,7 @@ def train(
     tol=None,
     n_iter_no_change=10,
     validation=None,
-    verbose=0,
+    hooks=None,
     estimator_name="estimator",
 ):
     """Train ``params`` in place for up to ``max_iter`` epochs.
@@ -82,12 +85,16 @@ def train(
     validation : tuple (X_val, Y_val, sample_weight_val) or None
         When given, its loss is monitored instead of the training loss and
         the parameters with the best validation loss are kept.
-    verbose : int
-        Print the loss every ``verbose`` epochs (0: silent).
+    hooks : FitHooks or None
+        Told when each epoch begins and ends (callbacks, verbose output); may
+        ask to stop. None: nobody watches.
 
     Returns
     -------
-    stop_reason : {'converged', 'max_iter', 'early_stopping', 'diverged'}
+    stop_reason : {'converged', 'max_iter', 'early_stopping', 'diverged', \
+'callback', 'interrupted'}
+        On Ctrl-C (KeyboardInterrupt), 'interrupted': ``params``, the optimizer,
+        ``rng`` and ``log`` are as after the last complete epoch.
     """
     batches = _Batches(X, Y, sample_weight, batch_size, shuffle, rng)
     last_good = _copy_into(None, params)
@@ -96,43 +103,70 @@ def train(
     no_improvement = 0
     divergence_limit = None
     stop_reason = "max_iter"
+    hooks = SilentHooks() if hooks is None else hooks
+    checkpoint = EpochCheckpoint(params, optimizer, rng, log)
+    first_epoch = len(log.loss_curve)
 
-    for _ in range(max_iter):
-        epoch_loss, epoch_weight = 0.0, 0.0
-        for step, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches):
-            loss, grads = objective.loss_grad(params, X_batch, Y_batch, sw_batch)
-            if divergence_limit is None:
-                divergence_limit = DIVERGENCE_FACTOR * max(loss, 1.0)
-            if not loss <= divergence_limit:  # also true for NaN
-                stop_reason = "diverged"
+    try:
+        for _ in range(max_iter):
+            hooks.epoch_begin(params)
+            epoch_loss, epoch_weight = 0.0, 0.0
+            for step, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches):
+                loss, grads = objective.loss_grad(params, X_batch, Y_batch, sw_batch)
+                if divergence_limit is None:
+                    divergence_limit = DIVERGENCE_FACTOR * max(loss, 1.0)
+                if not loss <= divergence_limit:  # also true for NaN
+                    stop_reason = "diverged"
+                    break
+                if step == 0:
+                    _copy_into(last_good, params)
+                optimizer.step(params, grads)
+                epoch_loss += loss * batch_weight
+                epoch_weight += batch_weight
+            if stop_reason == "diverged":
                 break
-            if step == 0:
-                _copy_into(last_good, params)
-            optimizer.step(params, grads)
-            epoch_loss += loss * batch_weight
-            epoch_weight += batch_weight
-        if stop_reason == "diverged":
-            break
 
-        log.loss_curve.append(epoch_loss / epoch_weight)
-        monitored = log.loss_curve[-1]
-        if validation is not None:
-            monitored = objective.loss(params, *validation)
-            log.validation_loss_curve.append(monitored)
-        if verbose and len(log.loss_curve) % verbose == 0:
-            _print_progress(log)
-
-        if monitored < best_monitored:
+            log.loss_curve.append(epoch_loss / epoch_weight)
+            monitored = log.loss_curve[-1]
             if validation is not None:
-                best_params = _copy_into(best_params, params)
-        if tol is not None and monitored > best_monitored - tol:
-            no_improvement += 1
-        else:
-            no_improvement = 0
-        best_monitored = min(best_monitored, monitored)
-        if no_improvement >= n_iter_no_change:
-            stop_reason = "converged" if validation is None else "early_stopping"
-            break
+                monitored = objective.loss(params, *validation)
+                log.validation_loss_curve.append(monitored)
+
+            if monitored < best_monitored:
+                if validation is not None:
+                    best_params = _copy_into(best_params, params)
+            if tol is not None and monitored > best_monitored - tol:
+                no_improvement += 1
+            else:
+                no_improvement = 0
+            best_monitored = min(best_monitored, monitored)
+            checkpoint.save()  # the epoch is complete
+            stop_requested = hooks.epoch_end(
+                len(log.loss_curve),
+                log.loss_curve[-1],
+                None if validation is None else monitored,
+                params,
+            )
+            if no_improvement >= n_iter_no_change:
+                stop_reason = "converged" if validation is None else "early_stopping"
+                break
+            if stop_requested:
+                stop_reason = "callback"
+                break
+    except KeyboardInterrupt:
+        # Ctrl-C: back to the last complete epoch, as if training had stopped
+        # there (its weights, not the best ones: a warm start continues from it).
+        checkpoint.restore()
+        stop_reason, best_params = "interrupted", None
+        monitored_curve = log.loss_curve if validation is None else log.validation_loss_curve
+        best_monitored = min(monitored_curve[first_epoch:], default=np.inf)
+        warnings.warn(
+            f"{estimator_name}: training was interrupted (KeyboardInterrupt) and "
+            f"kept the weights as they were after epoch {len(log.loss_curve)}, the "
+            "last complete one. Fit again with warm_start=True to continue from there.",
+            ConvergenceWarning,
+            stacklevel=user_stacklevel(),
+        )
 
     if stop_reason != "diverged" and not all(np.isfinite(p).all() for p in params.values()):
         stop_reason = "diverged"
@@ -166,13 +200,6 @@ def _copy_into(target, source):
     for name, array in source.items():
         np.copyto(target[name], array)
     return target
-
-
-def _print_progress(log):
-    line = f"Epoch {len(log.loss_curve)}, loss = {log.loss_curve[-1]:.8f}"
-    if log.validation_loss_curve:
-        line += f", validation loss = {log.validation_loss_curve[-1]:.8f}"
-    print(line, flush=True)
 
 
 class _Batches:
