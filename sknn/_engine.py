@@ -104,7 +104,7 @@ def train(
     divergence_limit = None
     stop_reason = "max_iter"
     hooks = SilentHooks() if hooks is None else hooks
-    checkpoint = EpochCheckpoint(params, optimizer, rng, log)
+    checkpoint = EpochCheckpoint(params, optimizer, rng if batches.shuffle else None, log)
     first_epoch = len(log.loss_curve)
 
     try:
