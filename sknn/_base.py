@@ -217,6 +217,7 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         hooks = FitHooks(
             self,
             *fit_data,
+            classes=self.classes_,
             log=log,
             verbose=self.verbose,
             model_params=(

@@ -57,6 +57,9 @@ class FitHooks:
         Its labels (not encoded), so that scorers can compare predictions.
     sample_weight : ndarray of shape (n_samples,) or None
         The user's weights, passed to the callbacks as ``metadata``.
+    classes : ndarray of shape (n_classes,)
+        The classes the epoch models predict (the estimator may get its
+        ``classes_`` only once training is over).
     log : TrainingLog
         The loss curves the loop appends to, read for ``fitted_estimator``.
     verbose : int, default=0
@@ -88,8 +91,11 @@ class FitHooks:
     (3, 'callback')
     """
 
-    def __init__(self, estimator, X, y, sample_weight, *, log, verbose=0, model_params=None):
+    def __init__(
+        self, estimator, X, y, sample_weight, *, classes, log, verbose=0, model_params=None
+    ):
         self._estimator = estimator
+        self._classes = classes
         self._task_data = {
             "X": X,
             "y": y,
@@ -98,7 +104,8 @@ class FitHooks:
         self._log = log
         self._verbose = int(verbose)
         self._model_params = model_params
-        self._root = None
+        self._fit_task = None
+        self._watch_epochs = False
         self._epoch = None
         self._start = None
         self._validated = False
@@ -111,17 +118,16 @@ class FitHooks:
             return
         # Called even without callbacks: inside a meta-estimator this links the
         # fit's task into the meta-estimator's task tree, as scikit-learn does.
-        root = init_context(task_name=task_name, max_subtasks=max_iter)
-        root.call_on_fit_task_begin(estimator=self._estimator, **self._task_data)
+        self._fit_task = init_context(task_name=task_name, max_subtasks=max_iter)
+        self._fit_task.call_on_fit_task_begin(estimator=self._estimator, **self._task_data)
         # Epoch tasks only when someone listens: they cost a few objects per epoch.
-        if getattr(self._estimator, "_skl_callbacks", None):
-            self._root = root
+        self._watch_epochs = bool(getattr(self._estimator, "_skl_callbacks", None))
 
     def epoch_begin(self, params):
         """Open the next epoch's task; ``params`` are those it starts from."""
-        if self._root is None:
+        if not self._watch_epochs:
             return
-        self._epoch = self._root.subcontext(task_name="epoch")
+        self._epoch = self._fit_task.subcontext(task_name="epoch")
         self._epoch.call_on_fit_task_begin(
             estimator=self._estimator,
             **self._task_data,
@@ -172,10 +178,9 @@ class FitHooks:
         if self._epoch is not None:
             task, self._epoch = self._epoch, None
             task.call_on_fit_task_end(estimator=self._estimator)
-        root = getattr(self._estimator, "_callback_fit_ctx", None)
-        if root is not None:
+        if self._fit_task is not None:
             # {} makes `fitted_estimator` a copy of the estimator itself: it is fitted now.
-            root.call_on_fit_task_end(
+            self._fit_task.call_on_fit_task_end(
                 estimator=self._estimator, **self._task_data, reconstruction_attributes={}
             )
         if self._verbose:
@@ -197,6 +202,7 @@ class FitHooks:
         # `_store_params` only sets attributes: run it on a blank object, not on the estimator.
         attributes = SimpleNamespace()
         type(self._estimator)._store_params(attributes, params)
+        attributes.classes_ = self._classes
         attributes.loss_curve_ = list(self._log.loss_curve)
         if self._log.validation_loss_curve:
             attributes.validation_loss_curve_ = list(self._log.validation_loss_curve)
