@@ -32,6 +32,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._callbacks import CallbackSupportMixin, FitHooks
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._engine import TrainingLog, train
 from ._functions import log_probabilities, probabilities
@@ -47,6 +48,11 @@ _FITTED_ATTRIBUTES += ("stop_reason_",)
 _OPTIONAL_FITTED_ATTRIBUTES = ("feature_names_in_", "validation_loss_curve_")
 
 
+# Set by scikit-learn's _fit_context around fit for the callbacks' teardown,
+# which runs after the method returns or raises: a failed call must keep them.
+_CALLBACK_BOOKKEEPING = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
+
+
 def _atomic(method):
     """Restore the estimator's attributes if ``method`` raises.
 
@@ -60,22 +66,33 @@ def _atomic(method):
         try:
             return method(self, *args, **kwargs)
         except BaseException:
-            vars(self).clear()
-            vars(self).update(saved)
+            state = vars(self)
+            bookkeeping = {k: state[k] for k in _CALLBACK_BOOKKEEPING if k in state}
+            state.clear()
+            state.update(saved)
+            state.update(bookkeeping)
             raise
 
     return wrapper
 
 
 class _TrainingData:
-    """Validated training data: X, class indices, effective weights and the classes."""
+    """Validated training data: X, class indices, effective weights and the classes.
 
-    def __init__(self, X, y_index, sample_weight, classes):
-        self.X, self.y_index, self.sample_weight, self.classes = X, y_index, sample_weight, classes
+    ``y`` and ``user_sample_weight`` are the labels and the weights as the user
+    gave them (validated, rows of weight 0 dropped): what callbacks are shown.
+    """
+
+    def __init__(self, X, y, y_index, sample_weight, user_sample_weight, classes):
+        self.X, self.y, self.y_index, self.classes = X, y, y_index, classes
+        self.sample_weight, self.user_sample_weight = sample_weight, user_sample_weight
 
 
-class BaseGDClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
-    """Base class of the sknn classifiers; not for direct use."""
+class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base class of the sknn classifiers; not for direct use.
+
+    ``CallbackSupportMixin`` gives ``set_callbacks`` (scikit-learn >= 1.9).
+    """
 
     _parameter_constraints = {
         "learning_rate": [Interval(Real, 0, np.inf, closed="neither")],
@@ -260,6 +277,19 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         optimizer = self._make_optimizer(training_objective, X, sample_weight)
         if continue_training:
             optimizer.set_state(self._continued_optimizer_state(X.dtype))
+        hooks = FitHooks(
+            self,
+            data.X,
+            data.y,
+            data.user_sample_weight,
+            classes=data.classes,
+            log=log,
+            verbose=self.verbose,
+            model_params=(
+                None if training_objective is objective else training_objective.to_model_params
+            ),
+        )
+        hooks.begin(1 if incremental else self.max_iter, "partial_fit" if incremental else "fit")
         stop_reason = train(
             training_objective,
             params,
@@ -275,7 +305,7 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             tol=None if incremental else self.tol,
             n_iter_no_change=self.n_iter_no_change,
             validation=validation,
-            verbose=int(self.verbose),
+            hooks=hooks,
             estimator_name=type(self).__name__,
         )
         optimizer_state = optimizer.get_state()
@@ -298,6 +328,7 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             del self.validation_loss_curve_  # left by an earlier fit with early stopping
         self.best_loss_ = log.best_loss
         self.n_iter_ = len(log.loss_curve)
+        hooks.end(stop_reason, self.best_loss_)
         return self
 
     def _make_optimizer(self, objective, X, sample_weight):
@@ -353,9 +384,9 @@ class BaseGDClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             classes = known_classes
             _check_labels_known(y, classes)
         y_index = np.searchsorted(classes, y)
-        sample_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
-        _check_total_weight(sample_weight, X.shape[0])
-        return _TrainingData(X, y_index, sample_weight, classes)
+        effective_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
+        _check_total_weight(effective_weight, X.shape[0])
+        return _TrainingData(X, y, y_index, effective_weight, sample_weight, classes)
 
     def _effective_weights(self, classes, y_index, sample_weight, dtype):
         """Sample weights times class weights; None when all would be one."""

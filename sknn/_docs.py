@@ -72,7 +72,8 @@ max_iter : int, default={max_iter}
         Seeds the initialisation, the shuffling and the validation split.
 
     verbose : int, default=0
-        Print the loss every ``verbose`` epochs (0: silent)."""
+        Print the loss and the elapsed time every ``verbose`` epochs, and a last
+        line with the stop reason and the best loss (0: silent)."""
 
 SHARED_ATTRIBUTE_DOCS = """\
 classes_ : ndarray of shape (n_classes,)
@@ -100,7 +101,11 @@ classes_ : ndarray of shape (n_classes,)
     best_loss_ : float
         Lowest monitored loss (validation loss with ``early_stopping``).
 
-    stop_reason_ : {'converged', 'max_iter', 'early_stopping', 'diverged'}
+    stop_reason_ : {'converged', 'max_iter', 'early_stopping', 'diverged', \
+'callback', 'interrupted'}
         Why training stopped. 'converged' means the stopping test of ``tol``
-        held (full batch: the gradient norm was at most ``tol``), never merely
-        that the loss stopped changing far from a minimum."""
+        held (full batch: the relative gradient norm was at most ``tol``),
+        never merely that the loss stopped changing far from a minimum;
+        'callback' that a callback's ``on_fit_task_end`` returned True;
+        'interrupted' Ctrl-C (KeyboardInterrupt), which keeps the weights after
+        the last complete epoch and warns instead of raising."""

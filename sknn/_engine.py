@@ -36,12 +36,13 @@ loss seen are restored when training ends worse than that.
 """
 
 import math
-import sys
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+
+from ._callbacks import EpochCheckpoint, SilentHooks, user_stacklevel
 
 # A loss this many times the first loss of a fit (or above it when that is
 # below 1) means the steps are blowing up rather than descending. With stable
@@ -100,7 +101,7 @@ def train(
     tol=None,
     n_iter_no_change=10,
     validation=None,
-    verbose=0,
+    hooks=None,
     estimator_name="estimator",
 ):
     """Train ``params`` in place for up to ``max_iter`` epochs.
@@ -133,12 +134,16 @@ def train(
     validation : tuple (X_val, Y_val, sample_weight_val) or None
         When given, its loss is monitored with the improvement rule and the
         parameters with the best validation loss are kept.
-    verbose : int
-        Print the loss every ``verbose`` epochs (0: silent).
+    hooks : FitHooks or None
+        Told when each epoch begins and ends (callbacks, verbose output); may
+        ask to stop. None: nobody watches.
 
     Returns
     -------
-    stop_reason : {'converged', 'max_iter', 'early_stopping', 'diverged'}
+    stop_reason : {'converged', 'max_iter', 'early_stopping', 'diverged', \
+'callback', 'interrupted'}
+        On Ctrl-C (KeyboardInterrupt), 'interrupted': ``params``, the optimizer,
+        ``rng`` and ``log`` are as after the last complete epoch.
     """
     # Exponentials of very negative logits underflow to 0 by design: ignored
     # once here rather than in each function of the hot loop.
@@ -162,7 +167,7 @@ def _train(
     tol,
     n_iter_no_change,
     validation,
-    verbose,
+    hooks,
     estimator_name,
 ):
     batches = _Batches(X, Y, sample_weight, batch_size, shuffle, rng)
@@ -173,72 +178,100 @@ def _train(
     best_params = None  # weights of the best validation loss
     no_improvement = 0
     stop_reason = "max_iter"
+    hooks = SilentHooks() if hooks is None else hooks
+    checkpoint = EpochCheckpoint(params, optimizer, rng if batches.shuffle else None, log)
+    first_epoch = len(log.loss_curve)
 
-    for _ in range(max_iter):
-        epoch_loss, epoch_weight = 0.0, 0.0
-        for step, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches):
-            point = optimizer.evaluation_point(params)
-            loss, grads = objective.loss_grad(point, X_batch, Y_batch, sw_batch)
-            if full_batch:
-                break  # the step is taken below, once the loss is judged
-            if not guard.finite(loss):
-                stop_reason = "diverged"
-                break
-            if step == 0:
-                guard.epoch_start(params)
-            optimizer.step(params, grads, loss)
-            epoch_loss += loss * batch_weight
-            epoch_weight += batch_weight
-        if stop_reason == "diverged":
-            break
-        if full_batch:
-            if not np.isfinite(loss):
-                stop_reason = "diverged"
-                break
-            epoch_loss, epoch_weight = loss, 1.0
-        log.loss_curve.append(epoch_loss / epoch_weight)
-        loss = log.loss_curve[-1]
-
-        if full_batch:
-            action = guard.judge_full_batch(loss, point, params, optimizer)
-            if action == "diverged":
-                stop_reason = "diverged"
-                break
-            if action == "step":
-                problem.squared_gradient_norm = max(objective.inner(grads, grads), 0.0)
-                if tol is not None and math.sqrt(problem.squared_gradient_norm) <= tol * loss:
-                    _copy_into(params, point)
-                    best_monitored = min(best_monitored, loss)
-                    stop_reason = "converged"
+    try:
+        for _ in range(max_iter):
+            hooks.epoch_begin(params)
+            epoch_loss, epoch_weight = 0.0, 0.0
+            for step, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches):
+                point = optimizer.evaluation_point(params)
+                loss, grads = objective.loss_grad(point, X_batch, Y_batch, sw_batch)
+                if full_batch:
+                    break  # the step is taken below, once the loss is judged
+                if not guard.finite(loss):
+                    stop_reason = "diverged"
                     break
-                optimizer.step(params, grads, loss, problem)
-        elif not guard.finite(loss):
-            stop_reason = "diverged"
-            break
-        else:
-            guard.judge_epoch(loss, params)
+                if step == 0:
+                    guard.epoch_start(params)
+                optimizer.step(params, grads, loss)
+                epoch_loss += loss * batch_weight
+                epoch_weight += batch_weight
+            if stop_reason == "diverged":
+                break
+            if full_batch:
+                if not np.isfinite(loss):
+                    stop_reason = "diverged"
+                    break
+                epoch_loss, epoch_weight = loss, 1.0
+            log.loss_curve.append(epoch_loss / epoch_weight)
+            loss = log.loss_curve[-1]
 
-        monitored = loss
-        if validation is not None:
-            monitored = objective.loss(params, *validation)
-            log.validation_loss_curve.append(monitored)
-        if verbose and len(log.loss_curve) % verbose == 0:
-            _print_progress(log)
-
-        if validation is not None and monitored < best_monitored:
-            best_params = _copy_into(best_params, params)
-        improvement_rule = validation is not None or not full_batch
-        if improvement_rule and tol is not None and monitored > best_monitored - tol:
-            no_improvement += 1
-        else:
-            no_improvement = 0
-        best_monitored = min(best_monitored, monitored)
-        if no_improvement >= n_iter_no_change:
-            if validation is not None:
-                stop_reason = "early_stopping"
+            if full_batch:
+                action = guard.judge_full_batch(loss, point, params, optimizer)
+                if action == "diverged":
+                    stop_reason = "diverged"
+                    break
+                if action == "step":
+                    problem.squared_gradient_norm = max(objective.inner(grads, grads), 0.0)
+                    if tol is not None and math.sqrt(problem.squared_gradient_norm) <= tol * loss:
+                        # Stop at the very point where the test held.
+                        _copy_into(params, point)
+                        stop_reason = "converged"
+                    else:
+                        optimizer.step(params, grads, loss, problem)
+            elif not guard.finite(loss):
+                stop_reason = "diverged"
+                break
             else:
-                stop_reason = "diverged" if guard.unstable(loss) else "converged"
-            break
+                guard.judge_epoch(loss, params)
+
+            monitored = loss
+            if validation is not None:
+                monitored = objective.loss(params, *validation)
+                log.validation_loss_curve.append(monitored)
+            if validation is not None and monitored < best_monitored:
+                best_params = _copy_into(best_params, params)
+            improvement_rule = validation is not None or not full_batch
+            if improvement_rule and tol is not None and monitored > best_monitored - tol:
+                no_improvement += 1
+            else:
+                no_improvement = 0
+            best_monitored = min(best_monitored, monitored)
+            checkpoint.save()  # the epoch is complete
+            stop_requested = hooks.epoch_end(
+                len(log.loss_curve),
+                log.loss_curve[-1],
+                None if validation is None else monitored,
+                params,
+            )
+            if stop_reason == "converged":
+                break
+            if no_improvement >= n_iter_no_change:
+                if validation is not None:
+                    stop_reason = "early_stopping"
+                else:
+                    stop_reason = "diverged" if guard.unstable(loss) else "converged"
+                break
+            if stop_requested:
+                stop_reason = "callback"
+                break
+    except KeyboardInterrupt:
+        # Ctrl-C: back to the last complete epoch, as if training had stopped
+        # there (its weights, not the best ones: a warm start continues from it).
+        checkpoint.restore()
+        stop_reason, best_params = "interrupted", None
+        monitored_curve = log.loss_curve if validation is None else log.validation_loss_curve
+        best_monitored = min(monitored_curve[first_epoch:], default=np.inf)
+        warnings.warn(
+            f"{estimator_name}: training was interrupted (KeyboardInterrupt) and "
+            f"kept the weights as they were after epoch {len(log.loss_curve)}, the "
+            "last complete one. Fit again with warm_start=True to continue from there.",
+            ConvergenceWarning,
+            stacklevel=user_stacklevel(),
+        )
 
     if stop_reason != "diverged" and not all(np.isfinite(p).all() for p in params.values()):
         stop_reason = "diverged"
@@ -252,11 +285,11 @@ def _train(
             "is too large for this data: lower it, standardize the features, or use "
             "learning_rate='auto' where offered.",
             ConvergenceWarning,
-            stacklevel=_user_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
     elif best_params is not None:
         _copy_into(params, best_params)
-    else:
+    elif stop_reason != "interrupted":
         guard.keep_best(params, log.loss_curve[-1] if log.loss_curve else None)
     if guard.halvings and stop_reason != "diverged":
         warnings.warn(
@@ -267,7 +300,7 @@ def _train(
             "rate is too large for this data: set a smaller one to avoid the wasted "
             "epochs, or standardize the features.",
             ConvergenceWarning,
-            stacklevel=_user_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
     if stop_reason == "max_iter" and tol is not None:
         rule = (
@@ -279,7 +312,7 @@ def _train(
             f"{estimator_name}: maximum iterations ({max_iter}) reached while {rule}. "
             "Increase max_iter, or set tol=None to train for exactly max_iter epochs.",
             ConvergenceWarning,
-            stacklevel=_user_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
     log.best_loss = min(log.best_loss, best_monitored)
     return stop_reason
@@ -361,19 +394,6 @@ class _Guard:
             _copy_into(params, self.best)
 
 
-# Frames of these packages are skipped when warnings point at the user's call
-# (scikit-learn's own wrappers such as _fit_context sit between the user and fit).
-_LIBRARY_MODULES = ("sknn.", "sklearn.")
-
-
-def _user_stacklevel():
-    """The stacklevel of the first frame outside sknn, so warnings point at the user's call."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(_LIBRARY_MODULES):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 def _copy_into(target, source):
     """Copy a dict of arrays into ``target``; None allocates it, in the same memory layout."""
     if target is None:
@@ -381,13 +401,6 @@ def _copy_into(target, source):
     for name, array in source.items():
         np.copyto(target[name], array)
     return target
-
-
-def _print_progress(log):
-    line = f"Epoch {len(log.loss_curve)}, loss = {log.loss_curve[-1]:.8f}"
-    if log.validation_loss_curve:
-        line += f", validation loss = {log.validation_loss_curve[-1]:.8f}"
-    print(line, flush=True)
 
 
 class _Batches:

@@ -152,14 +152,6 @@ def test_validation_keeps_best_weights_and_records_its_curve():
     assert log.best_loss == best
 
 
-def test_verbose_prints_every_k_epochs(capsys):
-    X, Y = _data()
-    _train(X, Y, tol=None, max_iter=6, verbose=2)
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert [line.split(",")[0] for line in lines] == ["Epoch 2", "Epoch 4", "Epoch 6"]
-    assert "loss = " in lines[0]
-
-
 def test_mini_batch_epoch_loss_is_weighted_mean_of_batch_losses():
     X, Y = _data(n_samples=10)
     weights = np.arange(1.0, 11.0)
