@@ -370,6 +370,7 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
             reset=reset,
         )
         check_classification_targets(y)
+        _check_magnitude(X)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -535,6 +536,7 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         X = validate_data(
             self, X, reset=False, accept_sparse=_ACCEPTED_SPARSE, dtype=_ACCEPTED_DTYPES
         )
+        _check_magnitude(X)
         link, _ = self._output_layer(len(self.classes_))
         return link, self._make_objective(link).logits(self._load_params(), X)
 
@@ -571,15 +573,10 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
             Labels from ``classes_``: the class of highest probability.
         """
         link, Z = self._logits(X)
-        if Z.shape[1] == 1:
-            indices = (Z[:, 0] > 0).astype(int)
-        elif Z.shape[1] == 2 and link == "softmax":
-            indices = (Z[:, 1] - Z[:, 0] > 0).astype(int)
-        else:
-            # The argmax of the log-probabilities, which is that of
-            # predict_proba also where probabilities tie after rounding.
-            indices = log_probabilities(link, Z).argmax(axis=1)
-        return self.classes_[indices]
+        # The argmax of predict_proba itself, so that the two agree also where
+        # probabilities tie after rounding (two-class ties follow the sign of
+        # decision_function, see _functions.probabilities).
+        return self.classes_[probabilities(link, Z).argmax(axis=1)]
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -641,6 +638,26 @@ def _check_labels_known(y, classes):
     unknown = np.setdiff1d(y, classes)
     if unknown.size:
         raise ValueError(f"y contains labels {unknown!r} that are not in classes {classes!r}.")
+
+
+def _check_magnitude(X):
+    """Refuse finite values so large that the model's products would overflow.
+
+    Beyond the square root of the dtype's largest number, a product with a
+    weight of the same size is inf, and inf - inf is NaN downstream.
+    """
+    values = X.data if hasattr(X, "data") and not isinstance(X, np.ndarray) else X
+    if values.size == 0:
+        return
+    largest = max(float(values.max()), -float(values.min()))
+    limit = float(np.sqrt(np.finfo(X.dtype).max))
+    if largest > limit:
+        raise ValueError(
+            f"X has values as large as {largest:.3g} in magnitude, too large for the "
+            f"products of this model to stay finite in {X.dtype} (the limit is "
+            f"{limit:.3g}). Scale the data first, e.g. with "
+            "sklearn.preprocessing.StandardScaler."
+        )
 
 
 def _check_total_weight(sample_weight, n_samples):

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import (
     Interval,
     StrOptions,
     validate_parameter_constraints,
+    validate_params,
 )
 from sklearn.utils.validation import _check_sample_weight
 
@@ -18,4 +19,5 @@ __all__ = [
     "_check_sample_weight",
     "_fit_context",
     "validate_parameter_constraints",
+    "validate_params",
 ]

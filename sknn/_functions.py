@@ -222,12 +222,29 @@ def probabilities(link, Z):
     are normalised to sum to one; a softmax layer is a softmax.
     """
     if link == "softmax":
-        return softmax(Z)
+        P = softmax(Z)
+        if Z.shape[1] == 2:
+            _break_ties_by_sign(P, Z[:, 1] - Z[:, 0])
+        return P
     if Z.shape[1] == 1:
-        return sigmoid(np.hstack([-Z, Z]))
+        P = sigmoid(np.hstack([-Z, Z]))
+        _break_ties_by_sign(P, Z[:, 0])
+        return P
     # Normalised in log space: where every sigmoid underflows to 0 (all logits
     # below about -745 in float64), sigmoid(Z) / sum would be 0 / 0.
     return softmax(log_sigmoid(Z))
+
+
+def _break_ties_by_sign(P, decision):
+    """Make two-class probabilities that round to a tie agree with the decision's sign.
+
+    A decision of 1e-17 picks the second class, but both probabilities round
+    to 0.5 and an argmax would pick the first; one ulp less for the first
+    class makes ``argmax(P) == (decision > 0)`` hold everywhere.
+    """
+    tied = (decision > 0) & (P[:, 0] >= P[:, 1])
+    if tied.any():
+        P[tied, 0] = np.nextafter(P[tied, 1], 0)
 
 
 @_underflow_is_fine

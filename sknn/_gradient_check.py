@@ -1,9 +1,26 @@
 """A user-facing gradient check: analytic gradients against finite differences."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._compat import Interval, validate_params
 
+
+@validate_params(
+    {
+        "estimator": "no_validation",
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like"],
+        "sample_weight": ["array-like", None],
+        "eps": [Interval(Real, 0, 1, closed="neither")],
+        "max_entries": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "return_details": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def check_gradient(
     estimator,
     X,
@@ -73,6 +90,15 @@ def check_gradient(
     ['W1', 'W2', 'b1', 'b2']
     """
     objective, params, X, Y, sample_weight = estimator._gradient_problem(X, y, sample_weight)
+    with np.errstate(under="ignore"):  # as in training: exp of very negative logits
+        return _relative_error(
+            objective, params, X, Y, sample_weight, eps, max_entries, random_state, return_details
+        )
+
+
+def _relative_error(
+    objective, params, X, Y, sample_weight, eps, max_entries, random_state, return_details
+):
     _, analytic = objective.loss_grad(params, X, Y, sample_weight)
     # The objective may reuse its gradient buffers: keep copies.
     analytic = {name: grad.copy() for name, grad in analytic.items()}

@@ -121,20 +121,24 @@ def _gram_top_eigenvalue(X, sample_weight, sample_gram=None):
         return _top_eigenvalue(gram)
 
     if n_features + 1 <= _DENSE_GRAM_LIMIT:
-        weighted = _scale_rows(X, root_weight)
+        # Unweighted, X itself: scaling by ones would copy it.
+        weighted = X if sample_weight is None else _scale_rows(X, root_weight)
         gram = np.empty((n_features + 1, n_features + 1))
         gram[:-1, :-1] = safe_sparse_dot(weighted.T, weighted, dense_output=True)
         gram[:-1, -1] = gram[-1, :-1] = safe_sparse_dot(weighted.T, root_weight)
         gram[-1, -1] = root_weight @ root_weight
         return _top_eigenvalue(gram)
 
-    weight = root_weight**2
+    weight = (root_weight**2).astype(X.dtype)
 
     def gram_times(v):
-        v = np.ravel(v)
-        Av = safe_sparse_dot(X, v[:-1].astype(X.dtype)) + v[-1]
+        # Everything in X's dtype: a float64 vector times a float32 X would
+        # make NumPy copy X to float64 at every Lanczos step.
+        v = np.ravel(v).astype(X.dtype)
+        Av = X @ v[:-1]
+        Av += v[-1]
         Av *= weight
-        return np.append(safe_sparse_dot(X.T, Av), Av.sum())
+        return np.append(X.T @ Av, Av.sum())
 
     return _top_eigenvalue(LinearOperator((n_features + 1,) * 2, matvec=gram_times, dtype=float))
 

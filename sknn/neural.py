@@ -112,11 +112,10 @@ class ShallowNetObjective:
         n_samples = X.shape[0]
         total_weight = n_samples if sample_weight is None else float(sample_weight.sum())
         grads = self._grad_buffers(params, "grads")
-        # Dense batches are processed in chunks of rows: the hidden-layer
-        # buffers stay the size of a chunk (memory no longer grows with the
-        # batch) and stay in cache, so time per sample stays flat up to 1e6
-        # samples. Chunks are of equal size (one set of buffers, one GEMM
-        # shape). Slicing a sparse matrix would copy it: it goes whole.
+        # Batches are processed in chunks of rows (see _chunks): the
+        # hidden-layer buffers stay the size of a chunk (memory no longer grows
+        # with the batch) and stay in cache, so time per sample stays flat up
+        # to 1e6 samples.
         loss = 0.0
         for rows in _chunks(X):
             weights = None if sample_weight is None else sample_weight[rows]
@@ -177,10 +176,12 @@ class ShallowNetObjective:
 def _chunks(X):
     """Row slices of equal size (one set of buffers, one GEMM shape), at most _CHUNK_ROWS each.
 
-    Slicing a sparse matrix would copy it: it goes whole.
+    A CSR chunk is a copy of its rows only (memory of one chunk); slicing the
+    rows of a CSC matrix would rebuild it whole, so CSC goes in one piece.
     """
     n_samples = X.shape[0]
-    n_chunks = 1 if sp.issparse(X) else max(1, -(-n_samples // _CHUNK_ROWS))
+    whole = sp.issparse(X) and X.format != "csr"
+    n_chunks = 1 if whole else max(1, -(-n_samples // _CHUNK_ROWS))
     step = max(1, -(-n_samples // n_chunks))
     for start in range(0, n_samples, step):
         yield slice(start, min(start + step, n_samples))

@@ -1,12 +1,12 @@
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_breast_cancer, load_digits, make_classification
+from scipy.optimize import minimize
+from scipy.special import log_expit, logsumexp
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -15,10 +15,8 @@ from sklearn.preprocessing import StandardScaler
 from sknn import LogisticRegressionGD, SoftmaxGD, check_gradient, reference
 from sknn.linear import LinearObjective, _gram_top_eigenvalue
 
-LINEAR = [LogisticRegressionGD, SoftmaxGD]
-DATA_DIR = Path(
-    os.environ.get("SKNN_DATA_DIR", Path(__file__).parents[1] / ".." / "shared" / "datasets")
-)
+from conftest import LINEAR
+
 parametrize_linear = pytest.mark.parametrize("Estimator", LINEAR, ids=lambda E: E.__name__)
 
 
@@ -167,18 +165,6 @@ def test_defaults_match_scikit_learn_on_standardized_data(Estimator, load):
 
 
 # ----------------------------------------------------------- the course's figures
-@pytest.fixture(scope="module")
-def cat_data():
-    from sknn.datasets import load_h5
-
-    train, test = DATA_DIR / "train_catvnoncat.h5", DATA_DIR / "test_catvnoncat.h5"
-    if not (train.exists() and test.exists()):
-        pytest.skip(f"the course's cat data is not in {DATA_DIR}")
-    X_train, y_train = load_h5(train, return_X_y=True)
-    X_test, y_test = load_h5(test, return_X_y=True)
-    return X_train / 255.0, y_train, X_test / 255.0, y_test
-
-
 def test_course_logistic_regression_is_reproduced_exactly(cat_data):
     X_train, y_train, X_test, y_test = cat_data
     model = LogisticRegressionGD(
@@ -277,3 +263,78 @@ def test_sample_space_path_keeps_float32(monkeypatch, optimizer):
     assert kernel.coef_.dtype == kernel.intercept_.dtype == np.float32
     assert kernel.predict_proba(X.astype(np.float32)).dtype == np.float32
     assert_allclose(kernel.loss_curve_, direct.loss_curve_, rtol=1e-5)
+
+
+# ------------------------------------------- the defaults reach their optimum
+def _exact_objective(Estimator, X, y, alpha):
+    """The estimator's objective written independently, on a flat vector; and its minimum.
+
+    Mean log-loss (one-vs-rest sigmoids, or a softmax) plus alpha/2 ||W||^2,
+    minimised by scipy's L-BFGS at a far tighter tolerance than any fit uses.
+    """
+    classes = np.unique(y)
+    Y = (y[:, None] == classes[None, :]).astype(float)
+    sigmoids = Estimator is LogisticRegressionGD
+    if sigmoids and len(classes) == 2:
+        Y = Y[:, 1:]
+    n_samples, n_features = X.shape
+    n_outputs = Y.shape[1]
+
+    def objective(theta):
+        W = theta[: n_features * n_outputs].reshape(n_features, n_outputs)
+        Z = X @ W + theta[n_features * n_outputs :]
+        if sigmoids:
+            loss = -(Y * log_expit(Z) + (1 - Y) * log_expit(-Z)).sum() / n_samples
+            residual = np.exp(log_expit(Z)) - Y
+        else:
+            log_norm = logsumexp(Z, axis=1)
+            loss = np.mean(log_norm - (Y * Z).sum(axis=1))
+            residual = np.exp(Z - log_norm[:, None]) - Y
+        loss += 0.5 * alpha * np.sum(W**2)
+        grad_W = X.T @ residual / n_samples + alpha * W
+        return loss, np.concatenate([grad_W.ravel(), residual.sum(axis=0) / n_samples])
+
+    result = minimize(
+        objective,
+        np.zeros(n_features * n_outputs + n_outputs),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 100_000, "ftol": 1e-16, "gtol": 1e-12, "maxcor": 30},
+    )
+    return objective, result.fun
+
+
+def _standardized(load):
+    X, y = load(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@parametrize_linear
+@pytest.mark.parametrize(
+    "dataset", ["breast_cancer", "digits", "wine", "iris", "cat"], ids=lambda name: name
+)
+def test_defaults_reach_the_minimum_of_their_objective(Estimator, dataset, request):
+    if dataset == "cat":
+        X, y = request.getfixturevalue("cat_data")[:2]
+    else:
+        loads = {"breast_cancer": load_breast_cancer, "digits": load_digits}
+        loads.update(wine=load_wine, iris=load_iris)
+        X, y = _standardized(loads[dataset])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = Estimator(random_state=0).fit(X, y)
+    assert model.stop_reason_ == "converged"
+    objective, minimum = _exact_objective(Estimator, X, y, model.alpha)
+    theta = np.concatenate([model.coef_.T.ravel(), model.intercept_])
+    assert (objective(theta)[0] - minimum) / minimum <= 1e-6
+
+
+@parametrize_linear
+def test_converged_means_the_relative_gradient_test_held(Estimator):
+    X, y = _standardized(load_wine)
+    model = Estimator(random_state=0, tol=1e-4).fit(X, y)
+    assert model.stop_reason_ == "converged"
+    objective, _ = _exact_objective(Estimator, X, y, model.alpha)
+    loss, grad = objective(np.concatenate([model.coef_.T.ravel(), model.intercept_]))
+    assert np.linalg.norm(grad) <= 1e-4 * loss
+    assert loss == pytest.approx(model.loss_curve_[-1], rel=1e-12)

@@ -1,0 +1,30 @@
+"""Fixtures shared by the test modules: the course's data, and the estimators."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD
+
+ESTIMATORS = [LogisticRegressionGD, SoftmaxGD, ShallowNNClassifier]
+LINEAR = [LogisticRegressionGD, SoftmaxGD]
+
+# The course's cat images: next to the repository in shared/, or where
+# SKNN_DATA_DIR points. Tests that need them skip, saying so, where absent.
+DATA_DIR = Path(
+    os.environ.get("SKNN_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "datasets")
+)
+
+
+@pytest.fixture(scope="session")
+def cat_data():
+    """``(X_train / 255, y_train, X_test / 255, y_test)`` of the course's cat images."""
+    from sknn.datasets import load_h5
+
+    train, test = DATA_DIR / "train_catvnoncat.h5", DATA_DIR / "test_catvnoncat.h5"
+    if not (train.exists() and test.exists()):
+        pytest.skip(f"the course's cat data is not in {DATA_DIR} (set SKNN_DATA_DIR)")
+    X_train, y_train = load_h5(train, return_X_y=True)
+    X_test, y_test = load_h5(test, return_X_y=True)
+    return X_train / 255.0, y_train, X_test / 255.0, y_test
