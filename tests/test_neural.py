@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -705,3 +705,51 @@ def test_chunked_batches_give_the_whole_batch_gradient(
     assert chunked_loss == pytest.approx(whole_loss, rel=1e-13)
     for name in whole:
         assert_allclose(chunked[name], whole[name], rtol=1e-12, atol=1e-15)
+
+
+# ------------------------------------------ defaults that never fail silently
+def test_defaults_on_the_course_images_learn_and_never_claim_convergence_from_a_blow_up(
+    cat_data,
+):
+    X_train, y_train, X_test, y_test = cat_data
+    for seed in range(5):
+        with warnings.catch_warnings():
+            # At max_iter the network says so (ConvergenceWarning): not silent.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            net = ShallowNNClassifier(random_state=seed).fit(X_train, y_train)
+        # The course's tuned network reaches 0.72; always "non-cat" gets 0.34.
+        assert net.score(X_test, y_test) >= 0.68, seed
+        assert min(net.loss_curve_) <= net.loss_curve_[0]
+        if net.stop_reason_ == "converged":
+            assert net.loss_curve_[-1] < net.loss_curve_[0]
+
+
+@pytest.mark.parametrize("load", [load_breast_cancer, load_digits, load_wine, load_iris])
+def test_defaults_match_mlp_on_standardized_data(load):
+    X, y = load(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = [
+            ShallowNNClassifier(random_state=seed).fit(X_train, y_train).score(X_test, y_test)
+            for seed in range(2)
+        ]
+        mlp = [
+            MLPClassifier(random_state=seed).fit(X_train, y_train).score(X_test, y_test)
+            for seed in range(2)
+        ]
+    assert np.mean(ours) >= np.mean(mlp) - 0.01
+
+
+def test_an_unstable_step_is_halved_from_the_best_weights_not_reported_as_converged():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    net = ShallowNNClassifier(optimizer="gd", learning_rate=10.0, random_state=0, max_iter=200)
+    with pytest.warns(ConvergenceWarning, match=r"halved the learning rate \(10.0\)"):
+        net.fit(X, y)
+    assert min(net.loss_curve_) < net.loss_curve_[0]
+    objective, params, Xc, Y, sw = net._gradient_problem(X, y, None)
+    assert objective.loss(params, Xc, Y, sw) < net.loss_curve_[0]
+    assert net.stop_reason_ != "converged" or net.loss_curve_[-1] < net.loss_curve_[0]
