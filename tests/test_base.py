@@ -15,9 +15,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-ESTIMATORS = [LogisticRegressionGD, SoftmaxGD, ShallowNNClassifier]
+from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD, check_gradient
+
+from conftest import ESTIMATORS
 OPTIMIZERS = ["gd", "momentum", "adam"]
 
 
@@ -25,7 +28,7 @@ def _make(Estimator, **params):
     if Estimator is ShallowNNClassifier:
         params.setdefault("hidden_layer_size", 8)
         params.setdefault("random_state", 0)
-    if "optimizer" in params and params["optimizer"] != "adam" and Estimator is ShallowNNClassifier:
+    if Estimator is ShallowNNClassifier and params.get("optimizer") in ("gd", "momentum"):
         params.setdefault("learning_rate", 0.1)
     return Estimator(**params)
 
@@ -405,3 +408,152 @@ def test_predict_log_proba_and_decision_function_are_consistent(Estimator):
         expected = (scores > 0).astype(int) if n_classes == 2 else scores.argmax(axis=1)
         assert_array_equal(estimator.predict(X), expected)
         assert_array_equal(proba.argmax(axis=1), expected)
+
+
+# ------------------------------------------------- failure atomicity, numerics
+def _snapshot(estimator):
+    """vars(estimator) with arrays copied, to compare after a call that raised."""
+    import copy
+
+    return copy.deepcopy(vars(estimator))
+
+
+def _assert_same_vars(before, estimator):
+    after = vars(estimator)
+    assert sorted(before) == sorted(after)
+    for name, value in before.items():
+        if isinstance(value, np.ndarray):
+            assert_array_equal(after[name], value)
+        elif name not in ("_optimizer_state", "_rng_state"):
+            assert repr(after[name]) == repr(value), name
+
+
+_BAD_CALLS = {
+    "unknown class_weight label": lambda est, X, y: est.set_params(class_weight={"zz": 1.0}).fit(
+        X, np.array(["cat", "dog"], dtype=object)[y % 2]
+    ),
+    "all-zero class weights": lambda est, X, y: est.set_params(
+        class_weight=dict.fromkeys(np.unique(y), 0.0)
+    ).fit(X, y),
+    "overflowing weights": lambda est, X, y: est.fit(
+        X, y, sample_weight=np.full(len(y), np.finfo(X.dtype).max)
+    ),
+    "wrong width": lambda est, X, y: est.set_params(warm_start=True).fit(X[:, :3], y),
+    "NaN": lambda est, X, y: est.fit(np.where(X > 1, np.nan, X), y),
+    "single class": lambda est, X, y: est.fit(X, np.zeros_like(y)),
+    "overflowing X": lambda est, X, y: est.fit(X * np.finfo(X.dtype).max, y),
+    "new classes on warm start": lambda est, X, y: est.set_params(warm_start=True).fit(X, y + 7),
+    "partial_fit unknown label": lambda est, X, y: est.partial_fit(X, y + 7),
+}
+
+
+@parametrize_estimators
+@settings(max_examples=12, deadline=None)
+@given(
+    call=st.sampled_from(sorted(_BAD_CALLS)),
+    fitted=st.booleans(),
+    seed=st.integers(0, 3),
+)
+def test_a_call_that_raises_leaves_the_estimator_exactly_as_it_was(Estimator, call, fitted, seed):
+    X, y = _data(seed=seed)
+    estimator = _make(Estimator, max_iter=5, tol=None)
+    if fitted:
+        estimator.fit(X, y)
+    elif call.startswith(("partial_fit", "wrong width", "new classes")):
+        return  # needs a fitted estimator to be an error
+    before = _snapshot(estimator)
+    with pytest.raises(ValueError):
+        _BAD_CALLS[call](estimator, X, y)
+    # set_params is the user's own change: undo it before comparing.
+    estimator.set_params(**{k: v for k, v in before.items() if k in estimator.get_params()})
+    _assert_same_vars(before, estimator)
+    if not fitted:
+        with pytest.raises(NotFittedError):
+            estimator.predict(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_vs_rest_probabilities_stay_finite_where_every_sigmoid_underflows(dtype):
+    X, y = _data(n_classes=3)
+    model = LogisticRegressionGD(max_iter=20, tol=None).fit(X.astype(dtype), y)
+    model.intercept_ = np.full(3, -1e4, dtype=dtype)  # every logit about -1e4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        proba = model.predict_proba(X.astype(dtype))
+    assert np.all(np.isfinite(proba)) and proba.dtype == dtype
+    assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    assert_allclose(proba, np.exp(model.predict_log_proba(X.astype(dtype))), rtol=1e-5)
+
+
+@parametrize_estimators
+def test_overflowing_x_gets_a_clear_error_not_nan(Estimator):
+    X, y = _data()
+    huge = np.finfo(np.float64).max * np.random.RandomState(0).uniform(0, 1, X.shape)
+    with pytest.raises(ValueError, match="Scale the data"):
+        _make(Estimator).fit(huge, y)
+    fitted = _make(Estimator, max_iter=5, tol=None).fit(X, y)
+    with pytest.raises(ValueError, match="Scale the data"):
+        fitted.predict_proba(huge)
+
+
+@parametrize_estimators
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_predict_is_the_argmax_of_predict_proba_even_on_rounding_ties(Estimator, n_classes):
+    X, y = _data(n_classes=n_classes)
+    model = _make(Estimator, max_iter=5, tol=None).fit(X, y)
+    # Tiny logits: probabilities round to ties while the decision has a sign.
+    weights = model.coef_ if hasattr(model, "coef_") else model.coefs_[-1]
+    weights *= 1e-17
+    intercepts = model.intercept_ if hasattr(model, "intercept_") else model.intercepts_[-1]
+    intercepts[...] = 1e-17
+    proba, predicted = model.predict_proba(X), model.predict(X)
+    assert_array_equal(predicted, model.classes_[proba.argmax(axis=1)])
+    if n_classes == 2:
+        assert_array_equal(predicted, model.classes_[(model.decision_function(X) > 0) * 1])
+
+
+@parametrize_estimators
+def test_nothing_breaks_under_seterr_raise(Estimator):
+    X, y = _data()
+    with np.errstate(all="raise"):
+        model = _make(Estimator, max_iter=30, tol=None).fit(X * 30, y)
+        for method in ("predict", "predict_proba", "predict_log_proba", "decision_function"):
+            getattr(model, method)(X * 1e3)
+        adam = _make(Estimator, optimizer="adam", max_iter=300, tol=None).fit(X, y)
+        adam.predict(X)
+
+
+def test_early_stopping_without_shuffle_trains_on_the_original_row_order():
+    X, y = _data(n_samples=80)
+    seen = []
+
+    class Recording(LogisticRegressionGD):
+        def _make_objective(self, link):
+            objective = super()._make_objective(link)
+            loss_grad = objective.loss_grad
+
+            def recording(params, X_batch, Y, sample_weight):
+                seen.append(X_batch[:, 0].copy())
+                return loss_grad(params, X_batch, Y, sample_weight)
+
+            objective.loss_grad = recording
+            return objective
+
+    Recording(early_stopping=True, shuffle=False, batch_size=10, max_iter=1, tol=None).fit(X, y)
+    rows = np.concatenate(seen)
+    positions = [np.flatnonzero(X[:, 0] == value)[0] for value in rows]
+    assert positions == sorted(positions)
+
+
+@parametrize_estimators
+def test_partial_fit_refuses_early_stopping(Estimator):
+    X, y = _data()
+    with pytest.raises(ValueError, match="early_stopping"):
+        _make(Estimator, early_stopping=True).partial_fit(X, y, classes=np.unique(y))
+
+
+@pytest.mark.parametrize("eps", [0.0, np.nan, -1e-6])
+def test_check_gradient_refuses_a_meaningless_step(eps):
+    X, y = _data()
+    with pytest.raises(InvalidParameterError, match="eps"):
+        check_gradient(SoftmaxGD(), X, y, eps=eps)
