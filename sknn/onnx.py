@@ -28,10 +28,11 @@ The graph computes what ``predict`` and ``predict_proba`` compute, from the
 fitted attributes ``coef_`` / ``intercept_`` or ``coefs_`` / ``intercepts_``,
 ``activation`` and ``classes_``:
 
-- labels are ``classes_[argmax(scores)]``, where the scores are the logits,
-  with a zero column in front of a single binary logit ``z`` (so that
-  ``z > 0`` picks ``classes_[1]``, ties going to ``classes_[0]``, as
-  ``predict`` decides);
+- labels are, as ``predict`` decides, ``classes_[argmax(probabilities)]``
+  with more than two classes (ties included), and with two the sign of the
+  decision: ``argmax`` of the logits, with a zero column in front of a single
+  binary logit ``z`` (so that ``z > 0`` picks ``classes_[1]``, ties going to
+  ``classes_[0]``);
 - probabilities are a softmax of the scores, less their row maximum, so that
   ``exp`` cannot overflow. For a single logit this is ``[1 - sigmoid(z),
   sigmoid(z)]``. One-vs-rest sigmoids are normalised in log space,
@@ -296,9 +297,15 @@ def _convert(scope, operator, container):
             h = g.activation(activation, h)
     scores = h
 
+    logits = g.log_sigmoid(scores) if network.output == "ovr" else scores
+    proba = g.softmax(logits)
+
     labels, _ = _label_tensor(get_label_classes(scope, model))
     label_type = TensorProto.INT64 if labels.dtype == np.int64 else TensorProto.STRING
-    index = g.node("ArgMax", [scores], axis=1, keepdims=0)  # first maximum on ties, as NumPy
+    # predict is the argmax of predict_proba (ties included), and with two
+    # classes the sign of the decision, which is the argmax of [0, z] or [z0, z1].
+    decided_by = scores if len(labels) == 2 else proba
+    index = g.node("ArgMax", [decided_by], axis=1, keepdims=0)  # first maximum on ties
     g.node(
         "Gather",
         [g.const(labels, label_type), index],
@@ -306,13 +313,12 @@ def _convert(scope, operator, container):
         output=operator.outputs[0].full_name,
     )
 
-    logits = g.log_sigmoid(scores) if network.output == "ovr" else scores
     proba_name = operator.outputs[1].full_name
     if isinstance(operator.outputs[1].type, FloatTensorType) and double:
         # A float64 graph feeding a ZipMap, which holds float32 only (see _parse).
-        g.node("Cast", [g.softmax(logits)], to=TensorProto.FLOAT, output=proba_name)
+        g.node("Cast", [proba], to=TensorProto.FLOAT, output=proba_name)
     else:
-        g.softmax(logits, output=proba_name)
+        g.node("Identity", [proba], output=proba_name)
 
 
 class _GraphWriter:
