@@ -7,6 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from conftest import ESTIMATORS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_blobs, make_classification
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -15,12 +18,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD, check_gradient
 
-from conftest import ESTIMATORS
 OPTIMIZERS = ["gd", "momentum", "adam"]
 
 

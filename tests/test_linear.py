@@ -3,10 +3,17 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import LINEAR
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import minimize
 from scipy.special import log_expit, logsumexp
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine, make_classification
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_classification,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -14,8 +21,6 @@ from sklearn.preprocessing import StandardScaler
 
 from sknn import LogisticRegressionGD, SoftmaxGD, check_gradient, reference
 from sknn.linear import LinearObjective, _gram_top_eigenvalue
-
-from conftest import LINEAR
 
 parametrize_linear = pytest.mark.parametrize("Estimator", LINEAR, ids=lambda E: E.__name__)
 

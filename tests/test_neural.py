@@ -590,25 +590,6 @@ def test_large_inputs_train_without_overflow(activation, n_classes, optimizer):
     assert np.all(np.isfinite(log_proba))
 
 
-# ------------------------------------------------- defaults on real data
-@pytest.mark.parametrize("loader", [load_breast_cancer, load_digits], ids=["cancer", "digits"])
-def test_defaults_match_mlp_on_standardized_data(loader):
-    X, y = loader(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
-    scaler = StandardScaler().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        net = ShallowNNClassifier(random_state=0).fit(X_train, y_train)
-    assert net.stop_reason_ == "converged"
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        mlp = MLPClassifier(random_state=0).fit(X_train, y_train)
-    assert net.score(X_test, y_test) >= mlp.score(X_test, y_test) - 0.02
-
-
 # ------------------------------------------------------------ equivalences
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
