@@ -23,8 +23,10 @@ import copy
 import functools
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
+from typing import TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
@@ -37,6 +39,9 @@ from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._engine import TrainingLog, train
 from ._functions import log_probabilities, probabilities
 from ._optimizers import make_optimizer, map_parameter_state
+
+# The estimator a fitting method returns (itself); typing.Self needs Python 3.11.
+Self = TypeVar("Self", bound="BaseGDClassifier")
 
 _ACCEPTED_SPARSE = ["csr", "csc"]
 _ACCEPTED_DTYPES = [np.float64, np.float32]
@@ -154,7 +159,7 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
     @_atomic
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train by gradient descent for up to ``max_iter`` epochs.
 
         Parameters
@@ -185,7 +190,13 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
 
     @_fit_context(prefer_skip_nested_validation=True)
     @_atomic
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> Self:
         """Train for one epoch on the given data, continuing from the current state.
 
         Parameters
@@ -540,7 +551,7 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         link, _ = self._output_layer(len(self.classes_))
         return link, self._make_objective(link).logits(self._load_params(), X)
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Output logits.
 
         Parameters
@@ -560,7 +571,7 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
             return Z[:, 1] - Z[:, 0]
         return Z
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict class labels.
 
         Parameters
@@ -578,7 +589,7 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         # decision_function, see _functions.probabilities).
         return self.classes_[probabilities(link, Z).argmax(axis=1)]
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities.
 
         Parameters
@@ -593,7 +604,7 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         link, Z = self._logits(X)
         return probabilities(link, Z)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Log of the class probabilities, computed stably from the logits.
 
         Unlike ``np.log(predict_proba(X))`` it stays finite where a

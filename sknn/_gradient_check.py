@@ -2,10 +2,16 @@
 
 from numbers import Integral, Real
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state
 
 from ._compat import Interval, validate_params
+
+if TYPE_CHECKING:
+    from ._base import BaseGDClassifier
 
 
 @validate_params(
@@ -22,16 +28,16 @@ from ._compat import Interval, validate_params
     prefer_skip_nested_validation=True,
 )
 def check_gradient(
-    estimator,
-    X,
-    y,
-    sample_weight=None,
+    estimator: "BaseGDClassifier",
+    X: ArrayLike,
+    y: ArrayLike,
+    sample_weight: ArrayLike | None = None,
     *,
-    eps=1e-6,
-    max_entries=None,
-    random_state=0,
-    return_details=False,
-):
+    eps: float = 1e-6,
+    max_entries: int | None = None,
+    random_state: "int | np.random.RandomState | None" = 0,
+    return_details: bool = False,
+) -> "float | tuple[float, dict[str, float]]":
     """Compare an sknn estimator's analytic gradient with central differences.
 
     The gradient of the training objective (the weighted mean loss plus the
