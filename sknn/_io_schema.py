@@ -250,14 +250,14 @@ def _weights(node, shapes, dtypes, strict=True):
         else:
             arrays = [(node, name, shape)]
         for parent, key, expected in arrays:
-            array = _dataset(parent, key, kinds="f", ndim=len(expected))
+            array = _dataset(parent, key, kinds="f", ndim=len(expected), tags=(None, "fortran"))
             if array.dtype not in _WEIGHT_DTYPES:
                 raise ValueError(
                     f"'{array.where}' has dtype {array.dtype}; expected float32 or float64."
                 )
-            if array.shape != tuple(expected):
+            if array.array_shape != tuple(expected):
                 raise ValueError(
-                    f"'{array.where}' has shape {array.shape}; expected {tuple(expected)}."
+                    f"'{array.where}' has shape {array.array_shape}; expected {tuple(expected)}."
                 )
             dtypes.add(array.dtype.name)
 

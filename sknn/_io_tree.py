@@ -11,7 +11,10 @@ plain value            HDF5 object
 dict                   group; arrays, lists and dicts as its members,
                        everything else as its attributes
 ndarray                dataset (str as fixed-length UTF-8); an object
-                       array of str is tagged ``__kind__ = "object"``
+                       array of str is tagged ``__kind__ = "object"``,
+                       a Fortran-ordered one is stored transposed and
+                       tagged ``"fortran"`` (its layout decides how
+                       BLAS rounds, so training continues exactly)
 list of arrays         group of datasets ``0``, ``1``, ..., tagged
                        ``__kind__ = "list"``
 list of numbers        int64 or float64 dataset tagged ``"list"``
@@ -54,9 +57,10 @@ class Node:
 
     ``type`` is ``"group"``, ``"dataset"`` or ``"attribute"``; ``where`` its
     path in the file, for messages; ``tag`` its ``__kind__`` (None,
-    ``"list"`` or ``"object"``). Groups have ``children`` (attributes and
-    members by name, in file order); datasets and attributes a ``dtype`` and
-    a ``shape`` (None for an empty attribute, whose value is None).
+    ``"list"``, ``"object"`` or ``"fortran"``). Groups have ``children``
+    (attributes and members by name, in file order); datasets and attributes
+    a ``dtype`` and a ``shape`` as stored (None for an empty attribute,
+    whose value is None).
     """
 
     __slots__ = ("type", "where", "tag", "children", "dtype", "shape", "value", "_source")
@@ -76,6 +80,11 @@ class Node:
         self.type, self.where, self.tag = type, where, tag
         self.children = {} if children is None else children
         self.dtype, self.shape, self.value, self._source = dtype, shape, value, source
+
+    @property
+    def array_shape(self):
+        """The shape of the array this dataset decodes to (a Fortran one is stored transposed)."""
+        return self.shape[::-1] if self.tag == "fortran" else self.shape
 
     @property
     def nbytes(self):
@@ -163,7 +172,10 @@ def _encode_array(array, where, tag=None):
         except UnicodeEncodeError as error:
             raise ValueError(f"'{where}' holds a str that is not valid Unicode: {error}") from None
     elif kind in _NUMBER_KINDS and array.dtype.isnative:
-        data = np.ascontiguousarray(array)
+        if array.ndim > 1 and array.flags.f_contiguous and not array.flags.c_contiguous:
+            data, tag = array.T, "fortran"  # a C-contiguous view: no copy
+        else:
+            data = np.ascontiguousarray(array)
     else:
         raise ValueError(f"'{where}' has dtype {array.dtype}, which cannot be stored.")
     return Node("dataset", where, tag=tag, dtype=data.dtype, shape=data.shape, value=data)
@@ -242,6 +254,8 @@ def decode(node, path="the file"):
             value = decode_utf8(value, path=path, name=node.where)
         if node.tag == "object":
             return value.astype(object)
+        if node.tag == "fortran":
+            return value.T
         return value.tolist() if node.tag == "list" else value
     if value is None or isinstance(value, str):
         return value
@@ -339,7 +353,7 @@ def _scan_dataset(walk, dataset, where):
     for name, node in _scan_attributes(walk, dataset, where):
         if name != KIND:
             raise ValueError(f"'{where}' has attribute {name!r}; datasets have only {KIND}.")
-        tag = _read_tag(node, ("list", "object"))
+        tag = _read_tag(node, ("list", "object", "fortran"))
     if dataset.shape is None:
         raise ValueError(f"'{where}' is an empty dataset (no dataspace).")
     _check_dtype(dataset.dtype, where)

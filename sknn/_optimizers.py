@@ -263,7 +263,9 @@ class Nesterov(GradientDescent):
 OPTIMIZERS = {cls.name: cls for cls in (GradientDescent, Momentum, Adam, Nesterov)}
 
 
-def make_optimizer(name, learning_rate, beta_1, beta_2, epsilon, *, full_batch=True, line_search=False):
+def make_optimizer(
+    name, learning_rate, beta_1, beta_2, epsilon, *, full_batch=True, line_search=False
+):
     """Build the optimizer the estimator's ``optimizer`` parameter names."""
     if name == "gd":
         return GradientDescent(learning_rate)

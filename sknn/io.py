@@ -338,9 +338,21 @@ def _read_header(f, path):
             continue
         attr = f.attrs.get_id(name)
         check_size(attr, path=path, max_bytes=_MAX_HEADER_BYTES, name=f"/{name}")
-        if attr.shape == () and attr.dtype.kind in "iS":
+        # Variable-length strings too: a newer format may write them, and must
+        # still get its "upgrade sknn" message.
+        if attr.shape == () and (attr.dtype.kind == "i" or h5py.check_string_dtype(attr.dtype)):
             node = tree.Node(
                 "attribute", f"/{name}", dtype=attr.dtype, shape=(), source=(f.attrs, name)
             )
             header[name] = tree.decode(node, path)
+        else:  # reported as what it is, and equal to nothing the header may hold
+            header[name] = _Shown(f"<an attribute of dtype {attr.dtype} and shape {attr.shape}>")
     return header
+
+
+class _Shown:
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text

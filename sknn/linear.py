@@ -91,7 +91,9 @@ class LinearObjective:
 def _weighted_squared_norm(X, sample_weight):
     """``sum_i s_i ||x_i||^2`` without copying X."""
     if sp.issparse(X):
-        rows = X.indices if X.format == "csc" else np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        rows = (
+            X.indices if X.format == "csc" else np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        )
         squares = np.square(X.data, dtype=float)
         return float(squares.sum() if sample_weight is None else squares @ sample_weight[rows])
     squares = np.einsum("ij,ij->i", X, X, dtype=float)
