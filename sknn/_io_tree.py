@@ -310,7 +310,7 @@ def _scan_group(walk, group, where, depth):
         else:
             children[name] = node
     for name in group:
-        path = f"{where}/{name}"
+        path = _name(where, name)
         if name in children:
             raise ValueError(f"'{path}' is both an attribute and a member.")
         if not isinstance(group.get(name, getlink=True), h5py.HardLink):
@@ -335,7 +335,7 @@ def _scan_group(walk, group, where, depth):
 
 def _scan_attributes(walk, obj, where):
     for name in obj.attrs:
-        path = f"{where}/{name}"
+        path = _name(where, name)
         attr = obj.attrs.get_id(name)
         if attr.shape not in (None, ()):
             raise ValueError(f"'{path}' is an attribute of shape {attr.shape}, not a single value.")
@@ -345,6 +345,13 @@ def _scan_attributes(walk, obj, where):
             name,
             Node("attribute", path, dtype=attr.dtype, shape=attr.shape, source=(obj.attrs, name)),
         )
+
+
+def _name(where, name):
+    """The path of a member or attribute; h5py gives names that are not UTF-8 as bytes."""
+    if not isinstance(name, str):
+        raise ValueError(f"'{where or '/'}' has a member or attribute named {name!r}, not UTF-8.")
+    return f"{where}/{name}"
 
 
 def _scan_dataset(walk, dataset, where):
