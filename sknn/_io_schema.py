@@ -332,8 +332,9 @@ def _check_rng_state(rng):
 
 
 _V1_HYPERPARAMETERS = ("learning_rate", "beta_1", "beta_2", "epsilon")
-_V1_TAGS = {"loss_curve_": "list", "validation_loss_curve_": "list", "coefs_": "list"}
-_V1_TAGS.update({"intercepts_": "list", "feature_names_in_": "object"})
+# Version 1 wrote the shared curves from lists and the feature names from an
+# object array; its only groups in /fitted were lists of arrays.
+_V1_TAGS = {"loss_curve_": "list", "validation_loss_curve_": "list", "feature_names_in_": "object"}
 
 
 def from_version_1(root):
@@ -389,9 +390,11 @@ def _v1_tags(fitted):
                 f"'{classes.where}' of dtype {classes.dtype} cannot have classes_kind {kind!r}."
             )
         classes.tag = "object" if kind == "object" else None
-    for name, tag in _V1_TAGS.items():
-        if name in nodes:
-            nodes[name].tag = tag
+    for name, node in nodes.items():
+        if node.type == "group":
+            node.tag = "list"
+        elif name in _V1_TAGS:
+            node.tag = _V1_TAGS[name]
 
 
 # ------------------------------------------------------------------ typed lookups

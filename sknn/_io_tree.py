@@ -45,8 +45,10 @@ KIND = "__kind__"
 # A model file's attributes are single numbers and short strings: anything
 # bigger is refused before it is read.
 MAX_ATTRIBUTE_BYTES = 2**16
-# The deepest group of a model file is /optimizer/state/first_moments.
+# The deepest group of a model file is /optimizer/state/first_moments, the
+# biggest /params; a file beyond these is refused before it is walked.
 MAX_GROUP_DEPTH = 3
+MAX_ENTRIES = 1024
 
 _UNREAD = object()
 _NUMBER_KINDS = "biuf"
@@ -273,10 +275,11 @@ def scan(group, *, path, max_bytes):
     Nothing is read but the ``__kind__`` tags. Each object is visited once:
     an object with more than one hard link, a soft or external link,
     external or virtual storage, a group deeper than
-    :data:`MAX_GROUP_DEPTH`, a dtype other than numbers and fixed-length
-    strings, an attribute that is not a single value or exceeds
-    :data:`MAX_ATTRIBUTE_BYTES`, and a dataset that stores fewer bytes than
-    it declares (compressed, or never written) are refused. The datasets
+    :data:`MAX_GROUP_DEPTH` or with more than :data:`MAX_ENTRIES` entries, a
+    dtype other than numbers and fixed-length strings, an attribute that is
+    not a single value or exceeds :data:`MAX_ATTRIBUTE_BYTES`, a name that
+    is not UTF-8, and a dataset that stores fewer bytes than it declares
+    (compressed, or never written) are refused. The datasets
     and attributes together may declare at most ``max_bytes`` (the file's
     size: uncompressed data cannot exceed it), so reading every value of the
     tree costs at most that much memory.
@@ -303,6 +306,8 @@ class _Walk:
 
 
 def _scan_group(walk, group, where, depth):
+    if len(group) + len(group.attrs) > MAX_ENTRIES:
+        raise ValueError(f"'{where or '/'}' has more than {MAX_ENTRIES} members and attributes.")
     children, tag = {}, None
     for name, node in _scan_attributes(walk, group, where):
         if name == KIND:

@@ -306,7 +306,7 @@ def _read(path):
         version, estimator_class = schema.check_header(_read_header(f, path))
         # Every object once, headers only: nothing large is read before the
         # layout is checked, and never more than the file's size.
-        root = tree.scan(f, path=path, max_bytes=os.path.getsize(path))
+        root = tree.scan(f, path=path, max_bytes=f.id.get_filesize())
         if version == 1:
             schema.from_version_1(root)
         estimator = estimator_class(**schema.read_params(root, estimator_class, path))
