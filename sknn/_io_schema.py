@@ -8,7 +8,7 @@ shapes depend on them), the layout against the estimator's
 shapes, nothing read), and once read, the values (:func:`check_state`).
 :func:`sknn.io.save` runs the same checks on the tree it is about to write.
 Version-1 files are rearranged into the version-2 layout first
-(:func:`from_version_1`), then checked alike.
+(:mod:`sknn._io_v1`), then checked alike.
 
 Nothing here knows an estimator or an optimizer from the inside: the
 shapes come from ``_state_schema``, the parameters' rules from
@@ -326,75 +326,6 @@ def _check_rng_state(rng):
         raise ValueError(f"'/rng/has_gauss' must be 0 or 1, got {rng['has_gauss']}.")
     if not math.isfinite(rng["gauss"]):
         raise ValueError(f"'/rng/gauss' must be finite, got {rng['gauss']}.")
-
-
-# ------------------------------------------------------------------ version 1
-
-
-_V1_HYPERPARAMETERS = ("learning_rate", "beta_1", "beta_2", "epsilon")
-# Version 1 wrote the shared curves from lists and the feature names from an
-# object array; its only groups in /fitted were lists of arrays.
-_V1_TAGS = {"loss_curve_": "list", "validation_loss_curve_": "list", "feature_names_in_": "object"}
-
-
-def from_version_1(root):
-    """Rearrange a version-1 file's tree (``/fitted``, flat ``/optimizer`` and ``/rng``) as v2.
-
-    Nodes keep the paths of the file, for messages; what is missing or
-    misplaced is left for :func:`check_layout` to report.
-    """
-    children = root.children
-    if "fitted" in children:
-        fitted = children["attributes"] = children.pop("fitted")
-        _v1_tags(fitted)
-    optimizer = children.get("optimizer")
-    if optimizer is not None and optimizer.type == "group":
-        # The hyperparameters are the estimator's parameters: dropped.
-        moved = [n for n in optimizer.children if n != "name" and n not in _V1_HYPERPARAMETERS]
-        state = {name: optimizer.children.pop(name) for name in moved}
-        for name in _V1_HYPERPARAMETERS:
-            node = optimizer.children.get(name)
-            if node is not None and node.type == "attribute":
-                del optimizer.children[name]
-        optimizer.children["state"] = Node("group", f"{optimizer.where} (state)", children=state)
-    rng = children.get("rng")
-    if rng is not None and rng.type == "group":
-        state = {name: rng.children.pop(name) for name in ("key", "pos") if name in rng.children}
-        if "cached_gaussian" in rng.children:
-            rng.children["gauss"] = rng.children.pop("cached_gaussian")
-        generator = np.bytes_(b"MT19937")
-        rng.children["bit_generator"] = Node(
-            "attribute",
-            f"{rng.where} (bit_generator)",
-            dtype=generator.dtype,
-            shape=(),
-            value=generator,
-        )
-        rng.children["state"] = Node("group", f"{rng.where} (state)", children=state)
-    return root
-
-
-def _v1_tags(fitted):
-    """Version 1 kept the Python types of /fitted in its format, not in the file: tag them."""
-    nodes = fitted.children
-    kind_node = nodes.pop("classes_kind", None)
-    if kind_node is None or kind_node.type != "attribute":
-        raise ValueError(f"'{fitted.where}' is missing classes_kind.")
-    kind = decode(kind_node)
-    classes = nodes.get("classes_")
-    if kind not in ("numeric", "str", "object"):
-        raise ValueError(f"'{kind_node.where}' must be numeric, str or object, got {kind!r}.")
-    if classes is not None and classes.type == "dataset":
-        if (kind == "numeric") == (classes.dtype.kind == "S"):
-            raise ValueError(
-                f"'{classes.where}' of dtype {classes.dtype} cannot have classes_kind {kind!r}."
-            )
-        classes.tag = "object" if kind == "object" else None
-    for name, node in nodes.items():
-        if node.type == "group":
-            node.tag = "list"
-        elif name in _V1_TAGS:
-            node.tag = _V1_TAGS[name]
 
 
 # ------------------------------------------------------------------ typed lookups

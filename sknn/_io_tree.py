@@ -29,11 +29,11 @@ declared dtype and shape, whose values are read only when asked. Reading a
 file is :func:`scan` (headers only, each object once, within a byte budget),
 then checks on the nodes, then :func:`read_values`; writing is
 :func:`encode` (every check and conversion, before any byte is written), then
-:func:`write`. :func:`digest` hashes a node tree the same way on both sides.
+:func:`write`.
 """
 
-import hashlib
 import math
+from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
@@ -54,6 +54,7 @@ _UNREAD = object()
 _NUMBER_KINDS = "biuf"
 
 
+@dataclass(slots=True, eq=False)
 class Node:
     """One group, dataset or attribute: its declared type, and its value once read.
 
@@ -62,26 +63,17 @@ class Node:
     ``"list"``, ``"object"`` or ``"fortran"``). Groups have ``children``
     (attributes and members by name, in file order); datasets and attributes
     a ``dtype`` and a ``shape`` as stored (None for an empty attribute,
-    whose value is None).
+    whose value is None). ``source`` is what :meth:`read` reads from.
     """
 
-    __slots__ = ("type", "where", "tag", "children", "dtype", "shape", "value", "_source")
-
-    def __init__(
-        self,
-        type,
-        where,
-        *,
-        tag=None,
-        children=None,
-        dtype=None,
-        shape=None,
-        value=_UNREAD,
-        source=None,
-    ):
-        self.type, self.where, self.tag = type, where, tag
-        self.children = {} if children is None else children
-        self.dtype, self.shape, self.value, self._source = dtype, shape, value, source
+    type: str
+    where: str
+    tag: str = None
+    children: dict = field(default_factory=dict)
+    dtype: np.dtype = None
+    shape: tuple = None
+    value: object = _UNREAD
+    source: object = field(default=None, repr=False)
 
     @property
     def array_shape(self):
@@ -97,9 +89,9 @@ class Node:
         """The stored value: ndarray, NumPy scalar, bytes or None (read from the file once)."""
         if self.value is _UNREAD:
             if self.type == "dataset":
-                self.value = np.asarray(self._source[()])
+                self.value = np.asarray(self.source[()])
             else:
-                attrs, name = self._source
+                attrs, name = self.source
                 value = attrs[name]
                 self.value = None if isinstance(value, h5py.Empty) else value
         return self.value
@@ -443,39 +435,3 @@ def _write_attribute(obj, name, value, dtype):
 def _h5_dtype(dtype):
     """Fixed-length strings labelled UTF-8 (h5py would label NumPy's S dtype ASCII)."""
     return h5py.string_dtype("utf-8", dtype.itemsize) if dtype.kind == "S" else dtype
-
-
-# ------------------------------------------------------------------ integrity
-
-
-def digest(node, exclude=()):
-    """SHA-256 (hex) of a read or encoded node tree: names, tags, dtypes, shapes and bytes.
-
-    Children are hashed in name order, so that the digest does not depend on
-    the order a file lists them in; ``exclude`` names children of ``node``
-    to leave out (the stored checksum itself).
-    """
-    hasher = hashlib.sha256()
-    _hash(hasher, node, exclude)
-    return hasher.hexdigest()
-
-
-def _hash(hasher, node, exclude=()):
-    header = repr((node.type, node.where, node.tag, node.dtype and node.dtype.str, node.shape))
-    _update(hasher, header.encode("utf-8", "surrogateescape"))
-    if node.type == "group":
-        for name in sorted(set(node.children) - set(exclude)):
-            _hash(hasher, node.children[name])
-        return
-    value = node.read()
-    if value is None:
-        _update(hasher, b"")
-    else:
-        # A flat uint8 view: no copy of arrays read from a file (C-contiguous).
-        data = np.ascontiguousarray(np.asarray(value, dtype=node.dtype))
-        _update(hasher, data.reshape(-1).view(np.uint8))
-
-
-def _update(hasher, data):
-    hasher.update(len(data).to_bytes(8, "little"))
-    hasher.update(data)

@@ -62,17 +62,20 @@ the hyperparameters as attributes; ``/rng`` with ``key``, ``pos``,
 """
 
 import contextlib
+import hashlib
 import os
 import secrets
 import stat
 
 import h5py
+import numpy as np
 
 import sknn
 
 from . import _io_schema as schema
 from . import _io_tree as tree
 from ._h5 import check_size, open_h5_safely
+from ._io_v1 import from_version_1
 
 __all__ = ["load", "save"]
 
@@ -239,7 +242,7 @@ def _encode(estimator, state, path):
     }
     params = schema.params_tree(estimator.get_params(deep=False))
     root = tree.encode({**header, "params": params, **state})
-    checksum = tree.encode({schema.CHECKSUM: f"sha256:{tree.digest(root)}"})
+    checksum = tree.encode({schema.CHECKSUM: f"sha256:{_digest(root)}"})
     root.children.update(checksum.children)
     # What load checks, on the tree about to be written: a file save writes always loads.
     schema.read_params(root, type(estimator), path)
@@ -308,7 +311,7 @@ def _read(path):
         # layout is checked, and never more than the file's size.
         root = tree.scan(f, path=path, max_bytes=f.id.get_filesize())
         if version == 1:
-            schema.from_version_1(root)
+            from_version_1(root)
         estimator = estimator_class(**schema.read_params(root, estimator_class, path))
         layout = schema.schema_of(root, estimator)
         schema.check_layout(root, layout, version)
@@ -320,7 +323,7 @@ def _checked_state(root, layout, path, verify_checksum):
     """The state of a tree whose values are read: checksum verified, values checked."""
     if verify_checksum:
         stored = tree.decode(root.children[schema.CHECKSUM], path)
-        if stored != f"sha256:{tree.digest(root, exclude=(schema.CHECKSUM,))}":
+        if stored != f"sha256:{_digest(root, exclude=(schema.CHECKSUM,))}":
             raise ValueError(
                 "its checksum does not match its contents: the file is damaged, or was "
                 "changed after it was saved."
@@ -356,3 +359,38 @@ class _Shown:
 
     def __repr__(self):
         return self.text
+
+
+# ------------------------------------------------------------------ integrity
+
+
+def _digest(node, exclude=()):
+    """SHA-256 (hex) of a node tree, read or encoded: names, tags, dtypes, shapes and bytes.
+
+    Children are hashed in name order, so that the digest does not depend on
+    the order a file lists them in; ``exclude`` names children of ``node``
+    to leave out (the stored checksum itself). A file's checksum guards
+    against damage, not against an editor, who can compute it again.
+    """
+    hasher = hashlib.sha256()
+    _hash(hasher, node, exclude)
+    return hasher.hexdigest()
+
+
+def _hash(hasher, node, exclude=()):
+    header = (node.type, node.where, node.tag, node.dtype and node.dtype.str, node.shape)
+    _update(hasher, repr(header).encode("utf-8", "surrogateescape"))
+    if node.type == "group":
+        for name in sorted(set(node.children) - set(exclude)):
+            _hash(hasher, node.children[name])
+    elif node.read() is None:
+        _update(hasher, b"")
+    else:
+        # A flat uint8 view: no copy of the (C-contiguous) arrays read from a file.
+        data = np.ascontiguousarray(np.asarray(node.read(), dtype=node.dtype))
+        _update(hasher, data.reshape(-1).view(np.uint8))
+
+
+def _update(hasher, data):
+    hasher.update(len(data).to_bytes(8, "little"))  # so that no two streams hash alike
+    hasher.update(data)
