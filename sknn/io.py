@@ -195,19 +195,21 @@ def load(path):
 
     Examples
     --------
-    >>> import os, tempfile
+    Training continues after loading as it would have without saving:
+
+    >>> import pathlib, tempfile
     >>> from sklearn.datasets import load_iris
     >>> from sknn import ShallowNNClassifier
-    >>> from sknn.io import load, save
+    >>> import sknn.io
     >>> X, y = load_iris(return_X_y=True)
-    >>> model = ShallowNNClassifier(hidden_layer_size=4, max_iter=20, tol=None,
-    ...                             random_state=0).fit(X, y)
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = os.path.join(tmp, "model.h5")
-    ...     save(model, path)
-    ...     restored = load(path)
-    >>> _ = model.partial_fit(X, y), restored.partial_fit(X, y)
-    >>> bool((restored.coefs_[0] == model.coefs_[0]).all())  # training continued alike
+    >>> net = ShallowNNClassifier(hidden_layer_size=4, max_iter=20, tol=None, random_state=0)
+    >>> net = net.fit(X, y)
+    >>> directory = tempfile.TemporaryDirectory()
+    >>> sknn.io.save(net, pathlib.Path(directory.name) / "net.h5")
+    >>> copy = sknn.io.load(pathlib.Path(directory.name) / "net.h5")
+    >>> directory.cleanup()
+    >>> _ = net.partial_fit(X, y), copy.partial_fit(X, y)
+    >>> bool((copy.coefs_[0] == net.coefs_[0]).all())
     True
     """
     path = os.fspath(path)
