@@ -1,0 +1,386 @@
+"""What a valid sknn model file holds, for :mod:`sknn.io`.
+
+The checks run on :class:`sknn._io_tree.Node` trees, in the order
+:func:`sknn.io.load` needs them: the header (:func:`check_header`), the
+parameters (:func:`read_params`: small, read first, since the expected
+shapes depend on them), the layout against the estimator's
+``_state_schema`` (:func:`check_layout`: names, types, dtypes and declared
+shapes, nothing read), and once read, the values (:func:`check_state`).
+:func:`sknn.io.save` runs the same checks on the tree it is about to write.
+Version-1 files are rearranged into the version-2 layout first
+(:mod:`sknn._io_v1`), then checked alike.
+
+Nothing here knows an estimator or an optimizer from the inside: the
+shapes come from ``_state_schema``, the parameters' rules from
+``_parameter_constraints``, and an optimizer state is accepted when the
+optimizer of that name takes it back unchanged.
+"""
+
+import math
+import re
+
+import numpy as np
+
+import sknn
+
+from ._compat import validate_parameter_constraints
+from ._io_tree import Node, decode
+from ._optimizers import OPTIMIZERS, make_optimizer
+from .linear import LogisticRegressionGD, SoftmaxGD
+from .neural import ShallowNNClassifier
+
+FORMAT = "sknn-model"
+FORMAT_VERSION = 2
+HEADER = ("format", "format_version", "sknn_version", "estimator")
+CHECKSUM = "checksum"
+
+# The only classes a file can name, looked up by exact name: nothing a file
+# names is ever imported or evaluated.
+ESTIMATORS = {cls.__name__: cls for cls in (LogisticRegressionGD, SoftmaxGD, ShallowNNClassifier)}
+
+# The public fitted attributes every estimator has (design.md), besides the
+# weights its _state_schema names.
+REQUIRED_ATTRIBUTES = ("classes_", "n_features_in_", "n_iter_", "loss_curve_", "best_loss_")
+REQUIRED_ATTRIBUTES += ("stop_reason_",)
+OPTIONAL_ATTRIBUTES = ("feature_names_in_", "validation_loss_curve_")
+STOP_REASONS = {"converged", "max_iter", "early_stopping", "diverged", "interrupted", "callback"}
+
+_WEIGHT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_MT19937_KEY_SIZE = 624
+
+
+# ------------------------------------------------------------------ header
+
+
+def check_header(header):
+    """The format version and estimator class of a file's header values (by name).
+
+    Checked in this order so that a newer file gets "upgrade sknn" whatever
+    else it holds.
+    """
+    file_format = header.get("format")
+    if file_format != FORMAT:
+        raise ValueError(
+            f"not an sknn model file: its 'format' attribute is {file_format!r}, not {FORMAT!r}."
+        )
+    version = header.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"'format_version' must be a positive integer, got {version!r}.")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"written in file format version {version}, newer than the version "
+            f"{FORMAT_VERSION} this sknn reads; upgrade sknn to load it."
+        )
+    written_by = header.get("sknn_version")
+    if _major_minor(written_by) > _major_minor(sknn.__version__):
+        raise ValueError(
+            f"written by sknn {written_by}, newer than this sknn {sknn.__version__}; "
+            "upgrade sknn to load it."
+        )
+    name = header.get("estimator")
+    if not isinstance(name, str) or name not in ESTIMATORS:
+        raise ValueError(
+            f"unknown estimator {name!r}; sknn model files hold one of {', '.join(ESTIMATORS)}."
+        )
+    return version, ESTIMATORS[name]
+
+
+def _major_minor(version):
+    match = re.match(r"(\d+)\.(\d+)", version) if isinstance(version, str) else None
+    if match is None:
+        raise ValueError(f"'sknn_version' must be a version such as '1.2.0', got {version!r}.")
+    return int(match[1]), int(match[2])
+
+
+# ------------------------------------------------------------------ parameters
+
+
+def params_tree(params):
+    """``get_params()`` as a plain tree; a class_weight dict as arrays of keys and values."""
+    tree = {}
+    for name, value in params.items():
+        if isinstance(value, np.random.RandomState):
+            raise ValueError(
+                f"{name} is a RandomState instance, which cannot be stored as a "
+                f"parameter. Set it to an int or None first, e.g. "
+                f"set_params({name}=0): the random state that training continues "
+                "from is saved either way."
+            )
+        if isinstance(value, dict):
+            keys = list(value)
+            # np.asarray would silently turn mixed keys such as [0, "a"] into str.
+            if len({isinstance(key, str) for key in keys}) > 1:
+                raise ValueError(
+                    f"class_weight keys must be all strings or all numbers, got {keys!r}."
+                )
+            value = {"keys": np.asarray(keys), "values": np.asarray(list(value.values()))}
+        tree[name] = value
+    return tree
+
+
+def read_params(root, estimator_class, path):
+    """The checked parameters of ``/params`` (read here: they are small)."""
+    constraints = estimator_class._parameter_constraints
+    node = _group(root, "params")
+    _names(node, constraints)
+    for name, child in node.children.items():
+        if child.type == "group" and name != "class_weight":
+            raise ValueError(f"'{child.where}' must be a single value, not a group.")
+        if child.type == "dataset":
+            raise ValueError(f"'{child.where}' must be a single value, not an array.")
+    class_weight = node.children["class_weight"]
+    if class_weight.type == "group":
+        weights = _class_weight(_group(node, "class_weight"), path)
+        params = decode(Node("group", node.where, children=_without(node, "class_weight")), path)
+        params["class_weight"] = weights
+    else:
+        params = decode(node, path)
+    # InvalidParameterError names the parameter; it is also a TypeError,
+    # which callers must not mistake for h5py's: raise a plain ValueError.
+    try:
+        validate_parameter_constraints(constraints, params, caller_name=estimator_class.__name__)
+    except ValueError as error:
+        raise ValueError(str(error)) from None
+    return params
+
+
+def _without(node, name):
+    return {key: child for key, child in node.children.items() if key != name}
+
+
+def _class_weight(node, path):
+    _names(node, ("keys", "values"))
+    keys = _dataset(node, "keys", kinds="biufS", ndim=1)
+    values = _dataset(node, "values", kinds="iuf", ndim=1)
+    if keys.shape != values.shape:
+        raise ValueError(f"'{node.where}' has {keys.shape[0]} keys but {values.shape[0]} values.")
+    tree = decode(node, path)
+    if len(set(tree["keys"].tolist())) != len(tree["keys"]):
+        raise ValueError(f"'{node.where}/keys' repeats a key.")
+    if not np.isfinite(tree["values"]).all():
+        raise ValueError(f"'{node.where}/values' holds NaN or infinite values.")
+    return dict(zip(tree["keys"].tolist(), tree["values"].tolist()))
+
+
+# ------------------------------------------------------------------ layout
+
+
+def schema_of(root, estimator):
+    """``estimator._state_schema`` for the sizes the file declares (two tiny reads)."""
+    attributes = _group(root, "attributes")
+    n_features = _integer(_attribute(attributes, "n_features_in_", "i"), low=1)
+    classes = _dataset(attributes, "classes_", kinds="biufS", ndim=1, tags=(None, "object"))
+    return estimator._state_schema(n_features, classes.shape[0])
+
+
+def check_layout(root, schema, version):
+    """Check names, types, dtypes and declared shapes against ``schema``; read nothing large."""
+    checksum = (CHECKSUM,) if version >= 2 else ()
+    _names(root, (*HEADER, *checksum, "params", "attributes", "optimizer", "rng"))
+    if root.tag is not None:
+        raise ValueError("'/' must be a group of entries, not a list.")
+    for name in (*HEADER, *checksum):
+        _attribute(root, name, "i" if name == "format_version" else "S")
+    dtypes = set()
+    _check_attributes(_group(root, "attributes"), schema["weights"], dtypes)
+    optimizer = _group(root, "optimizer")
+    _names(optimizer, ("name", "state"))
+    _attribute(optimizer, "name", "S")
+    for child in _group(optimizer, "state").children.values():
+        if child.type == "group":
+            _weights(child, schema["parameters"], dtypes)
+        elif child.type != "attribute" or child.dtype.kind not in "iuf" or child.shape is None:
+            raise ValueError(f"'{child.where}' must be a number or a group of arrays.")
+    rng = _group(root, "rng")
+    _names(rng, ("bit_generator", "state", "has_gauss", "gauss"))
+    _attribute(rng, "bit_generator", "S")
+    _attribute(rng, "has_gauss", "i")
+    _attribute(rng, "gauss", "f")
+    rng_state = _group(rng, "state")
+    _names(rng_state, ("key", "pos"))
+    _attribute(rng_state, "pos", "i")
+    key = _dataset(rng_state, "key", kinds="u", ndim=1)
+    if key.dtype != np.uint32 or key.shape != (_MT19937_KEY_SIZE,):
+        raise ValueError(
+            f"'{key.where}' must be {_MT19937_KEY_SIZE} uint32 values, got {key.dtype} {key.shape}."
+        )
+    if len(dtypes) > 1:
+        raise ValueError(
+            f"the weights and optimizer state mix dtypes {' and '.join(sorted(dtypes))}."
+        )
+
+
+def _check_attributes(node, weight_shapes, dtypes):
+    _names(node, (*REQUIRED_ATTRIBUTES, *weight_shapes), OPTIONAL_ATTRIBUTES)
+    classes = _dataset(node, "classes_", kinds="biufS", ndim=1, tags=(None, "object"))
+    if classes.tag == "object" and classes.dtype.kind != "S":
+        raise ValueError(f"'{classes.where}' of dtype {classes.dtype} cannot be tagged object.")
+    n_features = _integer(_attribute(node, "n_features_in_", "i"), low=1)
+    n_iter = _integer(_attribute(node, "n_iter_", "i"), low=0)
+    _attribute(node, "best_loss_", "f")
+    _attribute(node, "stop_reason_", "S")
+    curve = _dataset(node, "loss_curve_", kinds="f", ndim=1, tags=("list",))
+    if curve.dtype != np.float64 or curve.shape != (n_iter,):
+        raise ValueError(
+            f"'{curve.where}' must be {n_iter} float64 values (n_iter_ is {n_iter}), got "
+            f"{curve.dtype} {curve.shape}."
+        )
+    if "validation_loss_curve_" in node.children:
+        curve = _dataset(node, "validation_loss_curve_", kinds="f", ndim=1, tags=("list",))
+        if curve.dtype != np.float64 or curve.shape[0] > n_iter:
+            raise ValueError(f"'{curve.where}' must be at most n_iter_={n_iter} float64 values.")
+    if "feature_names_in_" in node.children:
+        names = _dataset(node, "feature_names_in_", kinds="S", ndim=1, tags=("object",))
+        if names.shape != (n_features,):
+            raise ValueError(f"'{names.where}' must be {n_features} strings, got {names.shape}.")
+    _weights(node, weight_shapes, dtypes, strict=False)
+
+
+def _weights(node, shapes, dtypes, strict=True):
+    """The float arrays ``shapes`` names (a list of shapes: a list group of arrays)."""
+    if strict:
+        _names(node, shapes)
+    if node.tag is not None:
+        raise ValueError(f"'{node.where}' must be a group of named arrays, not a list.")
+    for name, shape in shapes.items():
+        if isinstance(shape, list):
+            items = _group(node, name, tag="list")
+            _names(items, [str(i) for i in range(len(shape))])
+            arrays = [(items, str(i), s) for i, s in enumerate(shape)]
+        else:
+            arrays = [(node, name, shape)]
+        for parent, key, expected in arrays:
+            array = _dataset(parent, key, kinds="f", ndim=len(expected), tags=(None, "fortran"))
+            if array.dtype not in _WEIGHT_DTYPES:
+                raise ValueError(
+                    f"'{array.where}' has dtype {array.dtype}; expected float32 or float64."
+                )
+            if array.array_shape != tuple(expected):
+                raise ValueError(
+                    f"'{array.where}' has shape {array.array_shape}; expected {tuple(expected)}."
+                )
+            dtypes.add(array.dtype.name)
+
+
+# ------------------------------------------------------------------ values
+
+
+def check_state(state, schema):
+    """Check the values of a decoded state (``_get_state()``'s shape, layout already checked)."""
+    attributes = state["attributes"]
+    classes = attributes["classes_"]
+    if len(classes) < 2 or not np.all(classes[1:] > classes[:-1]):
+        raise ValueError(
+            f"'/attributes/classes_' must be at least 2 sorted, unique labels, got {classes!r}."
+        )
+    if math.isnan(attributes["best_loss_"]):
+        raise ValueError("'/attributes/best_loss_' is NaN.")
+    if attributes["stop_reason_"] not in STOP_REASONS:
+        raise ValueError(
+            f"'/attributes/stop_reason_' must be one of {sorted(STOP_REASONS)}, "
+            f"got {attributes['stop_reason_']!r}."
+        )
+    for name, shape in schema["weights"].items():
+        arrays = attributes[name] if isinstance(shape, list) else [attributes[name]]
+        if not all(np.isfinite(array).all() for array in arrays):
+            raise ValueError(f"'/attributes/{name}' holds NaN or infinite values.")
+    _check_optimizer_state(state["optimizer"])
+    _check_rng_state(state["rng"])
+
+
+def _check_optimizer_state(optimizer):
+    name, state = optimizer["name"], optimizer["state"]
+    if name not in OPTIMIZERS:
+        raise ValueError(f"'/optimizer/name' must be one of {sorted(OPTIMIZERS)}, got {name!r}.")
+    # The optimizer's own set_state is the rule: a state it takes back
+    # unchanged (same keys, same types) is one it can continue from.
+    probe = make_optimizer(name, 1.0, 0.5, 0.5, 1.0)
+    probe.set_state(state)
+    if not _same_state(probe.get_state(), state):
+        raise ValueError(
+            f"'/optimizer/state' is not a state of the {name!r} optimizer: it holds "
+            f"{sorted(state) or 'nothing'}."
+        )
+
+
+def _same_state(actual, expected):
+    if actual.keys() != expected.keys():
+        return False
+    for key, value in expected.items():
+        other = actual[key]
+        if isinstance(value, dict):
+            if other is not value:
+                return False
+        elif type(other) is not type(value) or not (other == value or other != other):
+            return False
+    return True
+
+
+def _check_rng_state(rng):
+    if rng["bit_generator"] != "MT19937":
+        raise ValueError(f"'/rng/bit_generator' must be 'MT19937', got {rng['bit_generator']!r}.")
+    pos = rng["state"]["pos"]
+    if not 0 <= pos <= _MT19937_KEY_SIZE:
+        raise ValueError(f"'/rng/state/pos' must be an integer in [0, 624], got {pos}.")
+    if rng["has_gauss"] not in (0, 1):
+        raise ValueError(f"'/rng/has_gauss' must be 0 or 1, got {rng['has_gauss']}.")
+    if not math.isfinite(rng["gauss"]):
+        raise ValueError(f"'/rng/gauss' must be finite, got {rng['gauss']}.")
+
+
+# ------------------------------------------------------------------ typed lookups
+
+
+def _names(node, required, optional=()):
+    """Refuse a group missing a required entry or holding one the format does not define."""
+    missing = [name for name in required if name not in node.children]
+    if missing:
+        raise ValueError(f"'{node.where}' is missing {', '.join(missing)}.")
+    unexpected = sorted(set(node.children) - set(required) - set(optional))
+    if unexpected:
+        names = ", ".join(repr(name) if not name.isprintable() else name for name in unexpected)
+        raise ValueError(f"'{node.where}' has unexpected entries {names}.")
+
+
+def _child(node, name, type):
+    child = node.children.get(name)
+    if child is None:
+        raise ValueError(f"'{node.where}' is missing {name}.")
+    if child.type != type:
+        raise ValueError(f"'{child.where}' must be {'an' if type[0] == 'a' else 'a'} {type}.")
+    return child
+
+
+def _group(node, name, tag=None):
+    group = _child(node, name, "group")
+    if group.tag != tag:
+        raise ValueError(f"'{group.where}' must be {'a list' if tag else 'a group of entries'}.")
+    return group
+
+
+def _attribute(node, name, kinds):
+    attribute = _child(node, name, "attribute")
+    if attribute.shape is None or attribute.dtype.kind not in kinds:
+        what = {"i": "an integer", "f": "a float", "S": "a string"}
+        raise ValueError(f"'{attribute.where}' must be {what[kinds]}, got dtype {attribute.dtype}.")
+    return attribute
+
+
+def _integer(attribute, low):
+    value = attribute.read().item()
+    if value < low:
+        raise ValueError(f"'{attribute.where}' must be an integer >= {low}, got {value}.")
+    return value
+
+
+def _dataset(node, name, *, kinds, ndim, tags=(None,)):
+    dataset = _child(node, name, "dataset")
+    if dataset.dtype.kind not in kinds:
+        raise ValueError(f"'{dataset.where}' has dtype {dataset.dtype}.")
+    if len(dataset.shape) != ndim:
+        raise ValueError(
+            f"'{dataset.where}' must have {ndim} dimension(s), got shape {dataset.shape}."
+        )
+    if dataset.tag not in tags:
+        raise ValueError(f"'{dataset.where}' is tagged {dataset.tag!r}; expected {tags[0]!r}.")
+    return dataset
