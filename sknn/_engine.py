@@ -194,8 +194,6 @@ def _train(
                 if not guard.finite(loss):
                     stop_reason = "diverged"
                     break
-                if step == 0:
-                    guard.epoch_start(params)
                 optimizer.step(params, grads, loss)
                 epoch_loss += loss * batch_weight
                 epoch_weight += batch_weight
@@ -276,12 +274,19 @@ def _train(
     if stop_reason != "diverged" and not all(np.isfinite(p).all() for p in params.values()):
         stop_reason = "diverged"
     if stop_reason == "diverged":
-        guard.restore_for_divergence(params)
+        if full_batch:
+            # Back to the best point, with no momentum or moments: the state
+            # accumulated on the way to the blow-up is not that point's.
+            guard.restore_for_divergence(params)
+            optimizer.set_state({})
+        else:
+            checkpoint.restore()  # the weights and optimizer of the last complete epoch
         warnings.warn(
             f"{estimator_name} diverged: the loss became non-finite, grew more than "
             f"{DIVERGENCE_FACTOR:g}-fold or stayed above {INSTABILITY_FACTOR:g} times "
-            "its starting value, so training stopped and kept the best weights with a "
-            f"finite loss. The learning rate ({guard.original_learning_rate(optimizer)!r}) "
+            "its starting value, so training stopped and kept the weights of the best "
+            "finite loss (mini-batches: of the last complete epoch). The learning rate "
+            f"({guard.original_learning_rate(optimizer)!r}) "
             "is too large for this data: lower it, standardize the features, or use "
             "learning_rate='auto' where offered.",
             ConvergenceWarning,
@@ -323,8 +328,7 @@ class _Guard:
 
     ``best`` holds the weights of the lowest training loss seen (full batch:
     the point whose loss was evaluated; mini-batches: the weights at the end
-    of the epoch), ``last_good`` the weights at the start of the current
-    mini-batch epoch.
+    of the epoch).
     """
 
     def __init__(self, params, full_batch):
@@ -332,7 +336,6 @@ class _Guard:
         self.first_loss = None
         self.best_loss = math.inf
         self.best = None
-        self.last_good = _copy_into(None, params)
         self.halvings = 0
         self._original_learning_rate = None
 
@@ -345,9 +348,6 @@ class _Guard:
 
     def unstable(self, loss):
         return not loss <= INSTABILITY_FACTOR * self.first_loss
-
-    def epoch_start(self, params):
-        _copy_into(self.last_good, params)
 
     def judge_epoch(self, loss, params):
         """Mini-batches: remember the weights after the best epoch so far."""
@@ -386,7 +386,9 @@ class _Guard:
         return self._original_learning_rate
 
     def restore_for_divergence(self, params):
-        _copy_into(params, self.best if self.best is not None else self.last_good)
+        """Full batch: back to the best point (the initial one if no loss was finite)."""
+        if self.best is not None:
+            _copy_into(params, self.best)
 
     def keep_best(self, params, last_loss):
         """Go back to the best weights when training ended clearly worse than them."""

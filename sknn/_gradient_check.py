@@ -1,7 +1,6 @@
 """A user-facing gradient check: analytic gradients against finite differences."""
 
 from numbers import Integral, Real
-
 from typing import TYPE_CHECKING
 
 import numpy as np

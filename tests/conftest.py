@@ -9,6 +9,7 @@ from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD
 
 ESTIMATORS = [LogisticRegressionGD, SoftmaxGD, ShallowNNClassifier]
 LINEAR = [LogisticRegressionGD, SoftmaxGD]
+OPTIMIZERS = ["gd", "momentum", "nesterov", "adam"]
 
 # The course's cat images: next to the repository in shared/, or where
 # SKNN_DATA_DIR points. Tests that need them skip, saying so, where absent.

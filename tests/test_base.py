@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from conftest import ESTIMATORS
+from conftest import ESTIMATORS, OPTIMIZERS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
@@ -19,8 +19,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD, check_gradient
-
-OPTIMIZERS = ["gd", "momentum", "adam"]
 
 
 def _make(Estimator, **params):

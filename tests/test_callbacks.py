@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import ESTIMATORS
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import make_classification
@@ -23,7 +24,6 @@ from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD, _callback
 
 callback_api = pytest.importorskip("sklearn.callback", reason="needs scikit-learn >= 1.9")
 
-ESTIMATORS = [LogisticRegressionGD, SoftmaxGD, ShallowNNClassifier]
 parametrize_estimators = pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda E: E.__name__)
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import skops.io
+from conftest import ESTIMATORS, OPTIMIZERS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
@@ -25,8 +26,6 @@ from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD, _io_schem
 from sknn._base import _FITTED_ATTRIBUTES, _OPTIONAL_FITTED_ATTRIBUTES
 from sknn.io import load, save
 
-ESTIMATORS = [LogisticRegressionGD, SoftmaxGD, ShallowNNClassifier]
-OPTIMIZERS = ["gd", "momentum", "nesterov", "adam"]
 LABELS = {
     "int": np.array([3, 5, 7, 11]),
     "str": np.array(["kat", "hund", "fågel", "ü"]),

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import OPTIMIZERS
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning
@@ -26,7 +27,6 @@ from sknn import ShallowNNClassifier, check_gradient, reference
 from sknn.neural import ShallowNetObjective
 
 ACTIVATIONS = ["tanh", "relu", "sigmoid", "leaky_relu"]
-OPTIMIZERS = ["gd", "momentum", "adam"]
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
 
