@@ -25,8 +25,9 @@ from ._config import REPO_ROOT
 class Column:
     """One table column: the key of its values in each row, a label and a format.
 
-    ``kind`` is one of 'text', 'int', 'seconds', 'ratio', 'float', 'loss',
-    'sci', 'percent', 'accuracy', 'gflops', 'bytes'.
+    ``kind`` is one of 'text', 'int', 'seconds', 'ratio', 'range' (a
+    (low, high) pair of ratios), 'float', 'loss', 'sci', 'percent',
+    'accuracy', 'gflops', 'bytes'.
     """
 
     key: str
@@ -57,6 +58,10 @@ class Target:
         The measured value meets the target when ``measured comparison threshold``.
     detail : str
         How ``measured`` was obtained.
+    not_measured : str
+        Why this run cannot test the target by construction (a --quick run's
+        problem is too small for it), or "" when it can. Such a target is
+        reported as not measured, never as MISSED.
     """
 
     name: str
@@ -64,22 +69,30 @@ class Target:
     threshold: float
     comparison: str
     detail: str = ""
+    not_measured: str = ""
 
     @property
     def met(self):
+        """True or False; None when this run does not measure the target."""
+        if self.not_measured:
+            return None
         if self.comparison == ">=":
             return self.measured >= self.threshold
         return self.measured <= self.threshold
 
     @property
     def margin(self):
-        """Relative distance inside (+) or outside (-) the target."""
+        """Relative distance inside (+) or outside (-) the target; None if not measured."""
+        if self.not_measured:
+            return None
         if self.comparison == ">=":
             return self.measured / self.threshold - 1.0
         return self.threshold / self.measured - 1.0
 
     @property
     def status(self):
+        if self.not_measured:
+            return "not measured"
         return f"{'MET' if self.met else 'MISSED'} ({self.margin:+.0%})"
 
     def as_dict(self):
@@ -91,6 +104,7 @@ class Target:
             "met": self.met,
             "margin": self.margin,
             "detail": self.detail,
+            "not_measured": self.not_measured or None,
         }
 
 
@@ -107,7 +121,14 @@ class Figure:
 
 @dataclass
 class Section:
-    """Everything one benchmark section measured."""
+    """Everything one benchmark section measured.
+
+    ``summary`` is the section's one-sentence finding for the report's
+    verdict. ``cross_checks`` maps a description of a quantity that other
+    sections measure too (see :func:`cross_check_key`) to
+    ``{"median": seconds, "range": (low, high)}``; the report puts the
+    sections' figures for one quantity side by side.
+    """
 
     name: str
     title: str
@@ -117,8 +138,19 @@ class Section:
     figures: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     data: dict = field(default_factory=dict)
+    summary: str = ""
+    cross_checks: dict = field(default_factory=dict)
     error: str = ""
     load: dict = None
+
+
+def cross_check_key(dtype, n_threads_label, shape, hidden):
+    """The quantity several sections measure: the network's full-batch epoch on one problem."""
+    m, n, k = shape
+    return (
+        f"full-batch epoch of the {hidden}-unit tanh network, {m} x {n}, {k} classes, "
+        f"{dtype}, {n_threads_label}"
+    )
 
 
 # --------------------------------------------------------------- the machine
@@ -228,6 +260,9 @@ def format_value(value, kind):
         return format_seconds(value)
     if kind == "ratio":
         return f"{value:.3g}x" if value < 100 else f"{value:,.0f}x"
+    if kind == "range":
+        low, high = value
+        return f"{format_value(low, 'ratio')[:-1]}–{format_value(high, 'ratio')}"
     if kind == "float":
         return f"{value:.4g}"
     if kind == "loss":
@@ -283,6 +318,11 @@ _TARGET_COLUMNS = [
     Column("detail", "how measured"),
 ]
 
+#: Other processes' share of the CPU above which a section's timings count as noisy.
+NOISY_SHARE = 0.10
+#: Medians of one quantity from two sections agree when within this factor.
+AGREEMENT = 1.25
+
 
 def _target_rows(targets):
     return [
@@ -290,7 +330,7 @@ def _target_rows(targets):
             "name": t.name,
             "goal": f"{t.comparison} {t.threshold:g}",
             "measured": f"{t.measured:.3g}",
-            "status": t.status,
+            "status": f"not measured ({t.not_measured})" if t.not_measured else t.status,
             "detail": t.detail,
         }
         for t in targets
@@ -308,21 +348,22 @@ def render_markdown(sections, machine, run):
     run : dict
         Mode, command line, cat-data source, plotting status, duration.
     """
-    lines = ["# sknn benchmark report", ""]
+    lines = ["# sknn benchmark report", "", "## Verdict", ""]
+    lines += _verdict_lines(sections, machine, run)
+    lines += ["", "## The run and the machine", ""]
     lines += _machine_lines(machine, run)
     targets = [t for s in sections for t in s.targets]
     if targets:
-        met = sum(t.met for t in targets)
+        lines += ["", f"## Targets: {_target_count(targets)}", ""]
         lines += [
-            "",
-            f"## Targets: {met} of {len(targets)} met",
-            "",
             "Margin: how far inside (+) or outside (−) the target the measured value is, "
-            "relative to it. Ratios come from interleaved runs in one process "
-            "(medians of per-repeat ratios).",
+            "relative to it. Ratios are the ratio of the two medians they are computed "
+            "from, shown in the section's table with the lowest and highest per-repeat "
+            "ratio.",
             "",
         ]
         lines += _markdown_table(_TARGET_COLUMNS, _target_rows(targets))
+    lines += _cross_check_lines(sections)
     for section in sections:
         lines += ["", f"## {section.title}", ""]
         if section.error:
@@ -344,6 +385,161 @@ def render_markdown(sections, machine, run):
         if section.notes:
             lines += [""] + [f"- {note}" for note in section.notes]
     return "\n".join(lines) + "\n"
+
+
+def _target_count(targets):
+    measured = [t for t in targets if not t.not_measured]
+    met = sum(bool(t.met) for t in measured)
+    text = f"{met} of {len(measured)} measured met"
+    if len(measured) < len(targets):
+        text += f", {len(targets) - len(measured)} not measured in this run"
+    return text
+
+
+_RUN_KINDS = {
+    "full": "A full run",
+    "quick": "A --quick smoke run",
+    "tiny": "A --tiny test run",
+}
+
+
+def _verdict_lines(sections, machine, run):
+    """What was measured, where, how noisy it was, and what came out."""
+    blas_threads = sorted(
+        {p["num_threads"] for p in machine["threadpools"] if p["user_api"] == "blas"}
+    )
+    threads = "/".join(str(t) for t in blas_threads) or "?"
+    lines = [
+        f"- **What**: {_RUN_KINDS[run['mode']]} of {len(sections)} section(s) "
+        f"({', '.join(s.name for s in sections)}) on sknn {machine['versions']['sknn']} "
+        f"(commit {machine['sknn_commit']}), taking {run['duration'] / 60:.1f} min on "
+        f"{machine['cpu_model']}, {machine['usable_cores']} usable cores, OpenBLAS with "
+        f"{threads} threads; cat data: {run['cat_data']}.",
+        f"- **Noise**: {_noise_sentence(sections, run)}",
+    ]
+    targets = [t for s in sections for t in s.targets]
+    if targets:
+        lines.append(f"- **Targets**: {_target_sentence(targets)}")
+    if run["mode"] != "full":
+        lines.append(
+            "- **What it means**: the suite runs and writes its report. The problems are "
+            "smaller than those the targets were set for, so these figures are not sknn's "
+            "performance: `python -m benchmarks` (10–20 minutes) measures that. In brief:"
+        )
+    else:
+        lines.append("- **What it means**, section by section:")
+    for section in sections:
+        finding = "FAILED, see its traceback below" if section.error else section.summary
+        lines.append(f"  - *{section.name}*: {finding}")
+    return lines
+
+
+def _noise_sentence(sections, run):
+    loads = [(s.name, s.load) for s in sections if s.load and s.load.get("others") is not None]
+    load_average = _load_average(run)
+    if not loads:
+        return f"unknown (no /proc/stat); load average at the start {load_average}."
+    worst_name, worst = max(loads, key=lambda item: item[1]["others"])
+    steal = max(load["steal"] for _, load in loads)
+    stolen = f", the hypervisor stole up to {steal:.0%}" if steal >= 0.01 else ""
+    if worst["others"] < NOISY_SHARE and steal < NOISY_SHARE / 2:
+        return (
+            f"low: other processes used at most {worst['others']:.0%} of the CPU while a "
+            f"section ran{stolen} (load average {load_average} at the start), so the "
+            "medians are representative; each ratio's per-repeat range is shown next to it."
+        )
+    return (
+        f"HIGH: other processes used up to {worst['others']:.0%} of the CPU (during "
+        f"*{worst_name}*{stolen}; load average {load_average} at the start). Two-thread "
+        "BLAS suffers most: a thread that loses its core stalls the other. Absolute times "
+        "are inflated and ratios move; each ratio is shown with its per-repeat range, and "
+        "where that is wide the figure is not to be quoted: rerun on a quiet machine."
+    )
+
+
+def _target_sentence(targets):
+    measured = [t for t in targets if not t.not_measured]
+    missed = [t for t in measured if not t.met]
+    text = f"{sum(bool(t.met) for t in measured)} of {len(measured)} measured targets met"
+    if len(missed) > 3:
+        text += f"; {len(missed)} missed (the table below)"
+    elif missed:
+        text += "; missed: " + "; ".join(
+            f"{t.name} ({t.measured:.3g}, goal {t.comparison} {t.threshold:g})" for t in missed
+        )
+    skipped = [t for t in targets if t.not_measured]
+    if skipped:
+        text += f"; {len(skipped)} not measured, as this run cannot by construction"
+    return text + "."
+
+
+_CROSS_CHECK_COLUMNS = [
+    Column("quantity", "quantity"),
+    Column("section", "section"),
+    Column("median", "median", "seconds"),
+    Column("range", "lowest – highest repeat"),
+    Column("others", "others' CPU share during the section", "percent"),
+]
+
+
+def _cross_check_lines(sections):
+    """One quantity measured by several sections: their figures side by side, and whether
+    they agree."""
+    by_key = {}
+    for section in sections:
+        for key, figure in section.cross_checks.items():
+            by_key.setdefault(key, []).append((section, figure))
+    shared = {key: found for key, found in by_key.items() if len(found) > 1}
+    if not shared:
+        return []
+    rows, notes = [], []
+    for key, found in shared.items():
+        for section, figure in found:
+            low, high = figure["range"]
+            rows.append(
+                {
+                    "quantity": key,
+                    "section": section.name,
+                    "median": figure["median"],
+                    "range": f"{format_seconds(low)} – {format_seconds(high)}",
+                    "others": (section.load or {}).get("others"),
+                }
+            )
+        notes.append(_agreement(key, found))
+    return (
+        ["", "## Cross-checks: one quantity, several sections", ""]
+        + [
+            "Several sections time the network's full-batch epoch on the same problem, "
+            "with the same estimator and the same steady-state method ((time of a long "
+            "fit − time of a 1-epoch fit) / (epochs − 1)), each interleaved with "
+            "different work.",
+            "",
+        ]
+        + _markdown_table(_CROSS_CHECK_COLUMNS, rows)
+        + [""]
+        + [f"- {note}" for note in notes]
+    )
+
+
+def _agreement(key, found):
+    medians = {section.name: figure["median"] for section, figure in found}
+    slow = max(medians, key=medians.get)
+    fast = min(medians, key=medians.get)
+    factor = medians[slow] / medians[fast]
+    if factor <= AGREEMENT:
+        return f"{key}: the sections agree (medians within {factor - 1:.0%})."
+    loads = {s.name: (s.load or {}).get("others") for s, _ in found}
+    if None not in loads.values() and loads[slow] - loads[fast] >= NOISY_SHARE:
+        why = (
+            f"other processes used {loads[slow]:.0%} of the CPU during *{slow}* against "
+            f"{loads[fast]:.0%} during *{fast}*: the load, not sknn, differs"
+        )
+    else:
+        why = (
+            "the load was alike, so the difference is the sections' own: "
+            "see the ranges, and rerun on a quiet machine"
+        )
+    return f"{key}: *{slow}* is {factor:.2f}x slower than *{fast}*; {why}."
 
 
 def _load_lines(load):
