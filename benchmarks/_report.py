@@ -230,7 +230,10 @@ def _memory_bytes():
 
 
 def _git_commit():
-    """HEAD of the repository, marked '+dirty' when sknn/ has local changes."""
+    """HEAD of the repository, marked '+dirty' when sknn/ has local changes.
+
+    "unknown" outside a git checkout (CI's scratch copy of the repository).
+    """
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -247,7 +250,7 @@ def _git_commit():
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return None
+        return "unknown"
     return head + ("+dirty" if dirty else "")
 
 
