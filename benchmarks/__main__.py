@@ -11,7 +11,8 @@ import warnings
 from . import SECTIONS
 from ._config import DATA_DIR_VARIABLE, Config
 from ._data import CAT_FILES, CAT_SHAPE, STAND_IN_NAME, cat_label, cat_source
-from ._report import Section, write_report
+from ._render import write_report
+from ._report import Section
 from ._timing import MachineLoad
 
 

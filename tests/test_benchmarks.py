@@ -322,7 +322,8 @@ def test_list_and_bad_sections(cli, capsys):
 
 
 def test_report_without_matplotlib(cli, tmp_path, monkeypatch):
-    from benchmarks._report import Figure, Section, write_report
+    from benchmarks._render import write_report
+    from benchmarks._report import Figure, Section
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     section = Section("demo", "Demo", "intro")
