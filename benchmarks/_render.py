@@ -150,8 +150,9 @@ def _noise_sentence(sections, run):
     return (
         f"HIGH: other processes used up to {worst['others']:.0%} of the CPU (during "
         f"*{worst_name}*{stolen}; load average {load_average} at the start). Two-thread "
-        "BLAS suffers most: a thread that loses its core stalls the other. Absolute times "
-        "are inflated and ratios move; each ratio is shown with its per-repeat range, and "
+        "BLAS suffers most, since a call waits for whichever thread lost its core: the "
+        "rows limited to one BLAS thread are the steadier ones. Absolute times are "
+        "inflated and ratios move; each ratio is shown with its per-repeat range, and "
         "where that is wide the figure is not to be quoted: rerun on a quiet machine."
     )
 
@@ -168,7 +169,7 @@ def _target_sentence(targets):
         )
     skipped = [t for t in targets if t.not_measured]
     if skipped:
-        text += f"; {len(skipped)} not measured, as this run cannot by construction"
+        text += f"; {len(skipped)} not measured (the table says why)"
     return text + "."
 
 

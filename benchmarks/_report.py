@@ -57,7 +57,10 @@ class Target:
     not_measured : str
         Why this run cannot test the target by construction (a --quick run's
         problem is too small for it), or "" when it can. Such a target is
-        reported as not measured, never as MISSED.
+        reported as not measured, never as MISSED. Set too when ``measured``
+        is not a positive number: every target here is a ratio of times, and a
+        steady epoch that came out at or below zero means that the noise was
+        larger than the time measured.
     """
 
     name: str
@@ -66,6 +69,10 @@ class Target:
     comparison: str
     detail: str = ""
     not_measured: str = ""
+
+    def __post_init__(self):
+        if not self.not_measured and not self.measured > 0:
+            self.not_measured = "the timing noise was larger than the time measured"
 
     @property
     def met(self):
