@@ -9,9 +9,10 @@ import traceback
 import warnings
 
 from . import SECTIONS
-from ._config import Config
-from ._data import cat_source
-from ._report import Section, write_report
+from ._config import DATA_DIR_VARIABLE, Config
+from ._data import CAT_FILES, CAT_SHAPE, STAND_IN_NAME, cat_label, cat_source
+from ._render import write_report
+from ._report import Section
 from ._timing import MachineLoad
 
 
@@ -36,11 +37,18 @@ def parse_args(argv=None):
             "markdown report with PNG plots. Timings are medians of interleaved "
             "repeats; targets missed do not change the exit status."
         ),
+        epilog=(
+            f"The course's cat images: set {DATA_DIR_VARIABLE} to the directory holding "
+            f"{' and '.join(CAT_FILES)}, e.g. `{DATA_DIR_VARIABLE}=~/course/datasets "
+            f"python -m benchmarks`. Without it the run uses a {STAND_IN_NAME} "
+            f"({CAT_SHAPE[0]} x {CAT_SHAPE[2]}) instead, and every table, plot and the "
+            "JSON say so."
+        ),
     )
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run on small sizes (the whole suite in about 30 s); not a measurement",
+        help="smoke run on small sizes (the whole suite in under a minute); not a measurement",
     )
     # Seconds-long run for the test suite.
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
@@ -93,12 +101,14 @@ def main(argv=None):
     load_average = os.getloadavg() if hasattr(os, "getloadavg") else None
     names = args.sections or list(SECTIONS)
     start = time.perf_counter()
-    sections = [_run_section(SECTIONS[name], config) for name in names]
+    with config.heartbeat():
+        sections = [_run_section(SECTIONS[name], config) for name in names]
     run = {
         "mode": mode,
         "command": "python -m benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv),
         "sections": names,
         "cat_source": cat_source(config),
+        "cat_data": cat_label(config),
         "load_average_at_start": load_average,
         "duration": time.perf_counter() - start,
     }
@@ -132,6 +142,7 @@ def _print_summary(sections, report):
         print(
             f"  {target.status:16s} {target.name}: {target.measured:.3g} "
             f"(target {target.comparison} {target.threshold:g})"
+            + (f"; {target.not_measured}" if target.not_measured else "")
         )
     for section in sections:
         if section.error:

@@ -1,8 +1,9 @@
 """The benchmark data: bundled scikit-learn sets, generated problems, the cat images.
 
-Nothing here downloads anything. The course's cat data is read from the
-config's data directory when present; otherwise a generated stand-in of the
-same shape takes its place and :attr:`Dataset.source` says so.
+Nothing here downloads anything. The course's cat data is read from
+``$SKNN_DATA_DIR`` when it holds the files; otherwise a generated stand-in of
+the same shape takes its place, and its name, which every table, plot and the
+JSON print, says so: "cat-shaped generated stand-in (209 x 12288)".
 """
 
 import functools
@@ -15,10 +16,14 @@ from sklearn.preprocessing import StandardScaler
 
 from sknn.datasets import load_h5
 
+from ._config import DATA_DIR_VARIABLE
+
 CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 #: (n_train, n_test, n_features) of the course's cat data, and of the --tiny stand-in.
 CAT_SHAPE = (209, 50, 64 * 64 * 3)
 TINY_CAT_SHAPE = (40, 10, 300)
+#: The name the stand-in goes by wherever the cat images would be named.
+STAND_IN_NAME = "cat-shaped generated stand-in"
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class Dataset:
     Attributes
     ----------
     name : str
+        Short name; :attr:`label` is what reports print.
     X_train, y_train, X_test, y_test : ndarray
         ``X_test`` and ``y_test`` are empty when the problem has no test split.
     source : str
@@ -46,18 +52,48 @@ class Dataset:
         """Shape of ``X_train``."""
         return self.X_train.shape
 
+    @property
+    def label(self):
+        """Name and training shape, e.g. ``"digits (1347 x 64)"``: how reports name it."""
+        n_samples, n_features = self.shape
+        return f"{self.name} ({n_samples} x {n_features})"
+
+
+def has_course_files(config):
+    """Whether :func:`cat` reads the course's files (never in --tiny runs)."""
+    return (
+        config.mode != "tiny"
+        and config.data_dir is not None
+        and all((config.data_dir / name).is_file() for name in CAT_FILES)
+    )
+
 
 def cat_source(config):
     """Say where :func:`cat` takes its data from, without loading it."""
-    if config.mode == "tiny":
-        return "generated tiny stand-in (--tiny)"
-    paths = [config.data_dir / name for name in CAT_FILES]
-    if all(path.is_file() for path in paths):
+    if has_course_files(config):
         return f"course files in {config.data_dir}"
-    return (
-        f"NOT FOUND in {config.data_dir} (set SKNN_DATA_DIR): generated stand-in "
-        f"of the same shape, {CAT_SHAPE[0]}x{CAT_SHAPE[2]} train, {CAT_SHAPE[1]} test"
+    if config.mode == "tiny":
+        n_train, _, n_features = TINY_CAT_SHAPE
+        return f"{STAND_IN_NAME} ({n_train} x {n_features}), smaller in --tiny"
+    where = (
+        f"{DATA_DIR_VARIABLE} is not set"
+        if config.data_dir is None
+        else f"{', '.join(CAT_FILES)} not found in {config.data_dir}"
     )
+    return (
+        f"{where}: the cat images are replaced by a {STAND_IN_NAME} "
+        f"({CAT_SHAPE[0]} x {CAT_SHAPE[2]}, {CAT_SHAPE[1]} test rows, from "
+        "make_classification: its accuracies say nothing about the cat images). Set "
+        f"{DATA_DIR_VARIABLE} to the directory holding {' and '.join(CAT_FILES)}."
+    )
+
+
+def cat_label(config):
+    """What the run's cat data is, in a few words, for the report's verdict."""
+    if has_course_files(config):
+        return f"the course's cat images ({CAT_SHAPE[0]} x {CAT_SHAPE[2]})"
+    n_train, _, n_features = TINY_CAT_SHAPE if config.mode == "tiny" else CAT_SHAPE
+    return f"{STAND_IN_NAME} ({n_train} x {n_features}) in place of the cat images"
 
 
 def cat(config):
@@ -72,7 +108,7 @@ def cat(config):
     dataset : Dataset
     """
     source = cat_source(config)
-    if source.startswith("course files"):
+    if has_course_files(config):
         return _cat_files(str(config.data_dir), source)
     n_train, n_test, n_features = TINY_CAT_SHAPE if config.mode == "tiny" else CAT_SHAPE
     return _cat_stand_in(n_train, n_test, n_features, source)
@@ -95,7 +131,7 @@ def _cat_stand_in(n_train, n_test, n_features, source):
     # Pixel-like values in [0, 1], as after the course's division by 255.
     X -= X.min()
     X /= X.max()
-    return Dataset("cat", X[:n_train], y[:n_train], X[n_train:], y[n_train:], source=source)
+    return Dataset(STAND_IN_NAME, X[:n_train], y[:n_train], X[n_train:], y[n_train:], source=source)
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,20 +1,16 @@
-"""What a section returns, the machine it ran on, and the report files.
+"""What a section returns, the machine it ran on, and how figures are formatted.
 
 A section's numbers are kept raw (seconds, ratios, bytes) in its tables and
-formatted only when the markdown is written, so ``results.json`` holds every
-figure at full precision. Plots are drawn by callables the sections attach;
-matplotlib is imported here, lazily, and the report says so when it is
-missing.
+formatted only when the markdown is written (:mod:`benchmarks._render`), so
+``results.json`` holds every figure at full precision.
 """
 
 import datetime
-import json
 import math
 import os
 import platform
 import subprocess
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from threadpoolctl import threadpool_info
 
@@ -25,8 +21,9 @@ from ._config import REPO_ROOT
 class Column:
     """One table column: the key of its values in each row, a label and a format.
 
-    ``kind`` is one of 'text', 'int', 'seconds', 'ratio', 'float', 'loss',
-    'sci', 'percent', 'accuracy', 'gflops', 'bytes'.
+    ``kind`` is one of 'text', 'int', 'seconds', 'ratio', 'range' (a
+    (low, high) pair of ratios), 'float', 'loss', 'sci', 'percent',
+    'accuracy', 'gflops', 'bytes'.
     """
 
     key: str
@@ -57,6 +54,13 @@ class Target:
         The measured value meets the target when ``measured comparison threshold``.
     detail : str
         How ``measured`` was obtained.
+    not_measured : str
+        Why this run cannot test the target by construction (a --quick run's
+        problem is too small for it), or "" when it can. Such a target is
+        reported as not measured, never as MISSED. Set too when ``measured``
+        is not a positive number: every target here is a ratio of times, and a
+        steady epoch that came out at or below zero means that the noise was
+        larger than the time measured.
     """
 
     name: str
@@ -64,22 +68,34 @@ class Target:
     threshold: float
     comparison: str
     detail: str = ""
+    not_measured: str = ""
+
+    def __post_init__(self):
+        if not self.not_measured and not self.measured > 0:
+            self.not_measured = "the timing noise was larger than the time measured"
 
     @property
     def met(self):
+        """True or False; None when this run does not measure the target."""
+        if self.not_measured:
+            return None
         if self.comparison == ">=":
             return self.measured >= self.threshold
         return self.measured <= self.threshold
 
     @property
     def margin(self):
-        """Relative distance inside (+) or outside (-) the target."""
+        """Relative distance inside (+) or outside (-) the target; None if not measured."""
+        if self.not_measured:
+            return None
         if self.comparison == ">=":
             return self.measured / self.threshold - 1.0
         return self.threshold / self.measured - 1.0
 
     @property
     def status(self):
+        if self.not_measured:
+            return "not measured"
         return f"{'MET' if self.met else 'MISSED'} ({self.margin:+.0%})"
 
     def as_dict(self):
@@ -91,6 +107,7 @@ class Target:
             "met": self.met,
             "margin": self.margin,
             "detail": self.detail,
+            "not_measured": self.not_measured or None,
         }
 
 
@@ -107,7 +124,14 @@ class Figure:
 
 @dataclass
 class Section:
-    """Everything one benchmark section measured."""
+    """Everything one benchmark section measured.
+
+    ``summary`` is the section's one-sentence finding for the report's
+    verdict. ``cross_checks`` maps a description of a quantity that other
+    sections measure too (see :func:`cross_check_key`) to
+    ``{"median": seconds, "range": (low, high)}``; the report puts the
+    sections' figures for one quantity side by side.
+    """
 
     name: str
     title: str
@@ -117,8 +141,19 @@ class Section:
     figures: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     data: dict = field(default_factory=dict)
+    summary: str = ""
+    cross_checks: dict = field(default_factory=dict)
     error: str = ""
     load: dict = None
+
+
+def cross_check_key(dtype, n_threads_label, shape, hidden):
+    """The quantity several sections measure: the network's full-batch epoch on one problem."""
+    m, n, k = shape
+    return (
+        f"full-batch epoch of the {hidden}-unit tanh network, {m} x {n}, {k} classes, "
+        f"{dtype}, {n_threads_label}"
+    )
 
 
 # --------------------------------------------------------------- the machine
@@ -198,7 +233,10 @@ def _memory_bytes():
 
 
 def _git_commit():
-    """HEAD of the repository, marked '+dirty' when sknn/ has local changes."""
+    """HEAD of the repository, marked '+dirty' when sknn/ has local changes.
+
+    "unknown" outside a git checkout (CI's scratch copy of the repository).
+    """
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -215,7 +253,7 @@ def _git_commit():
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return None
+        return "unknown"
     return head + ("+dirty" if dirty else "")
 
 
@@ -228,6 +266,9 @@ def format_value(value, kind):
         return format_seconds(value)
     if kind == "ratio":
         return f"{value:.3g}x" if value < 100 else f"{value:,.0f}x"
+    if kind == "range":
+        low, high = value
+        return f"{format_value(low, 'ratio')[:-1]}–{format_value(high, 'ratio')}"
     if kind == "float":
         return f"{value:.4g}"
     if kind == "loss":
@@ -264,7 +305,8 @@ def format_bytes(n_bytes):
     return f"{n_bytes} B"
 
 
-def _markdown_table(columns, rows):
+def markdown_table(columns, rows):
+    """Markdown lines of a table: a header row, then one row per dict of ``rows``."""
     lines = [
         "| " + " | ".join(c.label for c in columns) + " |",
         "|" + "|".join("---" for _ in columns) + "|",
@@ -273,217 +315,3 @@ def _markdown_table(columns, rows):
         cells = (format_value(row.get(c.key), c.kind) for c in columns)
         lines.append("| " + " | ".join(cells) + " |")
     return lines
-
-
-_TARGET_COLUMNS = [
-    Column("name", "target"),
-    Column("goal", "goal"),
-    Column("measured", "measured"),
-    Column("status", "status (margin)"),
-    Column("detail", "how measured"),
-]
-
-
-def _target_rows(targets):
-    return [
-        {
-            "name": t.name,
-            "goal": f"{t.comparison} {t.threshold:g}",
-            "measured": f"{t.measured:.3g}",
-            "status": t.status,
-            "detail": t.detail,
-        }
-        for t in targets
-    ]
-
-
-def render_markdown(sections, machine, run):
-    """The whole report as one markdown string.
-
-    Parameters
-    ----------
-    sections : list of Section
-    machine : dict
-        From :func:`machine_info`.
-    run : dict
-        Mode, command line, cat-data source, plotting status, duration.
-    """
-    lines = ["# sknn benchmark report", ""]
-    lines += _machine_lines(machine, run)
-    targets = [t for s in sections for t in s.targets]
-    if targets:
-        met = sum(t.met for t in targets)
-        lines += [
-            "",
-            f"## Targets: {met} of {len(targets)} met",
-            "",
-            "Margin: how far inside (+) or outside (−) the target the measured value is, "
-            "relative to it. Ratios come from interleaved runs in one process "
-            "(medians of per-repeat ratios).",
-            "",
-        ]
-        lines += _markdown_table(_TARGET_COLUMNS, _target_rows(targets))
-    for section in sections:
-        lines += ["", f"## {section.title}", ""]
-        if section.error:
-            lines += ["**This section failed:**", "", "```", section.error, "```"]
-            continue
-        lines.append(section.intro)
-        lines += _load_lines(section.load)
-        for table in section.tables:
-            lines += ["", f"### {table.title}", ""]
-            lines += _markdown_table(table.columns, table.rows)
-            if table.notes:
-                lines += [""] + [f"- {note}" for note in table.notes]
-        if section.targets:
-            lines += ["", "### Targets", ""]
-            lines += _markdown_table(_TARGET_COLUMNS, _target_rows(section.targets))
-        for figure in section.figures:
-            if figure.written:
-                lines += ["", f"![{figure.caption}]({figure.filename})", "", f"*{figure.caption}*"]
-        if section.notes:
-            lines += [""] + [f"- {note}" for note in section.notes]
-    return "\n".join(lines) + "\n"
-
-
-def _load_lines(load):
-    if not load or load.get("others") is None:
-        return []
-    return [
-        "",
-        f"*While this section ran, other processes used {load['others']:.0%} of the machine's "
-        f"CPU time and the hypervisor stole {load['steal']:.1%}: the higher these are, the "
-        "noisier the timings (two-thread BLAS suffers most).*",
-    ]
-
-
-def _machine_lines(machine, run):
-    blas = "; ".join(
-        f"{p['internal_api']} {p['version']} ({p['architecture']}, {p['num_threads']} threads, "
-        f"{p['library']})"
-        for p in machine["threadpools"]
-        if p["user_api"] == "blas"
-    )
-    others = "; ".join(
-        f"{p['internal_api']} ({p['num_threads']} threads)"
-        for p in machine["threadpools"]
-        if p["user_api"] != "blas"
-    )
-    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v)
-    memory = machine["memory_bytes"]
-    coretype = machine["openblas_coretype"]
-    lines = [
-        f"- **Measured**: {machine['date']} ({run['mode']} run, {run['duration']:.0f} s: "
-        f"`{run['command']}`)",
-        f"- **Machine**: {machine['cpu_model']}, {machine['logical_cores']} logical cores "
-        f"({machine['usable_cores']} usable)"
-        + (f", {memory / 2**30:.0f} GiB RAM" if memory else "")
-        + f"; {machine['platform']}",
-        f"- **BLAS**: {blas or 'none found'}"
-        + (f"; OPENBLAS_CORETYPE={coretype}" if coretype else ""),
-    ]
-    if others:
-        lines.append(f"- **Other thread pools**: {others}")
-    lines += [
-        f"- **Versions**: {versions}; sknn commit {machine['sknn_commit']}",
-        f"- **Cat data**: {run['cat_source']}",
-        f"- **Load average at start** (1, 5, 15 min): {_load_average(run)}",
-        f"- **Plots**: {run['plots']}",
-    ]
-    return lines
-
-
-def _load_average(run):
-    values = run.get("load_average_at_start")
-    return ", ".join(f"{v:.2f}" for v in values) if values else "unknown"
-
-
-# ------------------------------------------------------------------- writing
-def draw_figures(sections, output_dir):
-    """Save every section's figures as PNGs, if matplotlib is importable.
-
-    Returns
-    -------
-    status : str
-        One line for the report saying what happened.
-    """
-    figures = [f for s in sections for f in s.figures]
-    if not figures:
-        return "none in the sections run"
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure as MplFigure
-    except ImportError:
-        return "skipped: matplotlib is not installed (pip install matplotlib)"
-    for figure in figures:
-        canvas_figure = MplFigure(figsize=figure.size, layout="constrained")
-        FigureCanvasAgg(canvas_figure)  # Agg, without touching pyplot's global state
-        figure.draw(canvas_figure)
-        canvas_figure.savefig(output_dir / figure.filename, dpi=110)
-        figure.written = True
-    return f"{len(figures)} PNG files next to this report (matplotlib, Agg)"
-
-
-def write_report(sections, run, output_dir, *, write_json):
-    """Write ``report.md``, the PNGs and optionally ``results.json``.
-
-    Parameters
-    ----------
-    sections : list of Section
-    run : dict
-        Mode, command, cat-data source and duration (see :func:`render_markdown`).
-    output_dir : path-like
-    write_json : bool
-
-    Returns
-    -------
-    paths : list of Path
-        The files written.
-    """
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    machine = machine_info()
-    run = {**run, "plots": draw_figures(sections, output_dir)}
-    report = output_dir / "report.md"
-    report.write_text(render_markdown(sections, machine, run), encoding="utf-8")
-    paths = [report] + [output_dir / f.filename for s in sections for f in s.figures if f.written]
-    if write_json:
-        results = output_dir / "results.json"
-        payload = {
-            "machine": machine,
-            "run": run,
-            "targets": [t.as_dict() for s in sections for t in s.targets],
-            "sections": {s.name: _section_dict(s) for s in sections},
-        }
-        results.write_text(json.dumps(payload, indent=1, default=_json_default), encoding="utf-8")
-        paths.append(results)
-    return paths
-
-
-def _section_dict(section):
-    return {
-        "title": section.title,
-        "error": section.error or None,
-        "machine_load": section.load,
-        "tables": [
-            {
-                "title": t.title,
-                "columns": [c.key for c in t.columns],
-                "labels": [c.label for c in t.columns],
-                "rows": t.rows,
-                "notes": t.notes,
-            }
-            for t in section.tables
-        ],
-        "targets": [t.as_dict() for t in section.targets],
-        "figures": [f.filename for f in section.figures if f.written],
-        "notes": section.notes,
-        "data": section.data,
-    }
-
-
-def _json_default(value):
-    """NumPy scalars and arrays, and anything else, as plain JSON."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)

@@ -2,7 +2,9 @@
 
 The machines are shared and noisy, so every comparison is made from runs
 interleaved in one process: each repeat runs every candidate once (in
-alternating order), and a ratio is the median of the per-repeat ratios.
+alternating order). A ratio is the ratio of the two medians printed next to
+it (:func:`compare`), and the lowest and highest per-repeat ratios show how
+noisy it was.
 Time per epoch is measured in steady state, from fits of two lengths
 (:func:`fit_timers`, :func:`steady_epochs`), so that what a fit costs once
 does not count as epoch time.
@@ -72,7 +74,7 @@ def time_per_unit(fn):
     return elapsed / (1 if units is None else units)
 
 
-def interleave(candidates, repeats, *, warmup=1, progress=None):
+def interleave(candidates, repeats, *, warmup=1, config=None, label=""):
     """Time every candidate ``repeats`` times, interleaved.
 
     Parameters
@@ -82,8 +84,11 @@ def interleave(candidates, repeats, *, warmup=1, progress=None):
     repeats : int
     warmup : int, default=1
         Untimed calls of every candidate before the timed ones.
-    progress : callable or None
-        Called with a message after each repeat.
+    config : Config or None
+        Progress goes to it: a line after each round, and in between one every
+        few seconds (:meth:`Config.tick`), so a long round is never silent.
+    label : str
+        Prefix of the progress lines.
 
     Returns
     -------
@@ -92,17 +97,27 @@ def interleave(candidates, repeats, *, warmup=1, progress=None):
         of every candidate comes from the same round, so they can be paired.
     """
     names = list(candidates)
+    calls = len(names)
+
+    def tick(message):
+        if config is not None:
+            config.tick(f"{label}{message}")
+
     for _ in range(warmup):
-        for name in names:
+        for i, name in enumerate(names):
             candidates[name]()
+            tick(f"warm-up round: {i + 1}/{calls} calls")
     samples = {name: [] for name in names}
     for repeat in range(repeats):
         order = names if repeat % 2 == 0 else names[::-1]
-        timings = {name: time_per_unit(candidates[name]) for name in order}
+        timings = {}
+        for i, name in enumerate(order):
+            timings[name] = time_per_unit(candidates[name])
+            tick(f"repeat {repeat + 1}/{repeats}: {i + 1}/{calls} timed calls")
         for name in names:
             samples[name].append(timings[name])
-        if progress is not None:
-            progress(f"repeat {repeat + 1}/{repeats} done")
+        if config is not None:
+            config.progress(f"{label}repeat {repeat + 1}/{repeats} done")
     return samples
 
 
@@ -111,9 +126,29 @@ def median(values):
     return statistics.median(values)
 
 
-def paired_ratio(numerator, denominator):
-    """Median over repeats of ``numerator[r] / denominator[r]``."""
-    return statistics.median(a / b for a, b in zip(numerator, denominator, strict=True))
+def compare(numerator, denominator):
+    """Two paired sample lists, summarised so that the ratio matches its figures.
+
+    Parameters
+    ----------
+    numerator, denominator : list of float
+        Per-repeat samples from the same :func:`interleave` call.
+
+    Returns
+    -------
+    comparison : dict
+        ``numerator`` and ``denominator``: the medians; ``ratio``: their
+        ratio, so a report can print it next to them; ``ratio_range``: the
+        lowest and highest per-repeat ratio, the spread that noise caused.
+    """
+    per_repeat = [a / b for a, b in zip(numerator, denominator, strict=True)]
+    top, bottom = median(numerator), median(denominator)
+    return {
+        "numerator": top,
+        "denominator": bottom,
+        "ratio": top / bottom,
+        "ratio_range": (min(per_repeat), max(per_repeat)),
+    }
 
 
 def fit_timers(estimator, X, y, epochs, n_threads=None):

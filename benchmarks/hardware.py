@@ -15,13 +15,13 @@ import numpy as np
 from sknn import ShallowNNClassifier
 
 from . import _data
-from ._report import Column, Section, Table, Target
+from ._report import Column, Section, Table, Target, cross_check_key, format_value
 from ._timing import (
     blas_setting_label,
+    compare,
     fit_timers,
     interleave,
     median,
-    paired_ratio,
     steady_epochs,
 )
 
@@ -47,6 +47,28 @@ GEMMS = (
     ("W2 @ dZ2.T (back to hidden)", lambda m, n, h, k: 2 * m * h * k),
     ("dZ1T @ X (grad W1)", lambda m, n, h, k: 2 * m * n * h),
 )
+
+
+def full_batch_network(hidden, max_iter=1):
+    """The network that the hardware, scaling and peers sections time.
+
+    Full-batch plain gradient descent, tanh units, a fixed length. Every
+    parameter that changes an epoch's work is spelled out rather than left
+    to a default, so that the three sections time the same thing and can be
+    checked against one another (:func:`~benchmarks._report.cross_check_key`).
+    """
+    return ShallowNNClassifier(
+        hidden,
+        activation="tanh",
+        optimizer="gd",
+        batch_size=None,
+        learning_rate=0.01,
+        alpha=1e-4,
+        tol=None,
+        early_stopping=False,
+        max_iter=max_iter,
+        random_state=0,
+    )
 
 
 def epoch_flops(m, n, h, k):
@@ -107,15 +129,7 @@ def _candidates(X, y, sizes, per_product):
     """Timed callables for one dtype: epoch, loss_grad, GEMM replica, square GEMM."""
     hidden, epochs = sizes["hidden"], sizes["epochs"]
     n_classes = sizes["shape"][2]
-    estimator = ShallowNNClassifier(
-        hidden,
-        activation="tanh",
-        optimizer="gd",
-        batch_size=None,
-        tol=None,
-        learning_rate=0.01,
-        random_state=0,
-    )
+    estimator = full_batch_network(hidden)
     # The objective fit uses, at its initial parameters, in this dtype.
     X64 = X.astype(np.float64, copy=False)
     objective, params, _, Y, _ = estimator._gradient_problem(X64, y, None)
@@ -165,9 +179,7 @@ def run(config):
         per_product[dtype.__name__] = [[] for _ in GEMMS]
         parts = _candidates(data.X_train, data.y_train, sizes, per_product[dtype.__name__])
         candidates.update({(dtype.__name__, name): fn for name, fn in parts.items()})
-    samples = interleave(
-        candidates, sizes["repeats"], progress=lambda msg: config.progress(f"{NAME}:   {msg}")
-    )
+    samples = interleave(candidates, sizes["repeats"], config=config, label=f"{NAME}:   ")
     # The warm-up round appended to per_product too: keep the timed rounds.
     per_product = {d: [s[-sizes["repeats"] :] for s in lists] for d, lists in per_product.items()}
     for dtype in DTYPES:
@@ -190,6 +202,7 @@ def run(config):
             Column("gemms_seconds", "its five GEMMs", "seconds"),
             Column("gemms_gflops", "GEMMs GFLOP/s", "gflops"),
             Column("epoch_over_gemms", "epoch / GEMMs", "ratio"),
+            Column("epoch_over_gemms_range", "lowest – highest repeat", "range"),
         ],
     )
     section = Section(NAME, TITLE, _INTRO)
@@ -197,7 +210,11 @@ def run(config):
         d = dtype.__name__
         epoch, gemms = samples[d, "epoch"], samples[d, "gemms"]
         square_rate = square_flops / median(samples[d, "square"]) / 1e9
-        ratio = paired_ratio(epoch, gemms)
+        ratio = compare(epoch, gemms)
+        section.cross_checks[cross_check_key(d, blas_setting_label(None), (m, n, k), h)] = {
+            "median": median(epoch),
+            "range": (min(epoch), max(epoch)),
+        }
         throughput.rows.append(
             {
                 "dtype": d,
@@ -207,25 +224,29 @@ def run(config):
                 "epoch_share": flops / median(epoch) / 1e9 / square_rate,
                 "gemms_seconds": median(gemms),
                 "gemms_gflops": flops / median(gemms) / 1e9,
-                "epoch_over_gemms": ratio,
+                "epoch_over_gemms": ratio["ratio"],
+                "epoch_over_gemms_range": ratio["ratio_range"],
             }
         )
         section.targets.append(
             Target(
                 f"network epoch / its five GEMMs, {d}",
-                ratio,
+                ratio["ratio"],
                 TARGET_EPOCH_OVER_GEMMS,
                 "<=",
                 "steady full-batch epoch over the same products in plain NumPy",
             )
         )
+    float32_speedup = compare(samples["float64", "epoch"], samples["float32", "epoch"])
     section.targets.append(
         Target(
             "network epoch: float32 speed-up over float64",
-            paired_ratio(samples["float64", "epoch"], samples["float32", "epoch"]),
+            float32_speedup["ratio"],
             TARGET_FLOAT32_SPEEDUP,
             ">=",
-            "full-batch epoch time float64 / float32",
+            "median full-batch epoch float64 / median float32 (the throughput table's "
+            "epoch column); per-repeat range "
+            + format_value(float32_speedup["ratio_range"], "range"),
         )
     )
     throughput.notes += [
@@ -234,13 +255,23 @@ def run(config):
         f"− time of a 1-epoch fit) / {sizes['epochs'] - 1}, so the once-per-fit set-up "
         "(validation, initialisation, first touch of fresh buffers) is left out; it is "
         "shown separately below.",
-        f"Medians of {sizes['repeats']} interleaved repeats after a warm-up round; "
-        "ratios are medians of per-repeat ratios.",
+        f"Medians of {sizes['repeats']} interleaved repeats after a warm-up round. "
+        "Epoch / GEMMs is the ratio of the two medians left of it; its range, the lowest "
+        "and highest per-repeat ratio. GFLOP/s and shares are from the medians too.",
     ]
     breakdown = _breakdown_table(samples, per_product, (m, n, h, k))
     section.tables += [throughput, breakdown]
     section.data["samples"] = {"|".join(key): v for key, v in samples.items()}
     section.data["per_product"] = per_product
+    f64, f32 = throughput.rows
+    section.summary = (
+        f"the network's full-batch epoch on {m} x {n} ({h} tanh units) runs at "
+        f"{f64['epoch_gflops']:.0f} GFLOP/s in float64 ({f64['epoch_share']:.0%} of a large "
+        f"square matrix product) and {f32['epoch_gflops']:.0f} in float32; it takes "
+        f"{f64['epoch_over_gemms']:.2f}x / {f32['epoch_over_gemms']:.2f}x the time of its "
+        f"own five matrix products (target 1.1x); float32 is "
+        f"{float32_speedup['ratio']:.2f}x faster than float64 (target 1.8x)."
+    )
     return section
 
 

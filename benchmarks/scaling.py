@@ -12,10 +12,10 @@ import tracemalloc
 import numpy as np
 from sklearn.base import clone
 
-from sknn import LogisticRegressionGD, ShallowNNClassifier
+from sknn import LogisticRegressionGD
 
 from . import _data
-from ._report import Column, Figure, Section, Table, Target
+from ._report import Column, Figure, Section, Table, Target, cross_check_key, format_seconds
 from ._timing import (
     blas_setting_label,
     blas_threads,
@@ -26,11 +26,14 @@ from ._timing import (
     steady_epochs,
     time_per_unit,
 )
-from .hardware import epoch_flops
+from .hardware import epoch_flops, full_batch_network
 
 NAME = "scaling"
 TITLE = "Scaling: time per epoch and memory as the problem grows"
 TARGET_PER_SAMPLE_SPREAD = 1.5
+#: The shortest long fit, in epochs: with fewer, a steady epoch is the difference
+#: of two single fits one epoch apart, and the noise of either goes straight into it.
+MIN_EPOCHS = 4
 
 SIZES = {
     "full": dict(
@@ -50,8 +53,9 @@ SIZES = {
         n_classes=10,
         budget=0.05,
         repeats=3,
+        # (2000, 256, 64 units): also the peers section's matched-work problem.
         features=dict(n_samples=2_000, hidden=64, values=(64, 256)),
-        hiddens=dict(n_samples=2_000, n_features=100, values=(16, 64)),
+        hiddens=dict(n_samples=2_000, n_features=256, values=(16, 64)),
     ),
     "tiny": dict(
         n_samples=(200, 400),
@@ -66,20 +70,6 @@ SIZES = {
 }
 
 
-def network(hidden, max_iter=1):
-    """The network every scaling run times: full-batch GD, tanh, a fixed length."""
-    return ShallowNNClassifier(
-        hidden,
-        activation="tanh",
-        optimizer="gd",
-        batch_size=None,
-        tol=None,
-        learning_rate=0.01,
-        max_iter=max_iter,
-        random_state=0,
-    )
-
-
 def logistic(max_iter=1):
     """Logistic regression with a fixed learning rate ('auto' would add a set-up cost)."""
     return LogisticRegressionGD(learning_rate=0.01, tol=None, max_iter=max_iter)
@@ -89,8 +79,9 @@ def timed_epochs(config, runs, budget, repeats, label):
     """Steady time per epoch of several fits, interleaved.
 
     Each run is calibrated with a two-epoch fit (which also warms it up), then
-    timed as a fit of about ``budget`` seconds paired with a one-epoch fit
-    (see :func:`~benchmarks._timing.steady_epochs`).
+    timed as a fit of about ``budget`` seconds, and at least :data:`MIN_EPOCHS`
+    epochs, paired with a one-epoch fit (see
+    :func:`~benchmarks._timing.steady_epochs`).
 
     Parameters
     ----------
@@ -111,21 +102,17 @@ def timed_epochs(config, runs, budget, repeats, label):
         Key -> median seconds a fit costs once (validation, initialisation...).
     """
     candidates, lengths = {}, {}
+    config.progress(f"{NAME}: calibrating {len(runs)} {label} runs")
     for i, (key, (estimator, X, y, n_threads)) in enumerate(runs.items()):
-        config.progress(f"{NAME}: calibrating {label} run {i + 1}/{len(runs)}, {X.shape}")
         probe = clone(estimator).set_params(max_iter=2)
         with blas_threads(n_threads):
             per_epoch = time_per_unit(lambda probe=probe, X=X, y=y: probe.fit(X, y).n_iter_)
-        lengths[key] = epochs_for(per_epoch, budget)
+        lengths[key] = epochs_for(per_epoch, budget, minimum=MIN_EPOCHS)
         candidates[key, "long"], candidates[key, "short"] = fit_timers(
             estimator, X, y, lengths[key], n_threads
         )
-    samples = interleave(
-        candidates,
-        repeats,
-        warmup=0,
-        progress=lambda msg: config.progress(f"{NAME}:   {label} {msg}"),
-    )
+        config.tick(f"{NAME}:   calibrated {i + 1}/{len(runs)}, {X.shape}")
+    samples = interleave(candidates, repeats, warmup=0, config=config, label=f"{NAME}:   {label} ")
     epochs, set_up = {}, {}
     for key in runs:
         long_fits, short_fits = samples[key, "long"], samples[key, "short"]
@@ -152,8 +139,9 @@ _SWEEP_RUNS = (("network", None), ("network", 1), ("lr", None))
 def _samples_sweep(config, sizes):
     """Epoch time and per-sample time as n_samples grows."""
     n_list, f, k = sizes["n_samples"], sizes["n_features"], sizes["n_classes"]
+    config.progress(f"{NAME}: generating the {max(n_list):,} x {f} problem")
     data = _data.generated(max(n_list), f, k)
-    models = {"network": network(sizes["hidden"]), "lr": logistic()}
+    models = {"network": full_batch_network(sizes["hidden"]), "lr": logistic()}
     runs = {
         (name, threads, n): (models[name], data.X_train[:n], data.y_train[:n], threads)
         for n in n_list
@@ -186,7 +174,8 @@ def _samples_sweep(config, sizes):
     table.notes += [
         f"Each size: X is the first n_samples rows of one {max(n_list):,}-row "
         f"`make_classification` problem. Epoch: steady state, (time of a long fit − time of "
-        f"a 1-epoch fit) / (epochs − 1), the long fit lasting about {sizes['budget']} s; "
+        f"a 1-epoch fit) / (epochs − 1), the long fit lasting about {sizes['budget']} s "
+        f"and at least {MIN_EPOCHS} epochs; "
         f"medians of {sizes['repeats']} repeats, all sizes and settings interleaved. The "
         "once-per-fit set-up (validation, initialisation, first touch of buffers) is left "
         "out: it is in the JSON (`set_up`). 'default': "
@@ -256,18 +245,28 @@ def _memory_table(config, sizes, data, models):
 
 
 def _shape_sweeps(config, sizes):
-    """The network's epoch as n_features, then the hidden size, grow."""
+    """The network's epoch as n_features, then the hidden size, grow.
+
+    A shape both sweeps contain is timed once and shown in both.
+
+    Returns
+    -------
+    table : Table
+    samples : dict
+        ``(n_samples, n_features, hidden)`` -> per-repeat seconds per epoch.
+    """
     k = sizes["n_classes"]
-    shapes = {}
     features, hiddens = sizes["features"], sizes["hiddens"]
-    for f in features["values"]:
-        shapes["n_features", f] = (features["n_samples"], f, features["hidden"])
-    for h in hiddens["values"]:
-        shapes["hidden", h] = (hiddens["n_samples"], hiddens["n_features"], h)
+    rows = [
+        ("n_features", (features["n_samples"], f, features["hidden"])) for f in features["values"]
+    ]
+    rows += [
+        ("hidden", (hiddens["n_samples"], hiddens["n_features"], h)) for h in hiddens["values"]
+    ]
     runs = {}
-    for key, (m, f, h) in shapes.items():
+    for _, (m, f, h) in rows:
         data = _data.generated(m, f, k)
-        runs[key] = (network(h), data.X_train, data.y_train, None)
+        runs[m, f, h] = (full_batch_network(h), data.X_train, data.y_train, None)
     samples, _ = timed_epochs(config, runs, sizes["budget"], sizes["repeats"], "shapes")
     table = Table(
         f"Network epoch as n_features and hidden size grow ({k} classes)",
@@ -277,26 +276,32 @@ def _shape_sweeps(config, sizes):
             Column("n_features", "n_features", "int"),
             Column("hidden", "hidden units", "int"),
             Column("epoch", "epoch", "seconds"),
+            Column("epoch_range", "lowest – highest repeat"),
             Column("per_sample", "per sample", "seconds"),
             Column("gflops", "GFLOP/s (matrix products)", "gflops"),
         ],
     )
-    for key, (m, f, h) in shapes.items():
-        epoch = median(samples[key])
+    for swept, (m, f, h) in rows:
+        epochs = samples[m, f, h]
+        epoch = median(epochs)
         table.rows.append(
             {
-                "swept": key[0],
+                "swept": swept,
                 "n_samples": m,
                 "n_features": f,
                 "hidden": h,
                 "epoch": epoch,
+                "epoch_range": f"{format_seconds(min(epochs))} – {format_seconds(max(epochs))}",
                 "per_sample": epoch / m,
                 "gflops": epoch_flops(m, f, h, k) / epoch / 1e9,
             }
         )
     table.notes.append(
         f"{blas_setting_label(None)}; same measurement as above (steady epoch, interleaved "
-        "medians); GFLOP/s counts 4·m·n·h + 6·m·h·k flops per epoch."
+        "medians); GFLOP/s counts 4·m·n·h + 6·m·h·k flops per epoch. A shape that both "
+        "sweeps contain is one measurement, shown twice. The hardware and peers sections "
+        "time some of these shapes too: the report's cross-checks put their figures side "
+        "by side."
     )
     return table, samples
 
@@ -319,17 +324,37 @@ def run(config):
     memory = _memory_table(config, sizes, data, models)
     section.tables += [table, shapes, memory]
     section.targets += targets
+    k = sizes["n_classes"]
+    for (m, f, h), epochs in shape_samples.items():
+        key = cross_check_key("float64", blas_setting_label(None), (m, f, k), h)
+        section.cross_checks[key] = {"median": median(epochs), "range": (min(epochs), max(epochs))}
     section.data.update(
         n_samples_samples=samples,
-        shape_samples={f"{swept}|{value}": t for (swept, value), t in shape_samples.items()},
+        shape_samples={"x".join(map(str, shape)): t for shape, t in shape_samples.items()},
     )
+    labels = {
+        _run_key("network", None): f"network ({sizes['hidden']} tanh), {blas_setting_label(None)}",
+        _run_key("network", 1): f"network ({sizes['hidden']} tanh), {blas_setting_label(1)}",
+        _run_key("lr", None): f"LogisticRegressionGD, {blas_setting_label(None)}",
+    }
     section.figures.append(
         Figure(
             "scaling.png",
-            "Full-batch epoch time per sample (left) and per epoch (right) as n_samples grows",
-            lambda fig: _draw_scaling(fig, per_sample),
-            size=(10.0, 4.0),
+            "Full-batch epoch as n_samples grows: time per sample relative to the best size "
+            "(left; flat is linear scaling) and time per epoch (right)",
+            lambda fig: _draw_scaling(fig, per_sample, labels),
+            size=(10.0, 4.2),
         )
+    )
+    spreads = {key: max(v.values()) / min(v.values()) for key, v in per_sample.items()}
+    largest = memory.rows[-1]
+    section.summary = (
+        f"from {min(sizes['n_samples']):,} to {max(sizes['n_samples']):,} samples the "
+        "network's time per sample varies by "
+        f"{spreads[_run_key('network', None)]:.2f}x with default BLAS threads and "
+        f"{spreads[_run_key('network', 1)]:.2f}x with one thread (target 1.5x); at "
+        f"{largest['n_samples']:,} samples a one-epoch network fit allocates "
+        f"{largest['network_over_x']:.2f}x the size of X beyond X."
     )
     return section
 
@@ -341,22 +366,45 @@ _INTRO = (
 )
 
 
-def _draw_scaling(figure, per_sample):
+def _draw_scaling(figure, per_sample, labels):
+    # Imported here: the report is written, without plots, when matplotlib is missing.
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     left, right = figure.subplots(1, 2)
     for key, values in per_sample.items():
         n = np.array(sorted(values))
         seconds = np.array([values[v] for v in n])
-        label = key.replace("lr", "LogisticRegressionGD").replace("_", ", BLAS ")
-        left.plot(n, seconds * 1e6, marker="o", label=label)
-        right.plot(n, seconds * n, marker="o", label=label)
-    best = min(per_sample[_run_key("network", None)].values())
+        left.plot(n, seconds / seconds.min(), marker="o", label=labels[key])
+        right.plot(n, seconds * n, marker="o", label=labels[key])
     left.axhline(
-        best * 1e6 * TARGET_PER_SAMPLE_SPREAD,
+        TARGET_PER_SAMPLE_SPREAD,
         color="tab:red",
         linestyle="--",
-        label="1.5x the network's best (default threads)",
+        label=f"target for the network: ≤ {TARGET_PER_SAMPLE_SPREAD:g}x its best",
     )
-    left.set(xscale="log", yscale="log", xlabel="n_samples", ylabel="µs per sample per epoch")
-    right.set(xscale="log", yscale="log", xlabel="n_samples", ylabel="seconds per epoch")
+    left.set_ylim(0.9, max(TARGET_PER_SAMPLE_SPREAD * 1.25, left.get_ylim()[1]))
+    left.set(
+        title="Time per sample per epoch, ÷ the best size",
+        xscale="log",
+        xlabel="n_samples",
+        ylabel="÷ its own best (1 = the best size)",
+    )
+    right.set(
+        title="Time per epoch",
+        xscale="log",
+        yscale="log",
+        xlabel="n_samples",
+        ylabel="time per epoch",
+    )
+    # Ticks at 1, 2 and 5 per decade, labelled as times, so even a short range is readable.
+    right.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    right.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_seconds(v)))
+    right.yaxis.set_minor_formatter(NullFormatter())
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(True, which="major", alpha=0.3)
     left.legend(fontsize=7)
     right.legend(fontsize=7)

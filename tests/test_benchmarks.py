@@ -1,15 +1,18 @@
 """Smoke tests of the benchmark suite (``python -m benchmarks``).
 
-The suite runs once, as a subprocess from the repository root, on the hidden
-``--tiny`` configuration (a few seconds). The tests check that the report and
-the JSON hold the expected tables, targets and keys; they never assert a
-timing. The cat files are hidden from the run so the stand-in path is used.
+The suite runs once, as a subprocess started outside the repository (as CI
+runs it), on the hidden ``--tiny`` configuration (a few seconds). The tests
+check that the report and the JSON hold the expected tables, targets and keys;
+they never assert a timing. The cat files are hidden from the run so the
+stand-in path is used.
 """
 
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -36,7 +39,17 @@ TABLES = {
     ],
 }
 
-TARGET_KEYS = {"name", "measured", "threshold", "comparison", "met", "margin", "detail"}
+TARGET_KEYS = {
+    "name",
+    "measured",
+    "threshold",
+    "comparison",
+    "met",
+    "margin",
+    "detail",
+    "not_measured",
+}
+CAT = re.compile(r"\bcat\b", re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +57,11 @@ def tiny_run(tmp_path_factory):
     """Run the whole suite once in --tiny mode; return (process, output directory)."""
     root = tmp_path_factory.mktemp("bench")
     output = root / "report"
-    env = {**os.environ, "SKNN_DATA_DIR": str(root / "no-cat-data-here")}
+    env = {
+        **os.environ,
+        "SKNN_DATA_DIR": str(root / "no-cat-data-here"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
     process = subprocess.run(
         [
             sys.executable,
@@ -58,7 +75,7 @@ def tiny_run(tmp_path_factory):
             "--output",
             str(output),
         ],
-        cwd=REPO,
+        cwd=root,
         env=env,
         capture_output=True,
         text=True,
@@ -96,6 +113,16 @@ def test_progress_on_stderr_and_summary_on_stdout(tiny_run):
     assert "MET" in process.stdout or "MISSED" in process.stdout
 
 
+def test_report_opens_with_a_verdict(report):
+    head, _, rest = report.partition("## The run and the machine")
+    assert head.startswith("# sknn benchmark report\n\n## Verdict\n")
+    for field in ("**What**", "**Noise**", "**Targets**", "**What it means**"):
+        assert field in head
+    for name in SECTIONS:
+        assert f"*{name}*:" in head
+    assert "## Targets:" in rest
+
+
 def test_report_header_describes_the_machine(report):
     for field in ("**Measured**", "**Machine**", "**BLAS**", "**Versions**", "**Cat data**"):
         assert field in report
@@ -116,9 +143,34 @@ def test_report_has_every_section_table_and_target(report):
     assert "BLAS default" in report
 
 
-def test_report_says_the_cat_data_is_a_stand_in(report, results):
-    assert "stand-in" in report
-    assert "stand-in" in results["run"]["cat_source"]
+def _strings(value):
+    """Every string in a JSON value, dictionary keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def test_the_stand_in_is_never_called_cat(report, results):
+    assert "cat-shaped generated stand-in (40 x 300)" in report
+    unlabelled = [line for line in report.splitlines() if CAT.search(line)]
+    assert unlabelled and all("stand-in" in line for line in unlabelled)
+    texts = [t for t in _strings(results) if CAT.search(t)]
+    assert texts and all("stand-in" in t for t in texts), [t for t in texts if "stand-in" not in t]
+    assert set(results["sections"]["peers"]["data"]["loss_curves"]) == {"breast_cancer (426 x 30)"}
+
+
+def test_targets_a_small_run_cannot_meet_are_not_measured(report, results):
+    (target,) = [t for t in results["targets"] if t["name"].startswith("peak memory")]
+    assert target["met"] is None and target["margin"] is None
+    assert "in --tiny" in target["not_measured"]
+    row = next(line for line in report.splitlines() if line.startswith("| peak memory"))
+    assert "not measured" in row and "MISSED" not in row
 
 
 def test_plots_are_written_and_linked(tiny_run, report, results):
@@ -150,7 +202,7 @@ def test_json_targets(results):
     for target in targets:
         assert set(target) == TARGET_KEYS
         assert target["comparison"] in (">=", "<=")
-        assert isinstance(target["met"], bool)
+        assert isinstance(target["met"], bool) or target["not_measured"]
     names = " ".join(t["name"] for t in targets)
     for fragment in (
         "speed-up over the loops",
@@ -178,6 +230,26 @@ def test_json_tables_hold_every_column(results):
             assert table["rows"], table["title"]
             for row in table["rows"]:
                 assert set(row) <= set(table["columns"])
+
+
+def test_each_ratio_is_computed_from_the_figures_beside_it(results):
+    matched = results["sections"]["peers"]["tables"][1]["rows"]
+    for row in matched:
+        assert row["ratio"] == pytest.approx(row["sknn_seconds"] / row["mlp_seconds"])
+        low, high = row["ratio_range"]
+        assert low <= high
+    throughput = results["sections"]["hardware"]["tables"][0]["rows"]
+    for row in throughput:
+        assert row["epoch_over_gemms"] == pytest.approx(row["epoch_seconds"] / row["gemms_seconds"])
+    for row in results["sections"]["vectorization"]["tables"][0]["rows"]:
+        assert row["speedup"] == pytest.approx(row["loop_seconds"] / row["vectorized_seconds"])
+
+
+def test_sections_timing_the_same_epoch_are_cross_checked(report):
+    # --tiny's matched-work problem is also a point of the scaling section's shape sweep.
+    _, _, checks = report.partition("## Cross-checks")
+    assert checks
+    assert "| peers |" in checks and "| scaling |" in checks
 
 
 def test_loops_and_vectorized_code_agree_on_the_loss(results):
@@ -250,13 +322,57 @@ def test_list_and_bad_sections(cli, capsys):
 
 
 def test_report_without_matplotlib(cli, tmp_path, monkeypatch):
-    from benchmarks._report import Figure, Section, write_report
+    from benchmarks._render import write_report
+    from benchmarks._report import Figure, Section
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     section = Section("demo", "Demo", "intro")
     section.figures.append(Figure("demo.png", "a plot", lambda figure: None))
-    run = {"mode": "tiny", "command": "test", "cat_source": "none", "duration": 0.0}
+    run = {
+        "mode": "tiny",
+        "command": "test",
+        "cat_source": "none",
+        "cat_data": "none",
+        "duration": 0.0,
+    }
     paths = write_report([section], run, tmp_path, write_json=True)
     assert [p.name for p in paths] == ["report.md", "results.json"]
     assert "matplotlib is not installed" in (tmp_path / "report.md").read_text()
     assert not (tmp_path / "demo.png").exists()
+
+
+def test_progress_is_throttled_and_never_silent_for_long(cli, capsys, monkeypatch):
+    from benchmarks import _config
+
+    monkeypatch.setattr(_config, "HEARTBEAT_SECONDS", 0.5)
+    config = _config.Config(mode="tiny")
+    config.progress("first")
+    for i in range(100):
+        config.tick(f"burst {i}")  # within TICK_SECONDS of "first": all swallowed
+    with config.heartbeat():
+        time.sleep(1.6)
+    lines = capsys.readouterr().err.splitlines()
+    assert "first" in lines[0]
+    assert not any("burst" in line for line in lines)
+    assert any("still running" in line and "first" in line for line in lines[1:])
+
+
+def test_course_files_are_used_only_when_sknn_data_dir_names_them(cli, tmp_path, monkeypatch):
+    from benchmarks import _data
+    from benchmarks._config import Config
+
+    monkeypatch.delenv("SKNN_DATA_DIR", raising=False)
+    assert Config(mode="quick").data_dir is None
+    assert "SKNN_DATA_DIR is not set" in _data.cat_source(Config(mode="quick"))
+    monkeypatch.setenv("SKNN_DATA_DIR", str(tmp_path))
+    assert "not found" in _data.cat_source(Config(mode="quick"))
+    for name in _data.CAT_FILES:
+        (tmp_path / name).touch()
+    assert _data.has_course_files(Config(mode="quick"))
+    assert not _data.has_course_files(Config(mode="tiny"))  # --tiny never reads them
+
+
+def test_help_says_how_to_use_the_course_files(cli, capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--help"])
+    assert "SKNN_DATA_DIR" in capsys.readouterr().out
