@@ -458,9 +458,7 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
             y_index = np.searchsorted(classes, y)
         effective_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
         _check_total_weight(effective_weight, X.shape[0])
-        return _TrainingData(
-            X, y, y_index, effective_weight, sample_weight, classes, multilabel
-        )
+        return _TrainingData(X, y, y_index, effective_weight, sample_weight, classes, multilabel)
 
     def _validate_targets(self, y):
         """``(y, multilabel)``: 1-D class labels, or a dense 0/1 indicator matrix and True.
