@@ -12,7 +12,9 @@ estimator supplies its model through the abstract hooks of
   of arrays and the public fitted attributes named in ``_weight_attributes``;
 - ``_weight_attribute_shapes(param_shapes)``: the shapes of those attributes;
 - optionally ``_training_objective(objective, X, n_outputs)``: an equivalent,
-  cheaper parametrisation for a fresh full-batch fit.
+  cheaper parametrisation for a fresh full-batch fit;
+- ``_supports_multilabel``: True where a multilabel indicator ``y`` is
+  trained as independent sigmoid units (see ``_output_layer_of``).
 
 Every method that trains is atomic: it validates everything before it
 trains, trains on local state, and on any exception leaves the estimator's
@@ -26,13 +28,14 @@ from numbers import Integral, Real
 from typing import TypeVar
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._callbacks import CallbackSupportMixin, FitHooks
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
@@ -86,11 +89,14 @@ class _TrainingData:
 
     ``y`` and ``user_sample_weight`` are the labels and the weights as the user
     gave them (validated, rows of weight 0 dropped): what callbacks are shown.
+    For a multilabel ``y`` (``multilabel`` True), ``y`` and ``y_index`` are its
+    dense 0/1 indicator matrix and ``classes`` the label (column) indices.
     """
 
-    def __init__(self, X, y, y_index, sample_weight, user_sample_weight, classes):
+    def __init__(self, X, y, y_index, sample_weight, user_sample_weight, classes, multilabel):
         self.X, self.y, self.y_index, self.classes = X, y, y_index, classes
         self.sample_weight, self.user_sample_weight = sample_weight, user_sample_weight
+        self.multilabel = multilabel
 
 
 class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
@@ -122,6 +128,9 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
     # Names of the public attributes that hold the weights.
     _weight_attributes = ()
 
+    # Whether a multilabel indicator y is accepted (and the tag says so).
+    _supports_multilabel = False
+
     # ------------------------------------------------------------- hooks
     @abstractmethod
     def _output_layer(self, n_classes):
@@ -151,10 +160,35 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         """The objective a fresh full-batch fit trains; subclasses may reparametrise."""
         return objective
 
+    def _output_layer_of(self, n_classes, multilabel):
+        """``_output_layer``, or for a multilabel y of ``n_classes`` labels its own layer.
+
+        Multilabel is always one independent sigmoid unit per label (even for
+        two labels, and for the network, whose single-label layer is a
+        softmax): with the summed binary log-loss, the multilabel loss.
+        """
+        if multilabel:
+            return "sigmoid", n_classes
+        return self._output_layer(n_classes)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = self._supports_multilabel
         return tags
+
+    @property
+    def multilabel_(self):
+        """Whether the estimator was fitted on a multilabel indicator ``y``.
+
+        As ``OneVsRestClassifier.multilabel_`` (which skl2onnx reads too).
+        """
+        check_is_fitted(self)
+        return self._fitted_multilabel()
+
+    def _fitted_multilabel(self):
+        # Absent from estimators fitted or saved before multilabel existed.
+        return getattr(self, "_multilabel", False)
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -167,8 +201,13 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. float32 data is trained in float32; CSR and CSC
             matrices are used as they are, never densified.
-        y : array-like of shape (n_samples,)
-            Class labels (numbers, strings or any sortable objects).
+        y : array-like of shape (n_samples,), or (n_samples, n_labels) indicator
+            Class labels (numbers, strings or any sortable objects). Estimators
+            whose tags say ``multi_label`` also take a multilabel indicator
+            matrix (dense or sparse, 0/1 or bool, one column per label, as
+            ``MultiLabelBinarizer`` makes it): each label is then an
+            independent sigmoid unit with the binary log-loss, summed over the
+            labels. A column that is constant is fine (a bias learns it).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; a weight of k counts as k repeated rows and
             0 drops the row.
@@ -180,6 +219,8 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         """
         warm = self.warm_start and _is_fitted(self)
         data = self._prepare(X, y, sample_weight, reset=not warm)
+        if warm:
+            self._check_target_kind(data, "warm_start")
         if warm and not np.array_equal(data.classes, self.classes_):
             raise ValueError(
                 "warm_start can only be used where `y` has the same classes as in "
@@ -203,11 +244,13 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             A chunk of training data.
-        y : array-like of shape (n_samples,)
-            Its labels.
+        y : array-like of shape (n_samples,), or (n_samples, n_labels) indicator
+            Its labels, or its multilabel indicator matrix (as in :meth:`fit`).
         classes : array-like of shape (n_classes,), default=None
             Every class that can appear in any chunk. Required on the first
-            call, ignored (but checked) afterwards.
+            call, ignored (but checked) afterwards. For a multilabel indicator
+            y, as for ``MLPClassifier``: the label (column) indices,
+            ``np.arange(n_labels)``; every chunk then has those columns.
         sample_weight : array-like of shape (n_samples,), default=None
             As in :meth:`fit`.
 
@@ -251,6 +294,8 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
                     f"to partial_fit, which was {self.classes_!r}."
                 )
         data = self._prepare(X, y, sample_weight, reset=first_call, known_classes=all_classes)
+        if not first_call:
+            self._check_target_kind(data, "partial_fit")
         return self._train(data, continue_training=not first_call, incremental=True)
 
     def _train(self, data, *, continue_training, incremental):
@@ -260,9 +305,14 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         no validation split.
         """
         X, sample_weight = data.X, data.sample_weight
-        link, n_outputs = self._output_layer(len(data.classes))
+        link, n_outputs = self._output_layer_of(len(data.classes), data.multilabel)
         objective = self._make_objective(link)
         Y = _encode_targets(data.y_index, n_outputs, X.dtype)
+        # Set before training, not at the commit below: the epoch models that
+        # scikit-learn's callbacks get are copies of this estimator made during
+        # training, and must predict as this fit does. A call that raises
+        # restores it (_atomic).
+        self._multilabel = data.multilabel
         if continue_training:
             rng = _random_state_from(self._rng_state)
             log = self._training_log()
@@ -272,8 +322,11 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
 
         validation = None
         if self.early_stopping and not incremental:
+            # A multilabel row has no single class to stratify by: a plain
+            # random split (as MLPClassifier does).
+            strata = None if data.multilabel else data.y_index
             X, Y, sample_weight, validation = self._split_validation(
-                X, Y, data.y_index, sample_weight, rng
+                X, Y, strata, sample_weight, rng
             )
 
         training_objective = objective
@@ -370,7 +423,8 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
 
         Validates X and y (``reset`` as in ``validate_data``), the labels
         (against ``known_classes`` when given, else at least two of them) and
-        the weights; rows of weight 0 are dropped, as if absent.
+        the weights; rows of weight 0 are dropped, as if absent. A multilabel
+        indicator y has the classes ``arange(n_labels)``, as MLPClassifier's.
         """
         X, y = validate_data(
             self,
@@ -379,9 +433,17 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
             accept_sparse=_ACCEPTED_SPARSE,
             dtype=_ACCEPTED_DTYPES if dtype is None else dtype,
             reset=reset,
+            multi_output=True,  # keeps a 2-D or sparse y for _validate_targets
         )
-        check_classification_targets(y)
         _check_magnitude(X)
+        y, multilabel = self._validate_targets(y)
+        if multilabel and self.class_weight is not None:
+            raise ValueError(
+                f"class_weight={self.class_weight!r} is not supported with a multilabel "
+                "y: a class weight weighs each row by its one class, and a row of an "
+                "indicator matrix has several labels (or none). Weight the rows with "
+                "sample_weight instead."
+            )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -389,16 +451,76 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
             keep = sample_weight > 0
             if not keep.all():
                 X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
-        if known_classes is None:
+        if multilabel:
+            classes, y_index = np.arange(y.shape[1]), y
+            if known_classes is not None and not np.array_equal(known_classes, classes):
+                raise ValueError(
+                    f"A multilabel indicator y with {y.shape[1]} columns has the classes "
+                    f"(label indices) {classes!r}, not {np.asarray(known_classes)!r}: pass "
+                    "classes=np.arange(n_labels) on the first call to partial_fit and "
+                    "give every chunk the same label columns."
+                )
+        elif known_classes is None:
             classes = np.unique(y)
             _check_at_least_two(classes)
         else:
             classes = known_classes
             _check_labels_known(y, classes)
-        y_index = np.searchsorted(classes, y)
+        if not multilabel:
+            y_index = np.searchsorted(classes, y)
         effective_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
         _check_total_weight(effective_weight, X.shape[0])
-        return _TrainingData(X, y, y_index, effective_weight, sample_weight, classes)
+        return _TrainingData(X, y, y_index, effective_weight, sample_weight, classes, multilabel)
+
+    def _validate_targets(self, y):
+        """``(y, multilabel)``: 1-D class labels, or a dense 0/1 indicator matrix and True.
+
+        ``y`` is as ``validate_data(multi_output=True)`` leaves it: possibly
+        2-D or sparse. A sparse indicator is densified: the targets the loss
+        needs are a dense (n_samples, n_labels) array anyway, as the logits are.
+        """
+        if y.ndim == 2 and y.shape[1] == 1:
+            # A column vector is 1-D labels, with scikit-learn's DataConversionWarning.
+            y = column_or_1d(y.toarray() if sp.issparse(y) else y, warn=True)
+        check_classification_targets(y)
+        if y.ndim == 1:
+            return y, False
+        name = type(self).__name__
+        if not self._supports_multilabel:
+            raise ValueError(
+                f"{name} does not support a 2-D y (got shape {y.shape}): a softmax "
+                "picks exactly one class per sample. For multilabel y (an indicator "
+                "matrix) use LogisticRegressionGD or ShallowNNClassifier, whose sigmoid "
+                "outputs are independent labels."
+            )
+        y_type = type_of_target(y, input_name="y")
+        if y_type != "multilabel-indicator":
+            raise ValueError(
+                f"{name} takes 1-D class labels or a multilabel indicator matrix; got "
+                f"a 2-D y of type {y_type!r}. For several multiclass outputs use "
+                "sklearn.multioutput.MultiOutputClassifier."
+            )
+        indicator = y.toarray() if sp.issparse(y) else np.asarray(y)
+        values = np.unique(indicator)
+        if not np.isin(values, (0, 1)).all():
+            # type_of_target also calls {0, 2} or {-1, 1} an indicator; the
+            # positive label would be a guess.
+            raise ValueError(
+                f"A multilabel indicator y holds only 0 and 1 (or booleans); got the "
+                f"values {values!r}."
+            )
+        return indicator, True
+
+    def _check_target_kind(self, data, continuation):
+        """Refuse y of the other kind (1-D labels or indicator) than the fit continued."""
+        fitted = self._fitted_multilabel()
+        if data.multilabel != fitted:
+            kinds = ("1-D class labels", "a multilabel indicator matrix")
+            raise ValueError(
+                f"This {type(self).__name__} was fitted on {kinds[fitted]}, and y is now "
+                f"{kinds[data.multilabel]}: {continuation} continues a fit, so y must be "
+                "of the same kind. Fit a new estimator (or with warm_start=False)."
+            )
 
     def _effective_weights(self, classes, y_index, sample_weight, dtype):
         """Sample weights times class weights; None when all would be one."""
@@ -428,22 +550,24 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
                 )
         return base * per_class.astype(dtype)[y_index]
 
-    def _split_validation(self, X, Y, y_index, sample_weight, rng):
-        """Hold out a stratified ``validation_fraction`` of the rows.
+    def _split_validation(self, X, Y, strata, sample_weight, rng):
+        """Hold out a ``validation_fraction`` of the rows, stratified by ``strata``.
 
-        Both parts keep the rows in their original order: the split chooses
-        rows, it does not reorder them (which ``shuffle=False`` relies on).
+        ``strata`` (the class index of each row) None means a plain random
+        split. Both parts keep the rows in their original order: the split
+        chooses rows, it does not reorder them (which ``shuffle=False`` relies on).
         """
         try:
             train_rows, val_rows = train_test_split(
                 np.arange(X.shape[0]),
                 test_size=self.validation_fraction,
-                stratify=y_index,
+                stratify=strata,
                 random_state=rng,
             )
         except ValueError as error:
+            kind = "a" if strata is None else "a stratified"
             raise ValueError(
-                "early_stopping could not hold out a stratified validation split "
+                f"early_stopping could not hold out {kind} validation split "
                 f"(validation_fraction={self.validation_fraction}): {error}"
             ) from error
         train_rows, val_rows = np.sort(train_rows), np.sort(val_rows)
@@ -484,7 +608,9 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         finally:
             vars(self).clear()
             vars(self).update(saved)
-        link, n_outputs = self._output_layer(len(data.classes))
+        if fitted:
+            self._check_target_kind(data, "check_gradient on a fitted estimator")
+        link, n_outputs = self._output_layer_of(len(data.classes), data.multilabel)
         objective = self._make_objective(link)
         if fitted:
             params = {k: np.array(v, dtype=np.float64) for k, v in self._load_params().items()}
@@ -507,15 +633,22 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
             "state": dict}``, the optimizer's state (numbers and dicts of
             arrays keyed like the training parameters); ``rng``: the training
             random generator's state as ``RandomState.get_state(legacy=False)``
-            gives it. :meth:`_set_state` takes the same dict back.
+            gives it; ``multilabel``: True, only for a model fitted on a
+            multilabel indicator y (whose ``classes_``, ``arange(n_labels)``,
+            and weights can look like a multiclass model's: the flag decides
+            how it predicts). Single-label states have no such key, as before.
+            :meth:`_set_state` takes the same dict back.
         """
         check_is_fitted(self)
         names = _FITTED_ATTRIBUTES + self._weight_attributes + _OPTIONAL_FITTED_ATTRIBUTES
-        return {
+        state = {
             "attributes": {name: getattr(self, name) for name in names if hasattr(self, name)},
             "optimizer": self._optimizer_state,
             "rng": self._rng_state,
         }
+        if self._fitted_multilabel():
+            state["multilabel"] = True
+        return state
 
     def _set_state(self, state):
         """Restore what :meth:`_get_state` returned (already validated by the caller)."""
@@ -523,9 +656,13 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
             setattr(self, name, value)
         self._optimizer_state = state["optimizer"]
         self._rng_state = state["rng"]
+        self._multilabel = bool(state.get("multilabel", False))
 
-    def _state_schema(self, n_features, n_classes):
+    def _state_schema(self, n_features, n_classes, multilabel=False):
         """Shapes a valid state must have, for a reader that checks before it reads.
+
+        ``n_classes`` is ``len(classes_)``: for a ``multilabel`` state, the
+        number of labels.
 
         Returns
         -------
@@ -534,7 +671,7 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
             ``parameters``: shape of each training parameter, which is also
             the shape of each array in the optimizer state's dicts.
         """
-        link, n_outputs = self._output_layer(n_classes)
+        link, n_outputs = self._output_layer_of(n_classes, multilabel)
         param_shapes = self._make_objective(link).param_shapes(n_features, n_outputs)
         return {
             "weights": self._weight_attribute_shapes(param_shapes),
@@ -548,7 +685,7 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
             self, X, reset=False, accept_sparse=_ACCEPTED_SPARSE, dtype=_ACCEPTED_DTYPES
         )
         _check_magnitude(X)
-        link, _ = self._output_layer(len(self.classes_))
+        link, _ = self._output_layer_of(len(self.classes_), self._fitted_multilabel())
         return link, self._make_objective(link).logits(self._load_params(), X)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
@@ -562,9 +699,12 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, a score whose sign picks ``classes_[1]`` when
-            positive; otherwise one logit per class.
+            positive; otherwise one logit per class (multilabel: per label,
+            positive where the label is predicted).
         """
         _, Z = self._logits(X)
+        if self._fitted_multilabel():
+            return Z
         if Z.shape[1] == 1:
             return Z[:, 0]
         if Z.shape[1] == 2:
@@ -580,10 +720,16 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
-            Labels from ``classes_``: the class of highest probability.
+        y_pred : ndarray of shape (n_samples,), or (n_samples, n_labels) of int64
+            Labels from ``classes_``: the class of highest probability. For a
+            multilabel fit, the indicator matrix: 1 where a label's
+            probability is above 1/2 (a dense int64 array, as MLPClassifier's
+            for dense y).
         """
         link, Z = self._logits(X)
+        if self._fitted_multilabel():
+            # sigmoid(z) > 1/2 exactly where z > 0, as in the binary case.
+            return (Z > 0).astype(np.int64)
         # The argmax of predict_proba itself, so that the two agree also where
         # probabilities tie after rounding (two-class ties follow the sign of
         # decision_function, see _functions.probabilities).
@@ -599,10 +745,11 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to one; columns follow ``classes_``.
+            Rows sum to one; columns follow ``classes_``. For a multilabel
+            fit, each label's own probability (rows are not normalised).
         """
         link, Z = self._logits(X)
-        return probabilities(link, Z)
+        return probabilities(link, Z, independent=self._fitted_multilabel())
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Log of the class probabilities, computed stably from the logits.
@@ -617,9 +764,10 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            Multilabel: ``log_sigmoid`` of each label's logit.
         """
         link, Z = self._logits(X)
-        return log_probabilities(link, Z)
+        return log_probabilities(link, Z, independent=self._fitted_multilabel())
 
 
 def _is_fitted(estimator):
@@ -694,9 +842,12 @@ def _check_total_weight(sample_weight, n_samples):
 def _encode_targets(y_index, n_outputs, dtype):
     """Targets as the output layer sees them: one 0/1 column, or one-hot rows.
 
+    A 2-D ``y_index`` is a multilabel indicator matrix, already the targets.
     Fortran order keeps each class's column contiguous, matching the network's
     transposed output layer, where the loss runs about twice as fast.
     """
+    if y_index.ndim == 2:
+        return np.asfortranarray(y_index, dtype=dtype)
     if n_outputs == 1:
         return (y_index == 1).astype(dtype)[:, None]
     Y = np.zeros((len(y_index), n_outputs), dtype=dtype, order="F")

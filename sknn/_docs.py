@@ -55,7 +55,8 @@ max_iter : int, default={max_iter}
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the training data,
         monitor the objective on it, and keep the weights with the lowest
-        validation loss. Not supported by ``partial_fit``.
+        validation loss. Not supported by ``partial_fit``. A multilabel y
+        cannot be stratified by one class per row: its split is plain random.
 
     validation_fraction : float, default=0.1
         Share of the data held out when ``early_stopping`` is on.
@@ -63,6 +64,7 @@ max_iter : int, default={max_iter}
     class_weight : dict, 'balanced' or None, default=None
         Weights multiplying ``sample_weight`` per class. 'balanced' makes each
         class weigh the same in total (computed from the weighted counts).
+        Must be None for a multilabel y, whose rows have several labels.
 
     warm_start : bool, default=False
         Continue from the fitted weights *and* the optimizer's state, so two
@@ -77,7 +79,11 @@ max_iter : int, default={max_iter}
 
 SHARED_ATTRIBUTE_DOCS = """\
 classes_ : ndarray of shape (n_classes,)
-        Class labels.
+        Class labels; for a multilabel y, the label indices
+        ``arange(n_labels)`` (as ``MLPClassifier``).
+
+    multilabel_ : bool
+        Whether ``y`` was a multilabel indicator matrix.
 
     n_features_in_ : int
         Number of features seen during fit.

@@ -215,12 +215,16 @@ def _dot(a, b):
 
 
 @_underflow_is_fine
-def probabilities(link, Z):
+def probabilities(link, Z, independent=False):
     """Class probabilities from output logits ``Z`` of shape (n_samples, n_outputs).
 
     One sigmoid unit gives ``[1 - p, p]``; several sigmoid units (one-vs-rest)
     are normalised to sum to one; a softmax layer is a softmax.
+    ``independent=True`` (multilabel: each unit is its own binary problem)
+    gives each sigmoid unit's probability as it is, not normalised.
     """
+    if independent:
+        return sigmoid(Z)
     if link == "softmax":
         P = softmax(Z)
         if Z.shape[1] == 2:
@@ -248,8 +252,10 @@ def _break_ties_by_sign(P, decision):
 
 
 @_underflow_is_fine
-def log_probabilities(link, Z):
-    """``log(probabilities(link, Z))`` computed from the logits, finite everywhere."""
+def log_probabilities(link, Z, independent=False):
+    """``log(probabilities(link, Z, independent))`` computed from the logits, finite everywhere."""
+    if independent:
+        return log_sigmoid(Z)
     if link == "softmax":
         return log_softmax(Z)
     if Z.shape[1] == 1:

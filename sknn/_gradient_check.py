@@ -57,8 +57,10 @@ def check_gradient(
         Fitted or not.
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Data at which the objective is evaluated.
-    y : array-like of shape (n_samples,)
-        Labels (those of ``classes_`` if the estimator is fitted).
+    y : array-like of shape (n_samples,), or (n_samples, n_labels) indicator
+        Labels (those of ``classes_`` if the estimator is fitted), or a
+        multilabel indicator matrix for the estimators that take one (of the
+        same kind and width as the fit's, if fitted).
     sample_weight : array-like of shape (n_samples,), default=None
         Sample weights, as in ``fit``.
     eps : float, default=1e-6

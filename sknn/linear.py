@@ -314,6 +314,16 @@ class LogisticRegressionGD(_LinearModelHooks, BaseGDClassifier):
     the model is one-vs-rest: K sigmoid units trained together as one weight
     matrix, their probabilities normalised to sum to one.
 
+    Multilabel: fitted on an indicator matrix y of shape (n_samples, n_labels)
+    (dense or sparse, as ``MultiLabelBinarizer`` makes it), the model is one
+    independent sigmoid unit per label, trained together on the summed binary
+    log-loss. The objective is the sum of the n_labels binary objectives, so
+    the fit equals n_labels separate binary fits. ``predict`` returns the
+    indicator matrix, ``predict_proba`` each label's probability (rows are not
+    normalised), ``decision_function`` the logits. ``class_weight`` is refused
+    for such y (weigh rows with ``sample_weight``), and the ``early_stopping``
+    split is a plain random one.
+
     Parameters
     ----------
     {learning_rate}
@@ -323,7 +333,8 @@ class LogisticRegressionGD(_LinearModelHooks, BaseGDClassifier):
     Attributes
     ----------
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
-        Weights (one row for binary problems).
+        Weights (one row for binary problems; one row per label for a
+        multilabel y, where n_classes is n_labels).
 
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Biases.
@@ -346,6 +357,8 @@ class LogisticRegressionGD(_LinearModelHooks, BaseGDClassifier):
     >>> round(model.score(X, y), 2)
     0.99
     """
+
+    _supports_multilabel = True
 
     def _output_layer(self, n_classes):
         return "sigmoid", 1 if n_classes == 2 else n_classes
@@ -395,7 +408,9 @@ class SoftmaxGD(_LinearModelHooks, BaseGDClassifier):
 
     One softmax layer over all classes with the cross-entropy loss; a binary
     problem is the K = 2 case (``coef_`` then has two rows, and
-    ``decision_function`` returns the difference of the two logits).
+    ``decision_function`` returns the difference of the two logits). A
+    softmax picks one class per sample: a multilabel y is refused (use
+    :class:`LogisticRegressionGD`).
 
     Parameters
     ----------

@@ -209,6 +209,14 @@ class ShallowNNClassifier(BaseGDClassifier):
     ``Z1 = X W1 + b1``, ``A1 = g(Z1)``, then one sigmoid output unit for two
     classes or a softmax layer for more, with the matching log-loss.
 
+    Multilabel: fitted on an indicator matrix y of shape (n_samples, n_labels)
+    (dense or sparse), the output layer is one independent sigmoid unit per
+    label with the summed binary log-loss, as in ``MLPClassifier``;
+    ``predict`` returns the indicator matrix, ``predict_proba`` each label's
+    probability (not normalised), ``decision_function`` the logits.
+    ``class_weight`` is refused for such y (weigh rows with
+    ``sample_weight``), and the ``early_stopping`` split is a plain random one.
+
     Parameters
     ----------
     hidden_layer_size : int, default=100
@@ -237,7 +245,8 @@ class ShallowNNClassifier(BaseGDClassifier):
     ----------
     coefs_ : list of two ndarrays
         ``[W1, W2]``, of shapes (n_features, hidden_layer_size) and
-        (hidden_layer_size, n_outputs), where n_outputs is 1 for two classes.
+        (hidden_layer_size, n_outputs), where n_outputs is 1 for two classes
+        and n_labels for a multilabel y.
 
     intercepts_ : list of two ndarrays
         ``[b1, b2]``.
@@ -315,6 +324,8 @@ class ShallowNNClassifier(BaseGDClassifier):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+
+    _supports_multilabel = True
 
     def _output_layer(self, n_classes):
         return ("sigmoid", 1) if n_classes == 2 else ("softmax", n_classes)

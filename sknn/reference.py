@@ -253,9 +253,10 @@ def logistic_loss_grad(W, b, X, Y, sample_weight=None, alpha=0.0):
     ``(1/S) sum_i s_i sum_k [log(1 + exp(z_ik)) - Y_ik z_ik] + (alpha/2) sum W**2``
 
     (the binary cross-entropy written in terms of ``z``; ``K = 1`` is binary
-    logistic regression, ``K > 2`` is one-vs-rest trained jointly).  The
-    softplus ``log(1 + exp(z))`` and the sigmoid are evaluated stably, so
-    ``|z| = 1000`` gives finite results.
+    logistic regression, ``K > 2`` is one-vs-rest trained jointly, and any
+    0/1 ``Y`` -- rows with several ones or none -- is the multilabel loss).
+    The softplus ``log(1 + exp(z))`` and the sigmoid are evaluated stably,
+    so ``|z| = 1000`` gives finite results.
 
     Parameters
     ----------
@@ -266,7 +267,7 @@ def logistic_loss_grad(W, b, X, Y, sample_weight=None, alpha=0.0):
     X : array-like of shape (n_samples, n_features)
         Dense input; convert sparse matrices with ``X.toarray()``.
     Y : array-like of shape (n_samples, K)
-        0/1 indicator targets.
+        0/1 indicator targets (one-hot, or multilabel: any 0/1 rows).
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative weights with a positive sum; ``None`` means all ones.
     alpha : float, default=0.0
@@ -503,15 +504,18 @@ def shallow_nn_forward(params, X, activation="tanh"):
     return np.array(out, dtype=np.float64).reshape(len(X_list), K)
 
 
-def shallow_nn_loss_grad(params, X, Y, activation="tanh", sample_weight=None, alpha=0.0):
+def shallow_nn_loss_grad(
+    params, X, Y, activation="tanh", sample_weight=None, alpha=0.0, multilabel=False
+):
     """Loss and gradient of a one-hidden-layer network, with loops.
 
     Forward: ``Z1 = X W1 + b1``, ``A1 = g(Z1)``, ``Z2 = A1 W2 + b2``.  The
     output is a sigmoid unit with the logistic loss of
     :func:`logistic_loss_grad` when ``K == 1`` and a softmax with
     cross-entropy (the loss of :func:`softmax_loss_grad`) when ``K >= 2``,
-    both applied to ``A1``; the penalty is
-    ``(alpha/2) (sum W1**2 + sum W2**2)``.
+    both applied to ``A1``; with ``multilabel=True`` it is ``K`` independent
+    sigmoid units with their logistic losses summed, for any ``K``.  The
+    penalty is ``(alpha/2) (sum W1**2 + sum W2**2)``.
 
     Backward: ``dZ2 = s_i (P - Y) / S``; ``dW2 = A1^T dZ2 + alpha W2``;
     ``db2`` = column sums of ``dZ2``; ``dA1 = dZ2 W2^T``;
@@ -525,7 +529,8 @@ def shallow_nn_loss_grad(params, X, Y, activation="tanh", sample_weight=None, al
     X : array-like of shape (n_samples, n_features)
         Dense input; convert sparse matrices with ``X.toarray()``.
     Y : array-like of shape (n_samples, K)
-        0/1 indicator targets (one-hot rows when ``K >= 2``).
+        0/1 indicator targets (one-hot rows when ``K >= 2``, unless
+        ``multilabel``).
     activation : {"tanh", "sigmoid", "relu", "leaky_relu"}, default="tanh"
         Hidden-layer activation ``g``.  ``relu`` is ``max(0, z)`` and
         ``leaky_relu`` is ``max(0.01 z, z)``; their derivatives at ``z = 0``
@@ -534,6 +539,9 @@ def shallow_nn_loss_grad(params, X, Y, activation="tanh", sample_weight=None, al
         Non-negative weights with a positive sum; ``None`` means all ones.
     alpha : float, default=0.0
         L2 penalty strength on ``W1`` and ``W2``.
+    multilabel : bool, default=False
+        Independent sigmoid outputs (a multilabel indicator ``Y``: rows may
+        hold several ones or none) instead of a softmax when ``K >= 2``.
 
     Returns
     -------
@@ -578,10 +586,11 @@ def shallow_nn_loss_grad(params, X, Y, activation="tanh", sample_weight=None, al
         # forward
         _nn_hidden(x_i, W1_rows, b1_list, activation, z1, a1)
         _nn_output(a1, W2_rows, b2_list, z2)
-        if K == 1:
-            z = z2[0]
-            J += s_i * (_log1pexp(z) - y_i[0] * z)
-            dz2[0] = s_i * (_sigmoid(z) - y_i[0]) / S
+        if K == 1 or multilabel:
+            for k in range(K):
+                z = z2[k]
+                J += s_i * (_log1pexp(z) - y_i[k] * z)
+                dz2[k] = s_i * (_sigmoid(z) - y_i[k]) / S
         else:
             p, lse = _softmax_row(z2)
             yz = 0.0

@@ -64,10 +64,10 @@ def np_softmax(Z):
     return E / E.sum(axis=1, keepdims=True)
 
 
-def np_output_loss_dz(Z, Y, s):
-    """Weighted mean output loss and dZ = s (P - Y) / S (sigmoid if K == 1)."""
+def np_output_loss_dz(Z, Y, s, multilabel=False):
+    """Weighted mean output loss and dZ = s (P - Y) / S (sigmoid if K == 1 or multilabel)."""
     S = s.sum()
-    if Z.shape[1] == 1:
+    if Z.shape[1] == 1 or multilabel:
         per_sample = (np_softplus(Z) - Y * Z).sum(axis=1)
         P = np_sigmoid(Z)
     else:
@@ -102,13 +102,13 @@ def np_g(Z, activation):
     return np.maximum(0.01 * Z, Z), np.where(Z > 0, 1.0, 0.01)
 
 
-def np_nn(params, X, Y, activation, sample_weight, alpha):
+def np_nn(params, X, Y, activation, sample_weight, alpha, multilabel=False):
     s = np_weights(sample_weight, X.shape[0])
     W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
     Z1 = X @ W1 + b1
     A1, dg = np_g(Z1, activation)
     Z2 = A1 @ W2 + b2
-    loss, dZ2 = np_output_loss_dz(Z2, Y, s)
+    loss, dZ2 = np_output_loss_dz(Z2, Y, s, multilabel)
     loss += 0.5 * alpha * (np.sum(W1**2) + np.sum(W2**2))
     dZ1 = (dZ2 @ W2.T) * dg
     grads = {
@@ -134,6 +134,15 @@ def make_problem(K, seed=0, n=N_SAMPLES, d=N_FEATURES):
         Y = labels[:, None].astype(float)
     else:
         Y = np.eye(K)[labels]
+    return X, Y
+
+
+def make_multilabel_problem(K, seed=0, n=N_SAMPLES, d=N_FEATURES):
+    """A 0/1 indicator Y with a row of no label and a row of every label."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    Y = rng.integers(0, 2, size=(n, K)).astype(float)
+    Y[0], Y[1] = 0.0, 1.0
     return X, Y
 
 
@@ -323,6 +332,81 @@ def test_nn_output_loss_is_linear_loss_on_hidden_layer(K):
     assert math.isclose(loss, exp_loss, rel_tol=1e-12)
     np.testing.assert_allclose(grads["W2"], exp_grads["W"], **TOL)
     np.testing.assert_allclose(grads["b2"], exp_grads["b"], **TOL)
+
+
+# ---------------------------------------------------------------------------
+# Multilabel: independent sigmoid units, any 0/1 rows
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weights", WEIGHTS)
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("K", [2, 3])
+def test_multilabel_logistic_matches_numpy_and_finite_differences(K, alpha, weights):
+    X, Y = make_multilabel_problem(K)
+    s = make_weights(weights)
+    params = linear_params(K)
+    loss, grads = logistic_loss_grad(params["W"], params["b"], X, Y, s, alpha)
+    exp_loss, exp_grads = np_linear(params["W"], params["b"], X, Y, s, alpha, False)
+    assert math.isclose(loss, exp_loss, rel_tol=1e-12, abs_tol=1e-12)
+    assert_grads_close(grads, exp_grads, params)
+    fd = finite_difference(lambda p: logistic_loss_grad(p["W"], p["b"], X, Y, s, alpha)[0], params)
+    assert rel_error(grads, fd) < 1e-6
+
+
+def test_multilabel_logistic_is_the_sum_of_binary_losses():
+    """K units on a multilabel Y are K independent binary problems, summed."""
+    X, Y = make_multilabel_problem(3)
+    params = linear_params(3)
+    loss, grads = logistic_loss_grad(params["W"], params["b"], X, Y, alpha=0.3)
+    parts = [
+        logistic_loss_grad(params["W"][:, [k]], params["b"][[k]], X, Y[:, [k]], alpha=0.3)
+        for k in range(3)
+    ]
+    assert math.isclose(loss, sum(part[0] for part in parts), rel_tol=1e-12)
+    np.testing.assert_allclose(grads["W"], np.hstack([p[1]["W"] for p in parts]), **TOL)
+    np.testing.assert_allclose(grads["b"], np.concatenate([p[1]["b"] for p in parts]), **TOL)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("weights", WEIGHTS)
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("K", [2, 3])
+def test_nn_multilabel_matches_numpy_and_finite_differences(K, alpha, weights, activation):
+    X, Y = make_multilabel_problem(K)
+    s = make_weights(weights)
+    params = nn_params(K)
+    loss, grads = shallow_nn_loss_grad(params, X, Y, activation, s, alpha, multilabel=True)
+    exp_loss, exp_grads, _ = np_nn(params, X, Y, activation, s, alpha, multilabel=True)
+    assert math.isclose(loss, exp_loss, rel_tol=1e-12, abs_tol=1e-12)
+    assert_grads_close(grads, exp_grads, params)
+    assert np.min(np.abs(X @ params["W1"] + params["b1"])) > 1e-4  # away from relu's kink
+    fd = finite_difference(
+        lambda p: shallow_nn_loss_grad(p, X, Y, activation, s, alpha, multilabel=True)[0],
+        params,
+    )
+    assert rel_error(grads, fd) < 1e-6
+
+
+def test_nn_multilabel_output_loss_is_logistic_loss_on_hidden_layer():
+    X, Y = make_multilabel_problem(3)
+    params = nn_params(3)
+    A1 = np.tanh(X @ params["W1"] + params["b1"])
+    exp_loss, exp_grads = logistic_loss_grad(params["W2"], params["b2"], A1, Y)
+    loss, grads = shallow_nn_loss_grad(params, X, Y, "tanh", multilabel=True)
+    assert math.isclose(loss, exp_loss, rel_tol=1e-12)
+    np.testing.assert_allclose(grads["W2"], exp_grads["W"], **TOL)
+    np.testing.assert_allclose(grads["b2"], exp_grads["b"], **TOL)
+
+
+def test_nn_single_output_is_the_same_with_or_without_multilabel():
+    X, Y = make_problem(1)
+    params = nn_params(1)
+    plain = shallow_nn_loss_grad(params, X, Y, "relu", alpha=0.3)
+    multilabel = shallow_nn_loss_grad(params, X, Y, "relu", alpha=0.3, multilabel=True)
+    assert plain[0] == multilabel[0]
+    for name in plain[1]:
+        np.testing.assert_array_equal(plain[1][name], multilabel[1][name])
 
 
 # ---------------------------------------------------------------------------
