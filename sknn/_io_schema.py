@@ -43,6 +43,8 @@ ESTIMATORS = {cls.__name__: cls for cls in (LogisticRegressionGD, SoftmaxGD, Sha
 REQUIRED_ATTRIBUTES = ("classes_", "n_features_in_", "n_iter_", "loss_curve_", "best_loss_")
 REQUIRED_ATTRIBUTES += ("stop_reason_",)
 OPTIONAL_ATTRIBUTES = ("feature_names_in_", "validation_loss_curve_")
+# The state's flag of a multilabel fit, a root attribute present only when True.
+MULTILABEL = "multilabel"
 STOP_REASONS = {"converged", "max_iter", "early_stopping", "diverged", "interrupted", "callback"}
 
 _WEIGHT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -170,13 +172,23 @@ def schema_of(root, estimator):
     attributes = _group(root, "attributes")
     n_features = _integer(_attribute(attributes, "n_features_in_", "i"), low=1)
     classes = _dataset(attributes, "classes_", kinds="biufS", ndim=1, tags=(None, "object"))
-    return estimator._state_schema(n_features, classes.shape[0])
+    return estimator._state_schema(n_features, classes.shape[0], multilabel=is_multilabel(root))
+
+
+def is_multilabel(root):
+    """Whether the file holds a model fitted on a multilabel indicator y (a root flag)."""
+    if MULTILABEL not in root.children:
+        return False
+    flag = _attribute(root, MULTILABEL, "b")
+    if flag.read().item() is not True:
+        raise ValueError(f"'{flag.where}' is written only as True.")
+    return True
 
 
 def check_layout(root, schema, version):
     """Check names, types, dtypes and declared shapes against ``schema``; read nothing large."""
     checksum = (CHECKSUM,) if version >= 2 else ()
-    _names(root, (*HEADER, *checksum, "params", "attributes", "optimizer", "rng"))
+    _names(root, (*HEADER, *checksum, "params", "attributes", "optimizer", "rng"), (MULTILABEL,))
     if root.tag is not None:
         raise ValueError("'/' must be a group of entries, not a list.")
     for name in (*HEADER, *checksum):
@@ -361,7 +373,7 @@ def _group(node, name, tag=None):
 def _attribute(node, name, kinds):
     attribute = _child(node, name, "attribute")
     if attribute.shape is None or attribute.dtype.kind not in kinds:
-        what = {"i": "an integer", "f": "a float", "S": "a string"}
+        what = {"i": "an integer", "f": "a float", "S": "a string", "b": "a boolean"}
         raise ValueError(f"'{attribute.where}' must be {what[kinds]}, got dtype {attribute.dtype}.")
     return attribute
 

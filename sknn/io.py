@@ -332,6 +332,8 @@ def _checked_state(root, layout, path, verify_checksum):
             )
     state = {part: tree.decode(root.children[part], path) for part in _STATE_PARTS}
     schema.check_state(state, layout)
+    if schema.is_multilabel(root):
+        state[schema.MULTILABEL] = True
     return state
 
 

@@ -511,3 +511,23 @@ def test_any_small_model_round_trips(
     assert_same_state(model, loaded)
     assert_same_array(model.predict(X), loaded.predict(X))
     assert_array_equal(loaded.predict_proba(X), model.predict_proba(X), strict=True)
+
+
+@pytest.mark.parametrize("Estimator", [LogisticRegressionGD, ShallowNNClassifier])
+def test_multilabel_models_round_trip_and_continue_exactly(tmp_path, Estimator):
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(n_samples=60, n_classes=2, random_state=0)
+    model = make(Estimator, max_iter=15, tol=None).fit(X, Y)
+    save(model, tmp_path / "multilabel.h5")
+    restored = load(tmp_path / "multilabel.h5")
+    assert restored.multilabel_
+    assert_array_equal(restored.predict(X), model.predict(X))
+    assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+    for estimator in (model, restored):
+        estimator.set_params(warm_start=True, max_iter=5).fit(X, Y)
+    assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+    with h5py.File(tmp_path / "multilabel.h5", "r+") as f:
+        f.attrs["multilabel"] = False
+    with pytest.raises(ValueError, match="multilabel"):
+        load(tmp_path / "multilabel.h5")
