@@ -43,6 +43,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._batches import Batches
 from ._callbacks import EpochCheckpoint, SilentHooks, user_stacklevel
+from ._functions import underflow_is_fine
 
 # A loss this many times the first loss of a fit (or above it when that is
 # below 1) means the steps are blowing up rather than descending. With stable
@@ -85,6 +86,9 @@ class _FullBatchProblem:
         return self.objective.inner(a, b)
 
 
+# Exponentials of very negative logits underflow to 0 by design: ignored once
+# around the loop rather than in each function of the hot loop.
+@underflow_is_fine
 def train(
     objective,
     params,
@@ -145,31 +149,6 @@ def train(
         On Ctrl-C (KeyboardInterrupt), 'interrupted': ``params``, the optimizer,
         ``rng`` and ``log`` are as after the last complete epoch.
     """
-    # Exponentials of very negative logits underflow to 0 by design: ignored
-    # once here rather than in each function of the hot loop.
-    with np.errstate(under="ignore"):
-        return _train(**locals())
-
-
-def _train(
-    objective,
-    params,
-    optimizer,
-    X,
-    Y,
-    sample_weight,
-    *,
-    log,
-    max_iter,
-    batch_size,
-    shuffle,
-    rng,
-    tol,
-    n_iter_no_change,
-    validation,
-    hooks,
-    estimator_name,
-):
     batches = Batches(X, Y, sample_weight, batch_size, shuffle, rng)
     full_batch = batches.full_batch
     problem = _FullBatchProblem(objective, X, Y, sample_weight) if full_batch else None

@@ -15,7 +15,9 @@ import numpy as np
 from scipy.special import expit, log_expit
 
 
-def _underflow_is_fine(function):
+def underflow_is_fine(function):
+    """Run ``function`` with floating-point underflow ignored (exp(-1000) is 0, fine)."""
+
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         with np.errstate(under="ignore"):
@@ -182,7 +184,7 @@ def data_loss_and_residual(link, Z, Y, sample_weight, total_weight=None):
     return float(losses @ scaled), residual
 
 
-@_underflow_is_fine
+@underflow_is_fine
 def data_loss(link, Z, Y, sample_weight):
     """Weighted mean loss of an output layer, from its logits ``Z`` (left intact)."""
     losses = OUTPUT_LINKS[link][1](Z, Y)
@@ -214,7 +216,7 @@ def _dot(a, b):
     return float(np.einsum("...,...->", a, b))
 
 
-@_underflow_is_fine
+@underflow_is_fine
 def probabilities(link, Z, independent=False):
     """Class probabilities from output logits ``Z`` of shape (n_samples, n_outputs).
 
@@ -251,7 +253,7 @@ def _break_ties_by_sign(P, decision):
         P[tied, 0] = np.nextafter(P[tied, 1], 0)
 
 
-@_underflow_is_fine
+@underflow_is_fine
 def log_probabilities(link, Z, independent=False):
     """``log(probabilities(link, Z, independent))`` computed from the logits, finite everywhere."""
     if independent:

@@ -18,6 +18,16 @@ DATA_DIR = Path(
 )
 
 
+def make(Estimator, **params):
+    """An estimator for fast tests: a small, seeded network with a step that suits it."""
+    if Estimator is ShallowNNClassifier:
+        params.setdefault("hidden_layer_size", 8)
+        params.setdefault("random_state", 0)
+        if params.get("optimizer") in ("gd", "momentum"):
+            params.setdefault("learning_rate", 0.1)
+    return Estimator(**params)
+
+
 @pytest.fixture(scope="session")
 def cat_data():
     """``(X_train / 255, y_train, X_test / 255, y_test)`` of the course's cat images."""

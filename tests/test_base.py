@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from conftest import ESTIMATORS, OPTIMIZERS
+from conftest import ESTIMATORS, OPTIMIZERS, make
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
@@ -18,16 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD, check_gradient
-
-
-def _make(Estimator, **params):
-    if Estimator is ShallowNNClassifier:
-        params.setdefault("hidden_layer_size", 8)
-        params.setdefault("random_state", 0)
-    if Estimator is ShallowNNClassifier and params.get("optimizer") in ("gd", "momentum"):
-        params.setdefault("learning_rate", 0.1)
-    return Estimator(**params)
+from sknn import LogisticRegressionGD, SoftmaxGD, check_gradient
 
 
 def _data(n_classes=3, n_samples=60, n_features=5, seed=0):
@@ -65,7 +56,7 @@ def test_bad_training_data_gets_a_clear_error(Estimator, X_change, y_change, mat
     X = X_change(X) if X_change else X
     y = y_change(y) if y_change else y
     with pytest.raises(ValueError, match=match):
-        _make(Estimator).fit(X, y)
+        make(Estimator).fit(X, y)
 
 
 @parametrize_estimators
@@ -81,20 +72,20 @@ def test_bad_training_data_gets_a_clear_error(Estimator, X_change, y_change, mat
 def test_bad_sample_weight_gets_a_clear_error(Estimator, weights, match):
     X, y = _data()
     with pytest.raises(ValueError, match=match):
-        _make(Estimator).fit(X, y, sample_weight=weights)
+        make(Estimator).fit(X, y, sample_weight=weights)
 
 
 @parametrize_estimators
 def test_zero_weighted_class_counts_as_absent(Estimator):
     X, y = _data(n_classes=2)
     with pytest.raises(ValueError, match="only one class"):
-        _make(Estimator).fit(X, y, sample_weight=(y == 1).astype(float))
+        make(Estimator).fit(X, y, sample_weight=(y == 1).astype(float))
 
 
 @parametrize_estimators
 def test_predicting_before_fit_or_with_wrong_width(Estimator):
     X, y = _data()
-    estimator = _make(Estimator)
+    estimator = make(Estimator)
     for method in ("predict", "predict_proba", "predict_log_proba", "decision_function"):
         with pytest.raises(NotFittedError):
             getattr(estimator, method)(X)
@@ -129,18 +120,18 @@ def test_predicting_before_fit_or_with_wrong_width(Estimator):
 )
 def test_absurd_hyperparameters_are_refused_by_name(Estimator, param, value):
     X, y = _data()
-    estimator = _make(Estimator, **{param: value})
+    estimator = make(Estimator, **{param: value})
     with pytest.raises(InvalidParameterError, match=f"'{param}' parameter"):
         estimator.fit(X, y)
     with pytest.raises(InvalidParameterError, match=f"'{param}' parameter"):
-        _make(Estimator, **{param: value}).partial_fit(X, y, classes=np.unique(y))
+        make(Estimator, **{param: value}).partial_fit(X, y, classes=np.unique(y))
 
 
 @parametrize_estimators
 def test_class_weight_with_unknown_label_is_refused(Estimator):
     X, y = _data()
     with pytest.raises(ValueError, match="class_weight has label 7"):
-        _make(Estimator, class_weight={7: 2.0}).fit(X, y)
+        make(Estimator, class_weight={7: 2.0}).fit(X, y)
 
 
 @parametrize_estimators
@@ -150,7 +141,7 @@ def test_inputs_are_never_modified(Estimator):
     copies = X.copy(), y.copy(), weights.copy()
     for array in (X, y, weights):
         array.flags.writeable = False
-    estimator = _make(Estimator, class_weight="balanced").fit(X, y, sample_weight=weights)
+    estimator = make(Estimator, class_weight="balanced").fit(X, y, sample_weight=weights)
     estimator.predict_proba(X)
     for original, copy in zip((X, y, weights), copies):
         assert_array_equal(original, copy)
@@ -166,8 +157,8 @@ def test_weighted_fit_equals_fit_on_repeated_rows(Estimator, sparse, class_weigh
     repeated = np.repeat(np.arange(len(y)), weights)
     to_input = sp.csr_matrix if sparse else np.asarray
     params = dict(tol=None, max_iter=30, class_weight=class_weight)
-    weighted = _make(Estimator, **params).fit(to_input(X), y, sample_weight=weights)
-    expanded = _make(Estimator, **params).fit(to_input(X[repeated]), y[repeated])
+    weighted = make(Estimator, **params).fit(to_input(X), y, sample_weight=weights)
+    expanded = make(Estimator, **params).fit(to_input(X[repeated]), y[repeated])
     assert_allclose(weighted.predict_proba(X), expanded.predict_proba(X), rtol=1e-9)
     assert_allclose(weighted.loss_curve_, expanded.loss_curve_, rtol=1e-10)
 
@@ -178,8 +169,8 @@ def test_balanced_class_weight_equals_the_explicit_dict(Estimator):
     y = np.where(np.arange(len(y)) < 40, 0, y)  # imbalanced
     counts = np.bincount(y)
     explicit = {k: len(y) / (3 * counts[k]) for k in range(3)}
-    a = _make(Estimator, class_weight="balanced", tol=None, max_iter=20).fit(X, y)
-    b = _make(Estimator, class_weight=explicit, tol=None, max_iter=20).fit(X, y)
+    a = make(Estimator, class_weight="balanced", tol=None, max_iter=20).fit(X, y)
+    b = make(Estimator, class_weight=explicit, tol=None, max_iter=20).fit(X, y)
     assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-12)
 
 
@@ -196,7 +187,7 @@ def test_balanced_class_weight_equals_the_explicit_dict(Estimator):
 def test_labels_come_back_as_given(Estimator, labels):
     X, y = _data(n_classes=len(labels))
     y_labels = labels[y]
-    estimator = _make(Estimator).fit(X, y_labels)
+    estimator = make(Estimator).fit(X, y_labels)
     assert_array_equal(estimator.classes_, labels)
     assert estimator.classes_.dtype == labels.dtype
     assert set(estimator.predict(X)) <= set(labels)
@@ -207,7 +198,7 @@ def test_labels_come_back_as_given(Estimator, labels):
 def test_dataframe_feature_names_are_kept_and_checked(Estimator):
     X, y = _data()
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
-    estimator = _make(Estimator).fit(frame, y)
+    estimator = make(Estimator).fit(frame, y)
     assert_array_equal(estimator.feature_names_in_, frame.columns)
     with pytest.warns(UserWarning, match="does not have valid feature names"):
         from_array = estimator.predict_proba(X)
@@ -222,7 +213,7 @@ def test_dataframe_feature_names_are_kept_and_checked(Estimator):
 @pytest.mark.parametrize("batch_size", [None, 16])
 def test_float32_is_trained_and_predicted_in_float32(Estimator, optimizer, batch_size):
     X, y = _data()
-    estimator = _make(Estimator, optimizer=optimizer, batch_size=batch_size)
+    estimator = make(Estimator, optimizer=optimizer, batch_size=batch_size)
     estimator.fit(X.astype(np.float32), y, sample_weight=np.ones(len(y)))
     params = estimator._load_params()
     assert all(p.dtype == np.float32 for p in params.values())
@@ -238,8 +229,8 @@ def test_sparse_input_gives_the_dense_result(Estimator, sparse_format):
     X[np.abs(X) < 0.5] = 0
     X_sparse = sp.csr_matrix(X).asformat(sparse_format)
     params = dict(tol=None, max_iter=20, alpha=0.01)
-    dense = _make(Estimator, **params).fit(X, y)
-    sparse = _make(Estimator, **params).fit(X_sparse, y)
+    dense = make(Estimator, **params).fit(X, y)
+    sparse = make(Estimator, **params).fit(X_sparse, y)
     assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-10)
     assert_allclose(sparse.predict_proba(X_sparse), dense.predict_proba(X), rtol=1e-9)
 
@@ -249,8 +240,8 @@ def test_sparse_input_gives_the_dense_result(Estimator, sparse_format):
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_partial_fit_n_times_equals_fit_with_max_iter_n(Estimator, optimizer):
     X, y = _data()
-    fitted = _make(Estimator, optimizer=optimizer, max_iter=7, tol=None).fit(X, y)
-    incremental = _make(Estimator, optimizer=optimizer)
+    fitted = make(Estimator, optimizer=optimizer, max_iter=7, tol=None).fit(X, y)
+    incremental = make(Estimator, optimizer=optimizer)
     for _ in range(7):
         incremental.partial_fit(X, y, classes=np.unique(y))
     assert_allclose(incremental.loss_curve_, fitted.loss_curve_, rtol=1e-12)
@@ -264,8 +255,8 @@ def test_partial_fit_n_times_equals_fit_with_max_iter_n(Estimator, optimizer):
 def test_warm_start_a_plus_b_equals_fit_a_plus_b(Estimator, optimizer, batch_size):
     X, y = _data()
     params = dict(optimizer=optimizer, batch_size=batch_size, tol=None, random_state=3)
-    once = _make(Estimator, max_iter=12, **params).fit(X, y)
-    warm = _make(Estimator, max_iter=5, warm_start=True, **params).fit(X, y)
+    once = make(Estimator, max_iter=12, **params).fit(X, y)
+    warm = make(Estimator, max_iter=5, warm_start=True, **params).fit(X, y)
     warm.set_params(max_iter=7).fit(X, y)
     assert_allclose(warm.loss_curve_, once.loss_curve_, rtol=1e-12)
     assert_allclose(warm.predict_proba(X), once.predict_proba(X), rtol=1e-12)
@@ -275,7 +266,7 @@ def test_warm_start_a_plus_b_equals_fit_a_plus_b(Estimator, optimizer, batch_siz
 @parametrize_estimators
 def test_warm_start_refuses_new_classes_and_cold_start_resets(Estimator):
     X, y = _data()
-    estimator = _make(Estimator, warm_start=True, max_iter=3, tol=None).fit(X, y)
+    estimator = make(Estimator, warm_start=True, max_iter=3, tol=None).fit(X, y)
     with pytest.raises(ValueError, match="same classes"):
         estimator.fit(X, np.where(y == 2, 5, y))
     estimator.set_params(warm_start=False).fit(X, y)
@@ -286,14 +277,14 @@ def test_warm_start_refuses_new_classes_and_cold_start_resets(Estimator):
 def test_partial_fit_errors(Estimator):
     X, y = _data()
     with pytest.raises(ValueError, match="classes must be passed"):
-        _make(Estimator).partial_fit(X, y)
+        make(Estimator).partial_fit(X, y)
     with pytest.raises(ValueError, match="balanced"):
-        _make(Estimator, class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
+        make(Estimator, class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
     with pytest.raises(ValueError, match="not in classes"):
-        _make(Estimator).partial_fit(X, y, classes=[0, 1])
+        make(Estimator).partial_fit(X, y, classes=[0, 1])
     with pytest.raises(ValueError, match="at least 2 classes"):
-        _make(Estimator).partial_fit(X, y * 0, classes=[0])
-    estimator = _make(Estimator).partial_fit(X, y, classes=[0, 1, 2])
+        make(Estimator).partial_fit(X, y * 0, classes=[0])
+    estimator = make(Estimator).partial_fit(X, y, classes=[0, 1, 2])
     with pytest.raises(ValueError, match="not the same"):
         estimator.partial_fit(X, y, classes=[0, 1, 2, 3])
     with pytest.raises(ValueError, match="X has 4 features"):
@@ -307,13 +298,13 @@ def test_partial_fit_errors(Estimator):
 @parametrize_estimators
 def test_early_stopping_keeps_best_validation_weights(Estimator):
     X, y = _data(n_samples=200)
-    estimator = _make(
+    estimator = make(
         Estimator, early_stopping=True, validation_fraction=0.2, max_iter=300, n_iter_no_change=5
     ).fit(X, y)
     assert estimator.stop_reason_ in ("early_stopping", "max_iter")
     assert len(estimator.validation_loss_curve_) == estimator.n_iter_
     assert estimator.best_loss_ == min(estimator.validation_loss_curve_)
-    assert not hasattr(_make(Estimator).fit(X, y), "validation_loss_curve_")
+    assert not hasattr(make(Estimator).fit(X, y), "validation_loss_curve_")
     estimator.set_params(early_stopping=False).fit(X, y)
     assert not hasattr(estimator, "validation_loss_curve_")
 
@@ -323,17 +314,17 @@ def test_early_stopping_needs_two_members_per_class(Estimator):
     X, y = _data()
     y[0] = 9  # a class with one member cannot be stratified
     with pytest.raises(ValueError, match="early_stopping could not hold out"):
-        _make(Estimator, early_stopping=True).fit(X, y)
+        make(Estimator, early_stopping=True).fit(X, y)
 
 
 @parametrize_estimators
 def test_convergence_warning_only_when_tol_is_set(Estimator):
     X, y = _data()
     with pytest.warns(ConvergenceWarning, match="maximum iterations"):
-        _make(Estimator, max_iter=2, tol=1e-12).fit(X, y)
+        make(Estimator, max_iter=2, tol=1e-12).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        estimator = _make(Estimator, max_iter=2, tol=None).fit(X, y)
+        estimator = make(Estimator, max_iter=2, tol=None).fit(X, y)
     assert estimator.stop_reason_ == "max_iter"
 
 
@@ -341,7 +332,7 @@ def test_convergence_warning_only_when_tol_is_set(Estimator):
 def test_huge_learning_rate_diverges_safely(Estimator):
     X, y = _data()
     X = StandardScaler().fit_transform(X)
-    estimator = _make(Estimator, learning_rate=1e8, optimizer="gd", tol=None, max_iter=50)
+    estimator = make(Estimator, learning_rate=1e8, optimizer="gd", tol=None, max_iter=50)
     with pytest.warns(ConvergenceWarning, match=r"learning rate \(100000000.0\)"):
         estimator.fit(X, y)
     # Full batch goes back to its best weights with smaller steps until the
@@ -358,7 +349,7 @@ def test_large_inputs_train_without_overflow_warnings(Estimator):
     X, y = _data()
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        estimator = _make(Estimator, max_iter=30, tol=None).fit(X * 1e4, y)
+        estimator = make(Estimator, max_iter=30, tol=None).fit(X * 1e4, y)
         log_proba = estimator.predict_log_proba(X * 1e6)
     assert np.all(np.isfinite(estimator.loss_curve_))
     assert np.all(np.isfinite(log_proba))
@@ -367,7 +358,7 @@ def test_large_inputs_train_without_overflow_warnings(Estimator):
 @parametrize_estimators
 def test_verbose_prints_the_loss(Estimator, capsys):
     X, y = _data()
-    _make(Estimator, verbose=5, max_iter=10, tol=None).fit(X, y)
+    make(Estimator, verbose=5, max_iter=10, tol=None).fit(X, y)
     out = capsys.readouterr().out
     assert out.count("loss = ") == 2 and "Epoch 10" in out
 
@@ -376,7 +367,7 @@ def test_verbose_prints_the_loss(Estimator, capsys):
 @parametrize_estimators
 def test_pipeline_grid_search_in_parallel_and_joblib_round_trip(Estimator, tmp_path):
     X, y = make_blobs(n_samples=120, centers=3, n_features=4, random_state=0)
-    pipeline = make_pipeline(StandardScaler(), _make(Estimator))
+    pipeline = make_pipeline(StandardScaler(), make(Estimator))
     step = pipeline.steps[-1][0]
     search = GridSearchCV(pipeline, {f"{step}__alpha": [1e-4, 1e-1]}, cv=3, n_jobs=2)
     search.fit(X, y)
@@ -397,7 +388,7 @@ def test_pipeline_grid_search_in_parallel_and_joblib_round_trip(Estimator, tmp_p
 def test_predict_log_proba_and_decision_function_are_consistent(Estimator):
     for n_classes in (2, 3):
         X, y = _data(n_classes=n_classes)
-        estimator = _make(Estimator).fit(X, y)
+        estimator = make(Estimator).fit(X, y)
         scores = estimator.decision_function(X)
         proba = estimator.predict_proba(X)
         assert scores.shape == ((len(y),) if n_classes == 2 else (len(y), n_classes))
@@ -453,7 +444,7 @@ _BAD_CALLS = {
 )
 def test_a_call_that_raises_leaves_the_estimator_exactly_as_it_was(Estimator, call, fitted, seed):
     X, y = _data(seed=seed)
-    estimator = _make(Estimator, max_iter=5, tol=None)
+    estimator = make(Estimator, max_iter=5, tol=None)
     if fitted:
         estimator.fit(X, y)
     elif call.startswith(("partial_fit", "wrong width", "new classes")):
@@ -487,8 +478,8 @@ def test_overflowing_x_gets_a_clear_error_not_nan(Estimator):
     X, y = _data()
     huge = np.finfo(np.float64).max * np.random.RandomState(0).uniform(0, 1, X.shape)
     with pytest.raises(ValueError, match="Scale the data"):
-        _make(Estimator).fit(huge, y)
-    fitted = _make(Estimator, max_iter=5, tol=None).fit(X, y)
+        make(Estimator).fit(huge, y)
+    fitted = make(Estimator, max_iter=5, tol=None).fit(X, y)
     with pytest.raises(ValueError, match="Scale the data"):
         fitted.predict_proba(huge)
 
@@ -497,7 +488,7 @@ def test_overflowing_x_gets_a_clear_error_not_nan(Estimator):
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_predict_is_the_argmax_of_predict_proba_even_on_rounding_ties(Estimator, n_classes):
     X, y = _data(n_classes=n_classes)
-    model = _make(Estimator, max_iter=5, tol=None).fit(X, y)
+    model = make(Estimator, max_iter=5, tol=None).fit(X, y)
     # Tiny logits: probabilities round to ties while the decision has a sign.
     weights = model.coef_ if hasattr(model, "coef_") else model.coefs_[-1]
     weights *= 1e-17
@@ -513,10 +504,10 @@ def test_predict_is_the_argmax_of_predict_proba_even_on_rounding_ties(Estimator,
 def test_nothing_breaks_under_seterr_raise(Estimator):
     X, y = _data()
     with np.errstate(all="raise"):
-        model = _make(Estimator, max_iter=30, tol=None).fit(X * 30, y)
+        model = make(Estimator, max_iter=30, tol=None).fit(X * 30, y)
         for method in ("predict", "predict_proba", "predict_log_proba", "decision_function"):
             getattr(model, method)(X * 1e3)
-        adam = _make(Estimator, optimizer="adam", max_iter=300, tol=None).fit(X, y)
+        adam = make(Estimator, optimizer="adam", max_iter=300, tol=None).fit(X, y)
         adam.predict(X)
 
 
@@ -546,7 +537,7 @@ def test_early_stopping_without_shuffle_trains_on_the_original_row_order():
 def test_partial_fit_refuses_early_stopping(Estimator):
     X, y = _data()
     with pytest.raises(ValueError, match="early_stopping"):
-        _make(Estimator, early_stopping=True).partial_fit(X, y, classes=np.unique(y))
+        make(Estimator, early_stopping=True).partial_fit(X, y, classes=np.unique(y))
 
 
 @pytest.mark.parametrize("eps", [0.0, np.nan, -1e-6])

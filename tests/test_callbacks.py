@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import ESTIMATORS
+from conftest import ESTIMATORS, make
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import make_classification
@@ -25,15 +25,6 @@ from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD, _callback
 callback_api = pytest.importorskip("sklearn.callback", reason="needs scikit-learn >= 1.9")
 
 parametrize_estimators = pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda E: E.__name__)
-
-
-def _make(Estimator, **params):
-    if Estimator is ShallowNNClassifier:
-        params.setdefault("hidden_layer_size", 8)
-        params.setdefault("random_state", 0)
-        if params.get("optimizer", "nesterov") in ("gd", "momentum"):
-            params.setdefault("learning_rate", 0.1)
-    return Estimator(**params)
 
 
 def _data(n_samples=100, n_classes=3, seed=0):
@@ -104,7 +95,7 @@ def test_a_callback_sees_one_task_per_epoch_with_the_model_of_that_epoch(Estimat
     recorder = Recorder()
     # A smooth network (relu's kinks keep its gradient from vanishing) that converges.
     smooth = {"activation": "tanh"} if Estimator is ShallowNNClassifier else {}
-    model = _make(Estimator, tol=1e-3, max_iter=1000, **smooth).set_callbacks(recorder).fit(X, y)
+    model = make(Estimator, tol=1e-3, max_iter=1000, **smooth).set_callbacks(recorder).fit(X, y)
     assert model.stop_reason_ == "converged"
     assert len(recorder.ended) == len(recorder.begun) == model.n_iter_
     last = recorder.ended[-1]
@@ -120,7 +111,7 @@ def test_a_callback_sees_one_task_per_epoch_with_the_model_of_that_epoch(Estimat
 @parametrize_estimators
 def test_a_callback_returning_true_stops_training_at_that_epoch(Estimator):
     X, y = _data()
-    model = _make(Estimator, tol=None, max_iter=50).set_callbacks(Recorder(stop_at=3)).fit(X, y)
+    model = make(Estimator, tol=None, max_iter=50).set_callbacks(Recorder(stop_at=3)).fit(X, y)
     assert model.n_iter_ == 3
     assert model.stop_reason_ == "callback"
     assert np.isfinite(model.predict_proba(X)).all()
@@ -204,7 +195,7 @@ def test_callbacks_survive_clone_as_in_scikit_learn(Estimator):
 
     X, y = _data()
     recorder = Recorder()
-    model = _make(Estimator, tol=None, max_iter=5).set_callbacks(recorder)
+    model = make(Estimator, tol=None, max_iter=5).set_callbacks(recorder)
     theirs = LogisticRegression().set_callbacks(recorder)
     # scikit-learn's clone shares the callback instances, for sknn as for its own.
     assert clone(model)._skl_callbacks == clone(theirs)._skl_callbacks == [recorder]
@@ -331,18 +322,18 @@ def test_ctrl_c_mid_epoch_rolls_back_weights_optimizer_and_shuffle(
     # 7 steps per epoch: the 24th step is in the middle of epoch 4.
     optimizer_class = type(make_optimizer(optimizer, 0.1, 0.9, 0.999, 1e-8))
     monkeypatch.setattr(optimizer_class, "step", _interrupted_step(optimizer_class, 24))
-    model = _make(Estimator, max_iter=50, **params)
+    model = make(Estimator, max_iter=50, **params)
     with pytest.warns(ConvergenceWarning, match="after epoch 3, the last complete one"):
         model.fit(X, y)
     monkeypatch.undo()
     assert model.stop_reason_ == "interrupted" and model.n_iter_ == 3
     assert len(model.loss_curve_) == 3
 
-    three = _make(Estimator, max_iter=3, **params).fit(X, y)
+    three = make(Estimator, max_iter=3, **params).fit(X, y)
     for got, expected in zip(_params(model), _params(three)):
         assert_array_equal(got, expected)
     model.set_params(warm_start=True, max_iter=2).fit(X, y)
-    five = _make(Estimator, max_iter=5, **params).fit(X, y)
+    five = make(Estimator, max_iter=5, **params).fit(X, y)
     for got, expected in zip(_params(model), _params(five)):
         assert_array_equal(got, expected)
     assert model.loss_curve_ == five.loss_curve_

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import OPTIMIZERS, make
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning, NotFittedError
@@ -22,18 +23,9 @@ from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
 from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD, check_gradient
 from sknn.reference import logistic_loss_grad, shallow_nn_loss_grad
 
+# The estimators that take a multilabel y (SoftmaxGD refuses it).
 ESTIMATORS = [LogisticRegressionGD, ShallowNNClassifier]
 parametrize_estimators = pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda E: E.__name__)
-OPTIMIZERS = ["gd", "momentum", "nesterov", "adam"]
-
-
-def _make(Estimator, **params):
-    if Estimator is ShallowNNClassifier:
-        params.setdefault("hidden_layer_size", 8)
-        params.setdefault("random_state", 0)
-        if params.get("optimizer", "nesterov") in ("gd", "momentum"):
-            params.setdefault("learning_rate", 0.1)
-    return Estimator(**params)
 
 
 def _data(n_samples=60, n_labels=4, n_features=5, seed=0):
@@ -65,7 +57,7 @@ def _quiet_fit(estimator, *args, **kwargs):
 def test_outputs_have_the_multioutput_shapes_and_dtypes(Estimator, n_labels):
     """As MLPClassifier: classes_ = arange(n_labels), an int64 indicator from predict."""
     X, Y = _data(n_labels=n_labels)
-    model = _quiet_fit(_make(Estimator), X, Y)
+    model = _quiet_fit(make(Estimator), X, Y)
     assert_array_equal(model.classes_, np.arange(n_labels))
     assert model.multilabel_ is True
     n = len(X)
@@ -97,7 +89,7 @@ def test_outputs_have_the_multioutput_shapes_and_dtypes(Estimator, n_labels):
 @parametrize_estimators
 def test_predict_log_proba_stays_finite_where_probabilities_round_off(Estimator):
     X, Y = _data()
-    model = _quiet_fit(_make(Estimator, alpha=0.0), X, Y)
+    model = _quiet_fit(make(Estimator, alpha=0.0), X, Y)
     far = X[:3] * 1e4  # logits of size ~1e4: sigmoid rounds to exactly 0 or 1
     log_proba = model.predict_log_proba(far)
     assert np.all(np.isfinite(log_proba))
@@ -124,9 +116,9 @@ def test_sparse_bool_and_list_indicators_give_the_same_fit(Estimator):
     sparse_Y = sparse_Y.fit_transform(label_sets)
     assert sp.issparse(sparse_Y)
     params = dict(tol=None, max_iter=15)
-    dense = _make(Estimator, **params).fit(X, Y)
+    dense = make(Estimator, **params).fit(X, Y)
     for variant in (sparse_Y, sp.csc_matrix(Y), Y.astype(bool), Y.astype(float), Y.tolist()):
-        other = _make(Estimator, **params).fit(X, variant)
+        other = make(Estimator, **params).fit(X, variant)
         assert_array_equal(other.classes_, dense.classes_)
         assert_allclose(other.loss_curve_, dense.loss_curve_, rtol=1e-12)
         assert_allclose(other.predict_proba(X), dense.predict_proba(X), rtol=1e-12)
@@ -138,19 +130,19 @@ def test_a_constant_label_column_is_just_a_sigmoid(Estimator):
     X, Y = _data()
     Y[:, 1] = 0
     Y[:, 2] = 1
-    model = _quiet_fit(_make(Estimator), X, Y)
+    model = _quiet_fit(make(Estimator), X, Y)
     y_pred = model.predict(X)
     assert_array_equal(y_pred[:, 1], 0)
     assert_array_equal(y_pred[:, 2], 1)
     # Every label empty or every label set is fine too.
-    _quiet_fit(_make(Estimator), X, np.zeros_like(Y))
+    _quiet_fit(make(Estimator), X, np.zeros_like(Y))
 
 
 @parametrize_estimators
 def test_a_column_vector_is_single_label_y_with_a_warning(Estimator):
     X, Y = _data()
     with pytest.warns(DataConversionWarning, match="column-vector y"):
-        model = _quiet_fit(_make(Estimator), X, Y[:, :1])
+        model = _quiet_fit(make(Estimator), X, Y[:, :1])
     assert model.multilabel_ is False
     assert model.predict(X).shape == (len(X),)
 
@@ -169,7 +161,7 @@ def test_a_column_vector_is_single_label_y_with_a_warning(Estimator):
 def test_2d_y_that_is_not_an_indicator_is_refused(Estimator, y_change, match):
     X, Y = _data()
     with pytest.raises(ValueError, match=match):
-        _make(Estimator).fit(X, y_change(Y))
+        make(Estimator).fit(X, y_change(Y))
 
 
 def test_softmax_refuses_multilabel_y():
@@ -185,7 +177,7 @@ def test_softmax_refuses_multilabel_y():
 @pytest.mark.parametrize("class_weight", [{0: 2.0}, "balanced"])
 def test_class_weight_is_refused_for_multilabel_y(Estimator, class_weight):
     X, Y = _data()
-    estimator = _make(Estimator, class_weight=class_weight)
+    estimator = make(Estimator, class_weight=class_weight)
     with pytest.raises(ValueError, match="class_weight.*not supported with a multilabel y"):
         estimator.fit(X, Y)
     assert not hasattr(estimator, "classes_")
@@ -204,9 +196,9 @@ def test_gradient_matches_finite_differences(Estimator, sparse, weighted, fitted
     if weighted:
         sw[2] = 0.0
     estimator = (
-        _make(Estimator, hidden_layer_size=5, alpha=0.05)
+        make(Estimator, hidden_layer_size=5, alpha=0.05)
         if Estimator is ShallowNNClassifier
-        else _make(Estimator, alpha=0.05)
+        else make(Estimator, alpha=0.05)
     )
     if fitted:  # part-way: away from the minimum, where the gradient vanishes
         estimator.set_params(max_iter=3, tol=None, learning_rate=0.05, optimizer="gd")
@@ -310,8 +302,8 @@ def test_sample_weight_equals_repeated_rows(Estimator, sparse):
     repeated = np.repeat(np.arange(len(Y)), weights)
     to_input = sp.csr_matrix if sparse else np.asarray
     params = dict(tol=None, max_iter=30)
-    weighted = _make(Estimator, **params).fit(to_input(X), Y, sample_weight=weights)
-    expanded = _make(Estimator, **params).fit(to_input(X[repeated]), Y[repeated])
+    weighted = make(Estimator, **params).fit(to_input(X), Y, sample_weight=weights)
+    expanded = make(Estimator, **params).fit(to_input(X[repeated]), Y[repeated])
     assert_allclose(weighted.predict_proba(X), expanded.predict_proba(X), rtol=1e-9)
     assert_allclose(weighted.loss_curve_, expanded.loss_curve_, rtol=1e-10)
 
@@ -320,14 +312,14 @@ def test_sample_weight_equals_repeated_rows(Estimator, sparse):
 @pytest.mark.parametrize("batch_size", [None, 16])
 def test_float32_is_trained_and_predicted_in_float32(Estimator, batch_size):
     X, Y = _data()
-    model = _make(Estimator, batch_size=batch_size, max_iter=30, tol=None)
+    model = make(Estimator, batch_size=batch_size, max_iter=30, tol=None)
     model.fit(X.astype(np.float32), Y)
     assert all(p.dtype == np.float32 for p in _params(model))
     for method in ("predict_proba", "predict_log_proba", "decision_function"):
         assert getattr(model, method)(X.astype(np.float32)).dtype == np.float32
     assert model.predict(X.astype(np.float32)).dtype == np.int64
     if batch_size is None:  # (the default mini-batch momentum is chaotic here, 1-D y too)
-        reference = _make(Estimator, max_iter=30, tol=None).fit(X, Y)
+        reference = make(Estimator, max_iter=30, tol=None).fit(X, Y)
         # float32 rounding can flip a line-search decision: close, not equal (measured 3e-4).
         assert_allclose(model.predict_proba(X), reference.predict_proba(X), atol=1e-3)
 
@@ -339,8 +331,8 @@ def test_sparse_X_gives_the_dense_result(Estimator, sparse_format):
     X[np.abs(X) < 0.5] = 0
     X_sparse = sp.csr_matrix(X).asformat(sparse_format)
     params = dict(tol=None, max_iter=20, alpha=0.01)
-    dense = _make(Estimator, **params).fit(X, Y)
-    sparse = _make(Estimator, **params).fit(X_sparse, Y)
+    dense = make(Estimator, **params).fit(X, Y)
+    sparse = make(Estimator, **params).fit(X_sparse, Y)
     assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-10)
     assert_allclose(sparse.predict_proba(X_sparse), dense.predict_proba(X), rtol=1e-9)
 
@@ -350,8 +342,8 @@ def test_sparse_X_gives_the_dense_result(Estimator, sparse_format):
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_partial_fit_n_times_equals_fit_with_max_iter_n(Estimator, optimizer):
     X, Y = _data()
-    fitted = _make(Estimator, optimizer=optimizer, max_iter=7, tol=None).fit(X, Y)
-    incremental = _make(Estimator, optimizer=optimizer)
+    fitted = make(Estimator, optimizer=optimizer, max_iter=7, tol=None).fit(X, Y)
+    incremental = make(Estimator, optimizer=optimizer)
     labels = np.arange(Y.shape[1])
     incremental.partial_fit(X, Y, classes=labels)
     for _ in range(6):
@@ -366,12 +358,12 @@ def test_partial_fit_n_times_equals_fit_with_max_iter_n(Estimator, optimizer):
 def test_partial_fit_fixes_the_labels_on_the_first_call(Estimator):
     X, Y = _data()
     with pytest.raises(ValueError, match="classes must be passed"):
-        _make(Estimator).partial_fit(X, Y)
+        make(Estimator).partial_fit(X, Y)
     # classes are the label (column) indices, as for MLPClassifier.
     for wrong in ([0, 1], np.arange(5), ["a", "b", "c", "d"]):
         with pytest.raises(ValueError, match="classes=np.arange\\(n_labels\\)"):
-            _make(Estimator).partial_fit(X, Y, classes=wrong)
-    model = _make(Estimator).partial_fit(X, Y, classes=range(4))
+            make(Estimator).partial_fit(X, Y, classes=wrong)
+    model = make(Estimator).partial_fit(X, Y, classes=range(4))
     with pytest.raises(ValueError, match="3 columns"):
         model.partial_fit(X, Y[:, :3])
     with pytest.raises(ValueError, match="not the same"):
@@ -379,7 +371,7 @@ def test_partial_fit_fixes_the_labels_on_the_first_call(Estimator):
     # 1-D labels that happen to be in classes_ are still the wrong kind of y.
     with pytest.raises(ValueError, match="fitted on a multilabel indicator matrix"):
         model.partial_fit(X, Y.argmax(axis=1))
-    single = _make(Estimator).partial_fit(X, Y.argmax(axis=1), classes=range(4))
+    single = make(Estimator).partial_fit(X, Y.argmax(axis=1), classes=range(4))
     with pytest.raises(ValueError, match="fitted on 1-D class labels"):
         single.partial_fit(X, Y)
     # The failed calls changed nothing.
@@ -397,8 +389,8 @@ def test_warm_start_a_plus_b_equals_fit_a_plus_b(Estimator, optimizer, batch_siz
         # unstable (single-label y too), and the instability guard, which starts
         # afresh in each fit, would make a warm start differ from one fit.
         params["learning_rate"] = 0.05
-    once = _make(Estimator, max_iter=12, **params).fit(X, Y)
-    warm = _make(Estimator, max_iter=5, warm_start=True, **params).fit(X, Y)
+    once = make(Estimator, max_iter=12, **params).fit(X, Y)
+    warm = make(Estimator, max_iter=5, warm_start=True, **params).fit(X, Y)
     warm.set_params(max_iter=7).fit(X, Y)
     assert_allclose(warm.loss_curve_, once.loss_curve_, rtol=1e-12)
     assert_allclose(warm.predict_proba(X), once.predict_proba(X), rtol=1e-12)
@@ -408,7 +400,7 @@ def test_warm_start_a_plus_b_equals_fit_a_plus_b(Estimator, optimizer, batch_siz
 @parametrize_estimators
 def test_warm_start_refuses_the_other_kind_of_y(Estimator):
     X, Y = _data()
-    model = _make(Estimator, warm_start=True, max_iter=3, tol=None).fit(X, Y)
+    model = make(Estimator, warm_start=True, max_iter=3, tol=None).fit(X, Y)
     with pytest.raises(ValueError, match="warm_start continues a fit"):
         model.fit(X, Y.argmax(axis=1))
     with pytest.raises(ValueError, match="same classes"):
@@ -425,15 +417,15 @@ def test_warm_start_refuses_the_other_kind_of_y(Estimator):
 def test_early_stopping_holds_out_a_random_split(Estimator):
     X, Y = _data(n_samples=80)
     params = dict(early_stopping=True, validation_fraction=0.25, max_iter=40, random_state=0)
-    model = _quiet_fit(_make(Estimator, **params), X, Y)
+    model = _quiet_fit(make(Estimator, **params), X, Y)
     assert len(model.validation_loss_curve_) == model.n_iter_
     assert model.best_loss_ == min(model.validation_loss_curve_)
-    again = _quiet_fit(_make(Estimator, **params), X, Y)
+    again = _quiet_fit(make(Estimator, **params), X, Y)
     assert_allclose(again.predict_proba(X), model.predict_proba(X), rtol=1e-12)
     # A label set that occurs once cannot be stratified, and needs not be.
     Y_rare = Y.copy()
     Y_rare[0] = 1
-    _quiet_fit(_make(Estimator, **params), X, Y_rare)
+    _quiet_fit(make(Estimator, **params), X, Y_rare)
 
 
 # --------------------------------------------------- state, pickle, callbacks
@@ -441,7 +433,7 @@ def test_early_stopping_holds_out_a_random_split(Estimator):
 @pytest.mark.parametrize("n_labels", [2, 4])
 def test_state_round_trips_and_schema_gives_the_shapes(Estimator, n_labels):
     X, Y = _data(n_labels=n_labels)
-    model = _make(Estimator, max_iter=5, tol=None, optimizer="adam").fit(X, Y)
+    model = make(Estimator, max_iter=5, tol=None, optimizer="adam").fit(X, Y)
     state = model._get_state()
     assert state["multilabel"] is True
     schema = model._state_schema(X.shape[1], n_labels, multilabel=True)
@@ -459,7 +451,7 @@ def test_state_round_trips_and_schema_gives_the_shapes(Estimator, n_labels):
     restored.partial_fit(X, Y)
     assert_allclose(restored.predict_proba(X), model.predict_proba(X), rtol=0)
     # A single-label state is as before: no flag.
-    single = _make(Estimator, max_iter=2, tol=None).fit(X, Y[:, 0])
+    single = make(Estimator, max_iter=2, tol=None).fit(X, Y[:, 0])
     assert "multilabel" not in single._get_state()
     restored._set_state(single._get_state())
     assert restored.multilabel_ is False
@@ -468,7 +460,7 @@ def test_state_round_trips_and_schema_gives_the_shapes(Estimator, n_labels):
 @parametrize_estimators
 def test_pickle_round_trip(Estimator):
     X, Y = _data()
-    model = _make(Estimator, max_iter=5, tol=None).fit(X, Y)
+    model = make(Estimator, max_iter=5, tol=None).fit(X, Y)
     loaded = pickle.loads(pickle.dumps(model))
     assert_array_equal(loaded.predict(X), model.predict(X))
     assert loaded.multilabel_ is True
@@ -497,7 +489,7 @@ def test_epoch_models_seen_by_callbacks_predict_the_indicator(Estimator):
 
     # First fitted on 1-D y: the epoch models of the multilabel refit must not
     # predict as the previous fit did.
-    model = _make(Estimator, max_iter=3, tol=None).fit(X, Y[:, 0])
+    model = make(Estimator, max_iter=3, tol=None).fit(X, Y[:, 0])
     model.set_callbacks(Watch()).fit(X, Y)
     assert seen == [(3, Y.shape[1])] * 3
 
