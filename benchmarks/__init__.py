@@ -1,4 +1,5 @@
-"""The sknn benchmark suite: ``python -m benchmarks`` from the repository root.
+"""The sknn benchmark suite: ``python -m benchmarks`` from the repository root, or from
+anywhere with the repository on ``PYTHONPATH``.
 
 Each section module exposes ``NAME``, ``TITLE`` and ``run(config) -> Section``;
 :data:`SECTIONS` lists them in the order they run. See ``python -m

@@ -289,10 +289,11 @@ def format_value(value, kind):
 
 
 def format_seconds(seconds):
-    """Seconds in the unit that reads best: s, ms or µs."""
-    if seconds >= 1.0:
+    """Seconds in the unit that reads best: s, ms or µs (by magnitude: a difference of
+    medians can be negative)."""
+    if abs(seconds) >= 1.0:
         return f"{seconds:.3g} s"
-    if seconds >= 1e-3:
+    if abs(seconds) >= 1e-3:
         return f"{seconds * 1e3:.3g} ms"
     return f"{seconds * 1e6:.3g} µs"
 

@@ -378,12 +378,15 @@ def _summary(default_rows, matched_rows):
 
 def _intro(config, sizes):
     names = [name for name in sizes["datasets"] if name != "cat"]
-    scaling = f"{' and '.join(names)} are standardized on the training split."
+    scaling = f"Scaling: {' and '.join(names)} are standardized on the training split"
     if "cat" in sizes["datasets"]:
-        scaling = (
-            f"{_data.cat(config).label} is flattened and divided by 255 (not standardized); "
-            + scaling
+        label = _data.cat(config).label
+        scaling += (
+            f"; {label} is flattened and divided by 255 instead"
+            if _data.has_course_files(config)
+            else f"; {label} has pixel-like values in [0, 1] instead"
         )
+    scaling += "."
     return (
         "The same splits and the same data for everyone. BLAS is limited to one thread with "
         "`threadpoolctl.threadpool_limits(1, 'blas')` in the columns/rows marked so; the "
