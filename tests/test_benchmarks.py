@@ -376,3 +376,71 @@ def test_help_says_how_to_use_the_course_files(cli, capsys):
     with pytest.raises(SystemExit):
         cli.parse_args(["--help"])
     assert "SKNN_DATA_DIR" in capsys.readouterr().out
+
+
+# ------------------------------------------------------- section convergence
+# Run on its own: the shared --tiny run above keeps its own section list.
+CONVERGENCE_TABLES = [
+    "Default fit (only random_state set) against LogisticRegression",
+    "Time to a 1e-06 relative gap",
+    "Relative gap against fit time, every method",
+    "Where the default fit's time goes",
+]
+
+
+@pytest.fixture(scope="module")
+def convergence_run(tmp_path_factory):
+    """``--tiny --sections convergence`` once; return (process, report text, results)."""
+    output = tmp_path_factory.mktemp("convergence")
+    process = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--tiny", "--json", "--sections", "convergence"]
+        + ["--output", str(output)],
+        cwd=REPO,
+        env={**os.environ, "SKNN_DATA_DIR": str(output / "no-cat-data-here")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert process.returncode == 0, process.stderr
+    report = (output / "report.md").read_text()
+    return process, output, report, json.loads((output / "results.json").read_text())
+
+
+def test_convergence_section_tables_targets_and_plot(convergence_run):
+    process, output, report, results = convergence_run
+    assert "convergence: done" in process.stderr
+    section = results["sections"]["convergence"]
+    assert section["error"] is None
+    for table, title in zip(section["tables"], CONVERGENCE_TABLES, strict=True):
+        assert table["title"].startswith(title)
+        assert f"### {table['title']}" in report
+        assert table["rows"], title
+        for row in table["rows"]:
+            assert set(row) <= set(table["columns"])
+    names = [t["name"] for t in results["targets"]]
+    assert any(n.startswith("default fit time / LogisticRegression's") for n in names)
+    assert all("BLAS limited to 1 thread" in n for n in names)
+    assert {t["threshold"] for t in results["targets"]} == {3.0}
+    assert section["figures"] == ["convergence_breast_cancer.png"]
+    assert (output / "convergence_breast_cancer.png").read_bytes().startswith(b"\x89PNG")
+    assert "](convergence_breast_cancer.png)" in report
+
+
+def test_convergence_measures_gaps_against_an_exact_minimum(convergence_run):
+    _, _, _, results = convergence_run
+    problems = results["sections"]["convergence"]["data"]["problems"]
+    assert set(problems) == {"breast_cancer|LogisticRegressionGD", "breast_cancer|SoftmaxGD"}
+    for problem in problems.values():
+        # J* is certified by the gradient at the minimiser.
+        assert problem["minimum"]["bound"] < 1e-10
+        curves = problem["curves"]
+        assert {"gd (step 1/L)", "momentum (1/L)", "adam (0.01)"} < set(curves)
+        assert any(label.startswith("lbfgs") for label in curves)
+        for points in curves.values():
+            assert [p["max_iter"] for p in points] == sorted({p["max_iter"] for p in points})
+            # No method gets measurably below the minimum: same objective on both sides.
+            assert all(p["gap"] > -1e-9 and p["seconds"] > 0 for p in points)
+        assert problem["default"]["stop_reason"] == "converged"
+        assert problem["iterations_to_gap"]["sknn"] >= 1
+        assert problem["iterations_to_gap"]["lbfgs"] >= 1
+        assert problem["evaluations"]["loss_grads"] == problem["default"]["n_iter"]
