@@ -172,7 +172,12 @@ def schema_of(root, estimator):
     attributes = _group(root, "attributes")
     n_features = _integer(_attribute(attributes, "n_features_in_", "i"), low=1)
     classes = _dataset(attributes, "classes_", kinds="biufS", ndim=1, tags=(None, "object"))
-    return estimator._state_schema(n_features, classes.shape[0], multilabel=is_multilabel(root))
+    multilabel = is_multilabel(root)
+    if multilabel and not estimator._supports_multilabel:
+        raise ValueError(
+            f"it says multilabel, which {type(estimator).__name__} is never fitted on."
+        )
+    return estimator._state_schema(n_features, classes.shape[0], multilabel=multilabel)
 
 
 def is_multilabel(root):
@@ -277,10 +282,15 @@ def _weights(node, shapes, dtypes, strict=True):
 # ------------------------------------------------------------------ values
 
 
-def check_state(state, schema):
+def check_state(state, schema, multilabel=False):
     """Check the values of a decoded state (``_get_state()``'s shape, layout already checked)."""
     attributes = state["attributes"]
     classes = attributes["classes_"]
+    if multilabel and not np.array_equal(classes, np.arange(len(classes))):
+        raise ValueError(
+            "'/attributes/classes_' of a multilabel model must be the label indices "
+            f"0, 1, ..., got {classes!r}."
+        )
     if len(classes) < 2 or not np.all(classes[1:] > classes[:-1]):
         raise ValueError(
             f"'/attributes/classes_' must be at least 2 sorted, unique labels, got {classes!r}."

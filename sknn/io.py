@@ -331,8 +331,9 @@ def _checked_state(root, layout, path, verify_checksum):
                 "changed after it was saved."
             )
     state = {part: tree.decode(root.children[part], path) for part in _STATE_PARTS}
-    schema.check_state(state, layout)
-    if schema.is_multilabel(root):
+    multilabel = schema.is_multilabel(root)
+    schema.check_state(state, layout, multilabel)
+    if multilabel:
         state[schema.MULTILABEL] = True
     return state
 

@@ -270,7 +270,13 @@ class _LinearModelHooks:
         if self.optimizer == "nesterov" and full_batch:
             # Only where the line search starts: it finds the step itself.
             return 1.0 / objective.smoothness(X, sample_weight, exact=False)
-        return 1.0 / objective.smoothness(X, sample_weight)
+        step = 1.0 / objective.smoothness(X, sample_weight)
+        if not full_batch and self.optimizer in ("momentum", "nesterov"):
+            # Momentum multiplies the step by up to 1 / (1 - beta_1) (10x), and a
+            # mini-batch's curvature can exceed the full batch's L: keep the
+            # effective step at 1/L.
+            step *= 1.0 - self.beta_1
+        return step
 
     def _training_objective(self, objective, X, n_outputs):
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
@@ -300,7 +306,8 @@ learning_rate : float or 'auto', default='auto'
         Step size. With 'nesterov' and full batch, 'auto' means a backtracking
         line search (starting from a cheap bound of 1/L and growing the step
         where the loss allows). With 'gd' or 'momentum', or on mini-batches,
-        'auto' takes the fixed step 1/L, where L bounds the curvature of the
+        'auto' takes the fixed step 1/L (with momentum on mini-batches
+        ``(1 - beta_1) / L``, the same effective step), where L bounds the curvature of the
         loss (from the largest singular value of the data, the L2 term
         included), so plain gradient descent never diverges and needs no
         tuning. With ``optimizer='adam'``, whose steps are scaled per

@@ -531,3 +531,14 @@ def test_multilabel_models_round_trip_and_continue_exactly(tmp_path, Estimator):
         f.attrs["multilabel"] = False
     with pytest.raises(ValueError, match="multilabel"):
         load(tmp_path / "multilabel.h5")
+
+
+def test_a_multilabel_flag_is_refused_where_it_cannot_hold(tmp_path):
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(n_samples=40, n_classes=3, random_state=0)
+    save(make(SoftmaxGD, max_iter=3, tol=None).fit(X, Y.argmax(axis=1)), tmp_path / "s.h5")
+    with h5py.File(tmp_path / "s.h5", "r+") as f:
+        f.attrs["multilabel"] = True
+    with pytest.raises(ValueError, match="multilabel"):
+        load(tmp_path / "s.h5")
