@@ -1,7 +1,8 @@
 """Estimator plumbing shared by every sknn classifier.
 
-Input validation, label and weight handling, fit / partial_fit / warm start,
-the fitted state and the prediction methods live here, once. A concrete
+fit / partial_fit / warm start and the training of every estimator live
+here, once, with the data preparation (:mod:`sknn._preparation`), the fitted
+state (:mod:`sknn._state`) and the predictions (:mod:`sknn._predict`) mixed in. A concrete
 estimator supplies its model through the abstract hooks of
 :class:`BaseGDClassifier` (each documented there):
 
@@ -28,33 +29,21 @@ from numbers import Integral, Real
 from typing import TypeVar
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._callbacks import CallbackSupportMixin, FitHooks
-from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
+from ._compat import Interval, StrOptions, _fit_context
 from ._engine import TrainingLog, train
-from ._functions import log_probabilities, probabilities
 from ._optimizers import make_optimizer, map_parameter_state
+from ._predict import PredictionsMixin
+from ._preparation import DataPreparationMixin, _check_at_least_two, _encode_targets
+from ._state import FittedStateMixin, _is_fitted, _random_state_from
 
 # The estimator a fitting method returns (itself); typing.Self needs Python 3.11.
 Self = TypeVar("Self", bound="BaseGDClassifier")
-
-_ACCEPTED_SPARSE = ["csr", "csc"]
-_ACCEPTED_DTYPES = [np.float64, np.float32]
-
-# Fitted attributes every estimator has, besides its weights; the optional
-# ones exist only when the fit produced them.
-_FITTED_ATTRIBUTES = ("classes_", "n_features_in_", "n_iter_", "loss_curve_", "best_loss_")
-_FITTED_ATTRIBUTES += ("stop_reason_",)
-_OPTIONAL_FITTED_ATTRIBUTES = ("feature_names_in_", "validation_loss_curve_")
-
 
 # Set by scikit-learn's _fit_context around fit for the callbacks' teardown,
 # which runs after the method returns or raises: a failed call must keep them.
@@ -84,22 +73,15 @@ def _atomic(method):
     return wrapper
 
 
-class _TrainingData:
-    """Validated training data: X, class indices, effective weights and the classes.
-
-    ``y`` and ``user_sample_weight`` are the labels and the weights as the user
-    gave them (validated, rows of weight 0 dropped): what callbacks are shown.
-    For a multilabel ``y`` (``multilabel`` True), ``y`` and ``y_index`` are its
-    dense 0/1 indicator matrix and ``classes`` the label (column) indices.
-    """
-
-    def __init__(self, X, y, y_index, sample_weight, user_sample_weight, classes, multilabel):
-        self.X, self.y, self.y_index, self.classes = X, y, y_index, classes
-        self.sample_weight, self.user_sample_weight = sample_weight, user_sample_weight
-        self.multilabel = multilabel
-
-
-class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseGDClassifier(
+    DataPreparationMixin,
+    FittedStateMixin,
+    PredictionsMixin,
+    CallbackSupportMixin,
+    ClassifierMixin,
+    BaseEstimator,
+    metaclass=ABCMeta,
+):
     """Base class of the sknn classifiers; not for direct use.
 
     ``CallbackSupportMixin`` gives ``set_callbacks`` (scikit-learn >= 1.9).
@@ -417,168 +399,6 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
             lambda arrays: {name: np.array(a, dtype=dtype) for name, a in arrays.items()},
         )
 
-    # ------------------------------------------------------------- helpers
-    def _prepare(self, X, y, sample_weight, *, reset, known_classes=None, dtype=None):
-        """The one data-preparation path of fit, partial_fit and check_gradient.
-
-        Validates X and y (``reset`` as in ``validate_data``), the labels
-        (against ``known_classes`` when given, else at least two of them) and
-        the weights; rows of weight 0 are dropped, as if absent. A multilabel
-        indicator y has the classes ``arange(n_labels)``, as MLPClassifier's.
-        """
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=_ACCEPTED_SPARSE,
-            dtype=_ACCEPTED_DTYPES if dtype is None else dtype,
-            reset=reset,
-            multi_output=True,  # keeps a 2-D or sparse y for _validate_targets
-        )
-        _check_magnitude(X)
-        y, multilabel = self._validate_targets(y)
-        if multilabel and self.class_weight is not None:
-            raise ValueError(
-                f"class_weight={self.class_weight!r} is not supported with a multilabel "
-                "y: a class weight weighs each row by its one class, and a row of an "
-                "indicator matrix has several labels (or none). Weight the rows with "
-                "sample_weight instead."
-            )
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-            )
-            keep = sample_weight > 0
-            if not keep.all():
-                X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
-        if multilabel:
-            classes, y_index = np.arange(y.shape[1]), y
-            if known_classes is not None and not np.array_equal(known_classes, classes):
-                raise ValueError(
-                    f"A multilabel indicator y with {y.shape[1]} columns has the classes "
-                    f"(label indices) {classes!r}, not {np.asarray(known_classes)!r}: pass "
-                    "classes=np.arange(n_labels) on the first call to partial_fit and "
-                    "give every chunk the same label columns."
-                )
-        elif known_classes is None:
-            classes = np.unique(y)
-            _check_at_least_two(classes)
-        else:
-            classes = known_classes
-            _check_labels_known(y, classes)
-        if not multilabel:
-            y_index = np.searchsorted(classes, y)
-        effective_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
-        _check_total_weight(effective_weight, X.shape[0])
-        return _TrainingData(X, y, y_index, effective_weight, sample_weight, classes, multilabel)
-
-    def _validate_targets(self, y):
-        """``(y, multilabel)``: 1-D class labels, or a dense 0/1 indicator matrix and True.
-
-        ``y`` is as ``validate_data(multi_output=True)`` leaves it: possibly
-        2-D or sparse. A sparse indicator is densified: the targets the loss
-        needs are a dense (n_samples, n_labels) array anyway, as the logits are.
-        """
-        if y.ndim == 2 and y.shape[1] == 1:
-            # A column vector is 1-D labels, with scikit-learn's DataConversionWarning.
-            y = column_or_1d(y.toarray() if sp.issparse(y) else y, warn=True)
-        check_classification_targets(y)
-        if y.ndim == 1:
-            return y, False
-        name = type(self).__name__
-        if not self._supports_multilabel:
-            raise ValueError(
-                f"{name} does not support a 2-D y (got shape {y.shape}): a softmax "
-                "picks exactly one class per sample. For multilabel y (an indicator "
-                "matrix) use LogisticRegressionGD or ShallowNNClassifier, whose sigmoid "
-                "outputs are independent labels."
-            )
-        y_type = type_of_target(y, input_name="y")
-        if y_type != "multilabel-indicator":
-            raise ValueError(
-                f"{name} takes 1-D class labels or a multilabel indicator matrix; got "
-                f"a 2-D y of type {y_type!r}. For several multiclass outputs use "
-                "sklearn.multioutput.MultiOutputClassifier."
-            )
-        indicator = y.toarray() if sp.issparse(y) else np.asarray(y)
-        values = np.unique(indicator)
-        if not np.isin(values, (0, 1)).all():
-            # type_of_target also calls {0, 2} or {-1, 1} an indicator; the
-            # positive label would be a guess.
-            raise ValueError(
-                f"A multilabel indicator y holds only 0 and 1 (or booleans); got the "
-                f"values {values!r}."
-            )
-        return indicator, True
-
-    def _check_target_kind(self, data, continuation):
-        """Refuse y of the other kind (1-D labels or indicator) than the fit continued."""
-        fitted = self._fitted_multilabel()
-        if data.multilabel != fitted:
-            kinds = ("1-D class labels", "a multilabel indicator matrix")
-            raise ValueError(
-                f"This {type(self).__name__} was fitted on {kinds[fitted]}, and y is now "
-                f"{kinds[data.multilabel]}: {continuation} continues a fit, so y must be "
-                "of the same kind. Fit a new estimator (or with warm_start=False)."
-            )
-
-    def _effective_weights(self, classes, y_index, sample_weight, dtype):
-        """Sample weights times class weights; None when all would be one."""
-        if self.class_weight is None:
-            return sample_weight
-        n_classes = len(classes)
-        base = np.ones(len(y_index), dtype=dtype) if sample_weight is None else sample_weight
-        if self.class_weight == "balanced":
-            # Weighted class totals, so that weight k still equals k repeated rows.
-            totals = np.bincount(y_index, weights=base, minlength=n_classes)
-            present = totals > 0
-            per_class = np.ones(n_classes)
-            per_class[present] = base.sum() / (present.sum() * totals[present])
-        else:
-            per_class = np.ones(n_classes)
-            for label, weight in self.class_weight.items():
-                matches = np.flatnonzero(classes == label)
-                if matches.size == 0:
-                    raise ValueError(
-                        f"class_weight has label {label!r}, which is not among the "
-                        f"classes {classes!r}."
-                    )
-                per_class[matches[0]] = weight
-            if np.any(per_class < 0) or not np.all(np.isfinite(per_class)):
-                raise ValueError(
-                    f"class_weight must be finite and non-negative, got {self.class_weight!r}."
-                )
-        return base * per_class.astype(dtype)[y_index]
-
-    def _split_validation(self, X, Y, strata, sample_weight, rng):
-        """Hold out a ``validation_fraction`` of the rows, stratified by ``strata``.
-
-        ``strata`` (the class index of each row) None means a plain random
-        split. Both parts keep the rows in their original order: the split
-        chooses rows, it does not reorder them (which ``shuffle=False`` relies on).
-        """
-        try:
-            train_rows, val_rows = train_test_split(
-                np.arange(X.shape[0]),
-                test_size=self.validation_fraction,
-                stratify=strata,
-                random_state=rng,
-            )
-        except ValueError as error:
-            kind = "a" if strata is None else "a stratified"
-            raise ValueError(
-                f"early_stopping could not hold out {kind} validation split "
-                f"(validation_fraction={self.validation_fraction}): {error}"
-            ) from error
-        train_rows, val_rows = np.sort(train_rows), np.sort(val_rows)
-        sw_train = sw_val = None
-        if sample_weight is not None:
-            sw_train, sw_val = sample_weight[train_rows], sample_weight[val_rows]
-            _check_total_weight(sw_train, len(train_rows))
-            _check_total_weight(sw_val, len(val_rows))
-        validation = (X[val_rows], Y[val_rows], sw_val)
-        return X[train_rows], Y[train_rows], sw_train, validation
-
     def _training_log(self):
         log = TrainingLog()
         log.loss_curve = list(self.loss_curve_)
@@ -620,236 +440,3 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
             params = objective.init_params(data.X.shape[1], n_outputs, rng, np.float64)
         Y = _encode_targets(data.y_index, n_outputs, np.float64)
         return objective, params, data.X, Y, data.sample_weight
-
-    # --------------------------------------------------------- fitted state
-    def _get_state(self):
-        """Everything a fit left behind, as plain data.
-
-        Returns
-        -------
-        state : dict
-            ``attributes``: the public fitted attributes by name (arrays,
-            numbers, strings, lists of arrays); ``optimizer``: ``{"name": str,
-            "state": dict}``, the optimizer's state (numbers and dicts of
-            arrays keyed like the training parameters); ``rng``: the training
-            random generator's state as ``RandomState.get_state(legacy=False)``
-            gives it; ``multilabel``: True, only for a model fitted on a
-            multilabel indicator y (whose ``classes_``, ``arange(n_labels)``,
-            and weights can look like a multiclass model's: the flag decides
-            how it predicts). Single-label states have no such key, as before.
-            :meth:`_set_state` takes the same dict back.
-        """
-        check_is_fitted(self)
-        names = _FITTED_ATTRIBUTES + self._weight_attributes + _OPTIONAL_FITTED_ATTRIBUTES
-        state = {
-            "attributes": {name: getattr(self, name) for name in names if hasattr(self, name)},
-            "optimizer": self._optimizer_state,
-            "rng": self._rng_state,
-        }
-        if self._fitted_multilabel():
-            state["multilabel"] = True
-        return state
-
-    def _set_state(self, state):
-        """Restore what :meth:`_get_state` returned (already validated by the caller)."""
-        for name, value in state["attributes"].items():
-            setattr(self, name, value)
-        self._optimizer_state = state["optimizer"]
-        self._rng_state = state["rng"]
-        self._multilabel = bool(state.get("multilabel", False))
-
-    def _state_schema(self, n_features, n_classes, multilabel=False):
-        """Shapes a valid state must have, for a reader that checks before it reads.
-
-        ``n_classes`` is ``len(classes_)``: for a ``multilabel`` state, the
-        number of labels.
-
-        Returns
-        -------
-        schema : dict
-            ``weights``: shape (or list of shapes) of each weight attribute;
-            ``parameters``: shape of each training parameter, which is also
-            the shape of each array in the optimizer state's dicts.
-        """
-        link, n_outputs = self._output_layer_of(n_classes, multilabel)
-        param_shapes = self._make_objective(link).param_shapes(n_features, n_outputs)
-        return {
-            "weights": self._weight_attribute_shapes(param_shapes),
-            "parameters": param_shapes,
-        }
-
-    # ----------------------------------------------------------- predicting
-    def _logits(self, X):
-        check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, accept_sparse=_ACCEPTED_SPARSE, dtype=_ACCEPTED_DTYPES
-        )
-        _check_magnitude(X)
-        link, _ = self._output_layer_of(len(self.classes_), self._fitted_multilabel())
-        return link, self._make_objective(link).logits(self._load_params(), X)
-
-    def decision_function(self, X: ArrayLike) -> np.ndarray:
-        """Output logits.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, a score whose sign picks ``classes_[1]`` when
-            positive; otherwise one logit per class (multilabel: per label,
-            positive where the label is predicted).
-        """
-        _, Z = self._logits(X)
-        if self._fitted_multilabel():
-            return Z
-        if Z.shape[1] == 1:
-            return Z[:, 0]
-        if Z.shape[1] == 2:
-            return Z[:, 1] - Z[:, 0]
-        return Z
-
-    def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predict class labels.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,), or (n_samples, n_labels) of int64
-            Labels from ``classes_``: the class of highest probability. For a
-            multilabel fit, the indicator matrix: 1 where a label's
-            probability is above 1/2 (a dense int64 array, as MLPClassifier's
-            for dense y).
-        """
-        link, Z = self._logits(X)
-        if self._fitted_multilabel():
-            # sigmoid(z) > 1/2 exactly where z > 0, as in the binary case.
-            return (Z > 0).astype(np.int64)
-        # The argmax of predict_proba itself, so that the two agree also where
-        # probabilities tie after rounding (two-class ties follow the sign of
-        # decision_function, see _functions.probabilities).
-        return self.classes_[probabilities(link, Z).argmax(axis=1)]
-
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to one; columns follow ``classes_``. For a multilabel
-            fit, each label's own probability (rows are not normalised).
-        """
-        link, Z = self._logits(X)
-        return probabilities(link, Z, independent=self._fitted_multilabel())
-
-    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
-        """Log of the class probabilities, computed stably from the logits.
-
-        Unlike ``np.log(predict_proba(X))`` it stays finite where a
-        probability rounds to 0.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Multilabel: ``log_sigmoid`` of each label's logit.
-        """
-        link, Z = self._logits(X)
-        return log_probabilities(link, Z, independent=self._fitted_multilabel())
-
-
-def _is_fitted(estimator):
-    try:
-        check_is_fitted(estimator)
-    except NotFittedError:
-        return False
-    return True
-
-
-def _random_state_from(state):
-    """A RandomState continuing from a state that ``get_state(legacy=False)`` returned."""
-    rng = np.random.RandomState(0)
-    rng.set_state(copy.deepcopy(state))
-    return rng
-
-
-def _check_at_least_two(classes):
-    if len(classes) < 2:
-        raise ValueError(
-            "This solver needs samples of at least 2 classes in the data, but "
-            f"the data contains only one class: {classes[0]!r}."
-        )
-
-
-def _check_labels_known(y, classes):
-    unknown = np.setdiff1d(y, classes)
-    if unknown.size:
-        raise ValueError(f"y contains labels {unknown!r} that are not in classes {classes!r}.")
-
-
-def _check_magnitude(X):
-    """Refuse finite values so large that the model's products would overflow.
-
-    Beyond the square root of the dtype's largest number, a product with a
-    weight of the same size is inf, and inf - inf is NaN downstream.
-    """
-    values = X.data if hasattr(X, "data") and not isinstance(X, np.ndarray) else X
-    if values.size == 0:
-        return
-    largest = max(float(values.max()), -float(values.min()))
-    limit = float(np.sqrt(np.finfo(X.dtype).max))
-    if largest > limit:
-        raise ValueError(
-            f"X has values as large as {largest:.3g} in magnitude, too large for the "
-            f"products of this model to stay finite in {X.dtype} (the limit is "
-            f"{limit:.3g}). Scale the data first, e.g. with "
-            "sklearn.preprocessing.StandardScaler."
-        )
-
-
-def _check_total_weight(sample_weight, n_samples):
-    """Refuse weights that cannot be normalised: all zero, or a sum that overflows."""
-    if n_samples == 0:
-        raise ValueError("No samples with a positive weight are left to train on.")
-    if sample_weight is None:
-        return
-    with np.errstate(over="ignore"):
-        total = sample_weight.sum()  # in the training dtype, where the loss will sum them
-    if not np.isfinite(total):
-        raise ValueError(
-            "The sample weights (times class weights) sum to more than the largest "
-            "float: rescale them, only their ratios matter."
-        )
-    if total <= 0:
-        raise ValueError(
-            "Every sample has weight 0 once class weights are applied: nothing to "
-            "train on. Check sample_weight and class_weight."
-        )
-
-
-def _encode_targets(y_index, n_outputs, dtype):
-    """Targets as the output layer sees them: one 0/1 column, or one-hot rows.
-
-    A 2-D ``y_index`` is a multilabel indicator matrix, already the targets.
-    Fortran order keeps each class's column contiguous, matching the network's
-    transposed output layer, where the loss runs about twice as fast.
-    """
-    if y_index.ndim == 2:
-        return np.asfortranarray(y_index, dtype=dtype)
-    if n_outputs == 1:
-        return (y_index == 1).astype(dtype)[:, None]
-    Y = np.zeros((len(y_index), n_outputs), dtype=dtype, order="F")
-    Y[np.arange(len(y_index)), y_index] = 1
-    return Y

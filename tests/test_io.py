@@ -23,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 
 import sknn
 from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD, _io_schema
-from sknn._base import _FITTED_ATTRIBUTES, _OPTIONAL_FITTED_ATTRIBUTES
+from sknn._state import _FITTED_ATTRIBUTES, _OPTIONAL_FITTED_ATTRIBUTES
 from sknn.io import load, save
 
 LABELS = {

@@ -1,0 +1,268 @@
+"""Training data as fit, partial_fit and check_gradient see it: one preparation path.
+
+:class:`DataPreparationMixin` gives the estimators ``_prepare`` (validation of X
+and y, labels, sample and class weights, the rows of weight 0 dropped) and the
+validation split; the module's functions check what no estimator parameter
+changes.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from ._compat import _check_sample_weight
+
+_ACCEPTED_SPARSE = ["csr", "csc"]
+_ACCEPTED_DTYPES = [np.float64, np.float32]
+
+
+class _TrainingData:
+    """Validated training data: X, class indices, effective weights and the classes.
+
+    ``y`` and ``user_sample_weight`` are the labels and the weights as the user
+    gave them (validated, rows of weight 0 dropped): what callbacks are shown.
+    For a multilabel ``y`` (``multilabel`` True), ``y`` and ``y_index`` are its
+    dense 0/1 indicator matrix and ``classes`` the label (column) indices.
+    """
+
+    def __init__(self, X, y, y_index, sample_weight, user_sample_weight, classes, multilabel):
+        self.X, self.y, self.y_index, self.classes = X, y, y_index, classes
+        self.sample_weight, self.user_sample_weight = sample_weight, user_sample_weight
+        self.multilabel = multilabel
+
+
+class DataPreparationMixin:
+    """``_prepare`` and the validation split, for :class:`sknn._base.BaseGDClassifier`."""
+
+    def _prepare(self, X, y, sample_weight, *, reset, known_classes=None, dtype=None):
+        """The one data-preparation path of fit, partial_fit and check_gradient.
+
+        Validates X and y (``reset`` as in ``validate_data``), the labels
+        (against ``known_classes`` when given, else at least two of them) and
+        the weights; rows of weight 0 are dropped, as if absent. A multilabel
+        indicator y has the classes ``arange(n_labels)``, as MLPClassifier's.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=_ACCEPTED_SPARSE,
+            dtype=_ACCEPTED_DTYPES if dtype is None else dtype,
+            reset=reset,
+            multi_output=True,  # keeps a 2-D or sparse y for _validate_targets
+        )
+        _check_magnitude(X)
+        y, multilabel = self._validate_targets(y)
+        if multilabel and self.class_weight is not None:
+            raise ValueError(
+                f"class_weight={self.class_weight!r} is not supported with a multilabel "
+                "y: a class weight weighs each row by its one class, and a row of an "
+                "indicator matrix has several labels (or none). Weight the rows with "
+                "sample_weight instead."
+            )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+            keep = sample_weight > 0
+            if not keep.all():
+                X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
+        if multilabel:
+            classes, y_index = np.arange(y.shape[1]), y
+            if known_classes is not None and not np.array_equal(known_classes, classes):
+                raise ValueError(
+                    f"A multilabel indicator y with {y.shape[1]} columns has the classes "
+                    f"(label indices) {classes!r}, not {np.asarray(known_classes)!r}: pass "
+                    "classes=np.arange(n_labels) on the first call to partial_fit and "
+                    "give every chunk the same label columns."
+                )
+        elif known_classes is None:
+            classes = np.unique(y)
+            _check_at_least_two(classes)
+        else:
+            classes = known_classes
+            _check_labels_known(y, classes)
+        if not multilabel:
+            y_index = np.searchsorted(classes, y)
+        effective_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
+        _check_total_weight(effective_weight, X.shape[0])
+        return _TrainingData(X, y, y_index, effective_weight, sample_weight, classes, multilabel)
+
+    def _validate_targets(self, y):
+        """``(y, multilabel)``: 1-D class labels, or a dense 0/1 indicator matrix and True.
+
+        ``y`` is as ``validate_data(multi_output=True)`` leaves it: possibly
+        2-D or sparse. A sparse indicator is densified: the targets the loss
+        needs are a dense (n_samples, n_labels) array anyway, as the logits are.
+        """
+        if y.ndim == 2 and y.shape[1] == 1:
+            # A column vector is 1-D labels, with scikit-learn's DataConversionWarning.
+            y = column_or_1d(y.toarray() if sp.issparse(y) else y, warn=True)
+        check_classification_targets(y)
+        if y.ndim == 1:
+            return y, False
+        name = type(self).__name__
+        if not self._supports_multilabel:
+            raise ValueError(
+                f"{name} does not support a 2-D y (got shape {y.shape}): a softmax "
+                "picks exactly one class per sample. For multilabel y (an indicator "
+                "matrix) use LogisticRegressionGD or ShallowNNClassifier, whose sigmoid "
+                "outputs are independent labels."
+            )
+        y_type = type_of_target(y, input_name="y")
+        if y_type != "multilabel-indicator":
+            raise ValueError(
+                f"{name} takes 1-D class labels or a multilabel indicator matrix; got "
+                f"a 2-D y of type {y_type!r}. For several multiclass outputs use "
+                "sklearn.multioutput.MultiOutputClassifier."
+            )
+        indicator = y.toarray() if sp.issparse(y) else np.asarray(y)
+        values = np.unique(indicator)
+        if not np.isin(values, (0, 1)).all():
+            # type_of_target also calls {0, 2} or {-1, 1} an indicator; the
+            # positive label would be a guess.
+            raise ValueError(
+                f"A multilabel indicator y holds only 0 and 1 (or booleans); got the "
+                f"values {values!r}."
+            )
+        return indicator, True
+
+    def _check_target_kind(self, data, continuation):
+        """Refuse y of the other kind (1-D labels or indicator) than the fit continued."""
+        fitted = self._fitted_multilabel()
+        if data.multilabel != fitted:
+            kinds = ("1-D class labels", "a multilabel indicator matrix")
+            raise ValueError(
+                f"This {type(self).__name__} was fitted on {kinds[fitted]}, and y is now "
+                f"{kinds[data.multilabel]}: {continuation} continues a fit, so y must be "
+                "of the same kind. Fit a new estimator (or with warm_start=False)."
+            )
+
+    def _effective_weights(self, classes, y_index, sample_weight, dtype):
+        """Sample weights times class weights; None when all would be one."""
+        if self.class_weight is None:
+            return sample_weight
+        n_classes = len(classes)
+        base = np.ones(len(y_index), dtype=dtype) if sample_weight is None else sample_weight
+        if self.class_weight == "balanced":
+            # Weighted class totals, so that weight k still equals k repeated rows.
+            totals = np.bincount(y_index, weights=base, minlength=n_classes)
+            present = totals > 0
+            per_class = np.ones(n_classes)
+            per_class[present] = base.sum() / (present.sum() * totals[present])
+        else:
+            per_class = np.ones(n_classes)
+            for label, weight in self.class_weight.items():
+                matches = np.flatnonzero(classes == label)
+                if matches.size == 0:
+                    raise ValueError(
+                        f"class_weight has label {label!r}, which is not among the "
+                        f"classes {classes!r}."
+                    )
+                per_class[matches[0]] = weight
+            if np.any(per_class < 0) or not np.all(np.isfinite(per_class)):
+                raise ValueError(
+                    f"class_weight must be finite and non-negative, got {self.class_weight!r}."
+                )
+        return base * per_class.astype(dtype)[y_index]
+
+    def _split_validation(self, X, Y, strata, sample_weight, rng):
+        """Hold out a ``validation_fraction`` of the rows, stratified by ``strata``.
+
+        ``strata`` (the class index of each row) None means a plain random
+        split. Both parts keep the rows in their original order: the split
+        chooses rows, it does not reorder them (which ``shuffle=False`` relies on).
+        """
+        try:
+            train_rows, val_rows = train_test_split(
+                np.arange(X.shape[0]),
+                test_size=self.validation_fraction,
+                stratify=strata,
+                random_state=rng,
+            )
+        except ValueError as error:
+            kind = "a" if strata is None else "a stratified"
+            raise ValueError(
+                f"early_stopping could not hold out {kind} validation split "
+                f"(validation_fraction={self.validation_fraction}): {error}"
+            ) from error
+        train_rows, val_rows = np.sort(train_rows), np.sort(val_rows)
+        sw_train = sw_val = None
+        if sample_weight is not None:
+            sw_train, sw_val = sample_weight[train_rows], sample_weight[val_rows]
+            _check_total_weight(sw_train, len(train_rows))
+            _check_total_weight(sw_val, len(val_rows))
+        validation = (X[val_rows], Y[val_rows], sw_val)
+        return X[train_rows], Y[train_rows], sw_train, validation
+
+
+def _check_at_least_two(classes):
+    if len(classes) < 2:
+        raise ValueError(
+            "This solver needs samples of at least 2 classes in the data, but "
+            f"the data contains only one class: {classes[0]!r}."
+        )
+
+
+def _check_labels_known(y, classes):
+    unknown = np.setdiff1d(y, classes)
+    if unknown.size:
+        raise ValueError(f"y contains labels {unknown!r} that are not in classes {classes!r}.")
+
+
+def _check_magnitude(X):
+    """Refuse finite values so large that the model's products would overflow.
+
+    Beyond the square root of the dtype's largest number, a product with a
+    weight of the same size is inf, and inf - inf is NaN downstream.
+    """
+    values = X.data if hasattr(X, "data") and not isinstance(X, np.ndarray) else X
+    if values.size == 0:
+        return
+    largest = max(float(values.max()), -float(values.min()))
+    limit = float(np.sqrt(np.finfo(X.dtype).max))
+    if largest > limit:
+        raise ValueError(
+            f"X has values as large as {largest:.3g} in magnitude, too large for the "
+            f"products of this model to stay finite in {X.dtype} (the limit is "
+            f"{limit:.3g}). Scale the data first, e.g. with "
+            "sklearn.preprocessing.StandardScaler."
+        )
+
+
+def _check_total_weight(sample_weight, n_samples):
+    """Refuse weights that cannot be normalised: all zero, or a sum that overflows."""
+    if n_samples == 0:
+        raise ValueError("No samples with a positive weight are left to train on.")
+    if sample_weight is None:
+        return
+    with np.errstate(over="ignore"):
+        total = sample_weight.sum()  # in the training dtype, where the loss will sum them
+    if not np.isfinite(total):
+        raise ValueError(
+            "The sample weights (times class weights) sum to more than the largest "
+            "float: rescale them, only their ratios matter."
+        )
+    if total <= 0:
+        raise ValueError(
+            "Every sample has weight 0 once class weights are applied: nothing to "
+            "train on. Check sample_weight and class_weight."
+        )
+
+
+def _encode_targets(y_index, n_outputs, dtype):
+    """Targets as the output layer sees them: one 0/1 column, or one-hot rows.
+
+    A 2-D ``y_index`` is a multilabel indicator matrix, already the targets.
+    Fortran order keeps each class's column contiguous, matching the network's
+    transposed output layer, where the loss runs about twice as fast.
+    """
+    if y_index.ndim == 2:
+        return np.asfortranarray(y_index, dtype=dtype)
+    if n_outputs == 1:
+        return (y_index == 1).astype(dtype)[:, None]
+    Y = np.zeros((len(y_index), n_outputs), dtype=dtype, order="F")
+    Y[np.arange(len(y_index)), y_index] = 1
+    return Y
