@@ -242,16 +242,27 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         data = self._prepare(X, y, sample_weight, reset=first_call, known_classes=all_classes)
         return self._train(data, continue_training=not first_call, incremental=True)
 
-    def _train(self, data, *, continue_training, incremental):
+    def _train(self, data, *, continue_training, incremental, objective_wrapper=None):
         """Run the shared training loop on local state, then commit what it leaves behind.
 
         ``incremental`` (partial_fit) runs one epoch with no stopping rule and
         no validation split.
+
+        ``objective_wrapper``, when given, is called as ``objective_wrapper(objective,
+        n_outputs)`` with the model's objective and returns the objective that is
+        trained instead: one that evaluates on data of its own, such as the blocks
+        Dask workers hold (:func:`sknn.distributed.fit_dask`). ``data.X`` then only
+        supplies ``shape`` and ``dtype``, ``data.y_index`` is not encoded (the
+        wrapper holds the targets), the fit is full batch, not reparametrised and
+        has no validation split.
         """
         X, sample_weight = data.X, data.sample_weight
         link, n_outputs = self._output_layer(len(data.classes))
         objective = self._make_objective(link)
-        Y = _encode_targets(data.y_index, n_outputs, X.dtype)
+        # A wrapped objective holds its own targets: the loop only passes Y on.
+        Y = None
+        if objective_wrapper is None:
+            Y = _encode_targets(data.y_index, n_outputs, X.dtype)
         if continue_training:
             rng = _random_state_from(self._rng_state)
             log = self._training_log()
@@ -269,12 +280,15 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         if continue_training:
             params = {k: np.array(v, dtype=X.dtype) for k, v in self._load_params().items()}
         else:
-            if not incremental and validation is None:
+            if not incremental and validation is None and objective_wrapper is None:
                 # A fresh full fit may run on an equivalent, cheaper parametrisation.
                 training_objective = self._training_objective(objective, X, n_outputs)
             params = training_objective.init_params(X.shape[1], n_outputs, rng, X.dtype)
 
-        optimizer = self._make_optimizer(training_objective, X, sample_weight)
+        evaluated = training_objective
+        if objective_wrapper is not None:
+            evaluated = objective_wrapper(training_objective, n_outputs)
+        optimizer = self._make_optimizer(evaluated, X, sample_weight)
         if continue_training:
             optimizer.set_state(self._continued_optimizer_state(X.dtype))
         hooks = FitHooks(
@@ -291,7 +305,7 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         )
         hooks.begin(1 if incremental else self.max_iter, "partial_fit" if incremental else "fit")
         stop_reason = train(
-            training_objective,
+            evaluated,
             params,
             optimizer,
             X,
@@ -392,14 +406,25 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
         """Sample weights times class weights; None when all would be one."""
         if self.class_weight is None:
             return sample_weight
-        n_classes = len(classes)
         base = np.ones(len(y_index), dtype=dtype) if sample_weight is None else sample_weight
+        # Weighted class totals, so that weight k still equals k repeated rows.
+        totals = np.bincount(y_index, weights=base, minlength=len(classes))
+        per_class = self._class_weights(classes, totals, base.sum())
+        return base * per_class.astype(dtype)[y_index]
+
+    def _class_weights(self, classes, class_totals, total_weight):
+        """The float64 factor of each class (``class_weight`` not None).
+
+        ``class_totals`` are the sample-weight sums of the classes and
+        ``total_weight`` theirs; only 'balanced' uses them. Split from
+        :meth:`_effective_weights` for data whose totals are summed elsewhere
+        (over the blocks of a Dask array).
+        """
+        n_classes = len(classes)
         if self.class_weight == "balanced":
-            # Weighted class totals, so that weight k still equals k repeated rows.
-            totals = np.bincount(y_index, weights=base, minlength=n_classes)
-            present = totals > 0
+            present = class_totals > 0
             per_class = np.ones(n_classes)
-            per_class[present] = base.sum() / (present.sum() * totals[present])
+            per_class[present] = total_weight / (present.sum() * class_totals[present])
         else:
             per_class = np.ones(n_classes)
             for label, weight in self.class_weight.items():
@@ -414,7 +439,7 @@ class BaseGDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator, met
                 raise ValueError(
                     f"class_weight must be finite and non-negative, got {self.class_weight!r}."
                 )
-        return base * per_class.astype(dtype)[y_index]
+        return per_class
 
     def _split_validation(self, X, Y, y_index, sample_weight, rng):
         """Hold out a stratified ``validation_fraction`` of the rows.
