@@ -5,9 +5,10 @@ Each section module exposes ``NAME``, ``TITLE`` and ``run(config) -> Section``;
 benchmarks --help`` for the options.
 """
 
-from . import hardware, out_of_core, peers, scaling, vectorization
+from . import distributed, hardware, out_of_core, peers, scaling, vectorization
 
 #: Section name -> module, in running order.
 SECTIONS = {
-    module.NAME: module for module in (vectorization, peers, hardware, scaling, out_of_core)
+    module.NAME: module
+    for module in (vectorization, peers, hardware, scaling, out_of_core, distributed)
 }
