@@ -6,10 +6,11 @@ Each section module exposes ``NAME``, ``TITLE`` and ``run(config) -> Section``;
 benchmarks --help`` for the options.
 """
 
-from . import convergence, hardware, out_of_core, peers, scaling, vectorization
+from . import convergence, distributed, hardware, out_of_core, peers, scaling, vectorization
 
 #: Section name -> module, in running order.
 SECTIONS = {
-    module.NAME: module for module in (vectorization, peers, hardware, scaling, out_of_core)
+    module.NAME: module
+    for module in (vectorization, peers, hardware, scaling, out_of_core, distributed)
 }
 SECTIONS[convergence.NAME] = convergence

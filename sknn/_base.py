@@ -280,16 +280,27 @@ class BaseGDClassifier(
             self._check_target_kind(data, "partial_fit")
         return self._train(data, continue_training=not first_call, incremental=True)
 
-    def _train(self, data, *, continue_training, incremental):
+    def _train(self, data, *, continue_training, incremental, objective_wrapper=None):
         """Run the shared training loop on local state, then commit what it leaves behind.
 
         ``incremental`` (partial_fit) runs one epoch with no stopping rule and
         no validation split.
+
+        ``objective_wrapper``, when given, is called as ``objective_wrapper(objective,
+        n_outputs)`` with the model's objective and returns the objective that is
+        trained instead: one that evaluates on data of its own, such as the blocks
+        Dask workers hold (:func:`sknn.distributed.fit_dask`). ``data.X`` then only
+        supplies ``shape`` and ``dtype``, ``data.y_index`` is not encoded (the
+        wrapper holds the targets), the fit is full batch, not reparametrised and
+        has no validation split.
         """
         X, sample_weight = data.X, data.sample_weight
         link, n_outputs = self._output_layer_of(len(data.classes), data.multilabel)
         objective = self._make_objective(link)
-        Y = _encode_targets(data.y_index, n_outputs, X.dtype)
+        # A wrapped objective holds its own targets: the loop only passes Y on.
+        Y = None
+        if objective_wrapper is None:
+            Y = _encode_targets(data.y_index, n_outputs, X.dtype)
         # Set before training, not at the commit below: the epoch models that
         # scikit-learn's callbacks get are copies of this estimator made during
         # training, and must predict as this fit does. A call that raises
@@ -315,12 +326,15 @@ class BaseGDClassifier(
         if continue_training:
             params = {k: np.array(v, dtype=X.dtype) for k, v in self._load_params().items()}
         else:
-            if not incremental and validation is None:
+            if not incremental and validation is None and objective_wrapper is None:
                 # A fresh full fit may run on an equivalent, cheaper parametrisation.
                 training_objective = self._training_objective(objective, X, n_outputs)
             params = training_objective.init_params(X.shape[1], n_outputs, rng, X.dtype)
 
-        optimizer = self._make_optimizer(training_objective, X, sample_weight)
+        evaluated = training_objective
+        if objective_wrapper is not None:
+            evaluated = objective_wrapper(training_objective, n_outputs)
+        optimizer = self._make_optimizer(evaluated, X, sample_weight)
         if continue_training:
             optimizer.set_state(self._continued_optimizer_state(X.dtype))
         hooks = FitHooks(
@@ -337,7 +351,7 @@ class BaseGDClassifier(
         )
         hooks.begin(1 if incremental else self.max_iter, "partial_fit" if incremental else "fit")
         stop_reason = train(
-            training_objective,
+            evaluated,
             params,
             optimizer,
             X,

@@ -144,29 +144,38 @@ class DataPreparationMixin:
         """Sample weights times class weights; None when all would be one."""
         if self.class_weight is None:
             return sample_weight
-        n_classes = len(classes)
         base = np.ones(len(y_index), dtype=dtype) if sample_weight is None else sample_weight
-        if self.class_weight == "balanced":
-            # Weighted class totals, so that weight k still equals k repeated rows.
-            totals = np.bincount(y_index, weights=base, minlength=n_classes)
-            present = totals > 0
-            per_class = np.ones(n_classes)
-            per_class[present] = base.sum() / (present.sum() * totals[present])
-        else:
-            per_class = np.ones(n_classes)
-            for label, weight in self.class_weight.items():
-                matches = np.flatnonzero(classes == label)
-                if matches.size == 0:
-                    raise ValueError(
-                        f"class_weight has label {label!r}, which is not among the "
-                        f"classes {classes!r}."
-                    )
-                per_class[matches[0]] = weight
-            if np.any(per_class < 0) or not np.all(np.isfinite(per_class)):
-                raise ValueError(
-                    f"class_weight must be finite and non-negative, got {self.class_weight!r}."
-                )
+        # Weighted class totals, so that weight k still equals k repeated rows.
+        totals = np.bincount(y_index, weights=base, minlength=len(classes))
+        per_class = self._class_weights(classes, totals, base.sum())
         return base * per_class.astype(dtype)[y_index]
+
+    def _class_weights(self, classes, class_totals, total_weight):
+        """The float64 factor of each class (``class_weight`` not None).
+
+        ``class_totals`` are the sample-weight sums of the classes and
+        ``total_weight`` theirs; only 'balanced' uses them. Apart from
+        :meth:`_effective_weights` for data whose totals are summed elsewhere
+        (over the blocks of a Dask array).
+        """
+        n_classes = len(classes)
+        per_class = np.ones(n_classes)
+        if self.class_weight == "balanced":
+            present = class_totals > 0
+            per_class[present] = total_weight / (present.sum() * class_totals[present])
+            return per_class
+        for label, weight in self.class_weight.items():
+            matches = np.flatnonzero(classes == label)
+            if matches.size == 0:
+                raise ValueError(
+                    f"class_weight has label {label!r}, which is not among the classes {classes!r}."
+                )
+            per_class[matches[0]] = weight
+        if np.any(per_class < 0) or not np.all(np.isfinite(per_class)):
+            raise ValueError(
+                f"class_weight must be finite and non-negative, got {self.class_weight!r}."
+            )
+        return per_class
 
     def _split_validation(self, X, Y, strata, sample_weight, rng):
         """Hold out a ``validation_fraction`` of the rows, stratified by ``strata``.

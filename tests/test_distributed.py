@@ -21,6 +21,7 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 _REASON = 'needs the sknn[dask] extra (pip install "sknn[dask]")'
 distributed = pytest.importorskip("distributed", reason=_REASON)
@@ -38,7 +39,12 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD  # noqa: E402
 from sknn.datasets import iter_h5_batches  # noqa: E402
-from sknn.distributed import LazyH5Dataset, h5_to_dask, partial_fit_blocks  # noqa: E402
+from sknn.distributed import (  # noqa: E402
+    LazyH5Dataset,
+    fit_dask,
+    h5_to_dask,
+    partial_fit_blocks,
+)
 
 RTOL, ATOL = 1e-12, 1e-14
 
@@ -403,3 +409,299 @@ def test_h5_to_dask_refuses_other_files_unless_allowed(tmp_path):
         f["X"], f["y"] = h5py.ExternalLink(other, "/data"), np.arange(4) % 2
     with pytest.raises(ValueError, match="external link"):
         X.compute(scheduler="sync")
+
+
+# --- full-batch training on the cluster: fit_dask -------------------------------
+#
+# These tests share one cluster whose workers' memory limit is below the data
+# they hold, so that most blocks live spilled on the workers' disks and every
+# evaluation reads them back. A model trained by fit_dask is compared with
+# estimator.fit on the same data in memory; they differ only in the order of
+# the sums (blocks, then workers), measured at about 1e-15 relative in float64
+# and up to 2e-4 in float32 (a small coefficient, after ten steps), hence the
+# tolerances below.
+
+FIT_ROWS, FIT_FEATURES, FIT_BLOCK_ROWS = 2400, 12, 300
+FIT_X_BYTES = FIT_ROWS * FIT_FEATURES * 8
+# Each worker holds about half of X (115 KB), twice what this limit lets it
+# keep in memory (Dask spills managed data above 60% of the limit).
+WORKER_MEMORY = 96 * 1024
+FIT_RTOL = {np.float64: 1e-10, np.float32: 1e-3}
+FIT_ATOL = {np.float64: 1e-12, np.float32: 1e-5}
+
+FIT_ESTIMATORS = {
+    "logistic": LogisticRegressionGD,
+    "softmax": SoftmaxGD,
+    "shallow_nn": lambda **kw: ShallowNNClassifier(hidden_layer_size=6, random_state=0, **kw),
+}
+
+
+@pytest.fixture(scope="module")
+def small_memory_cluster():
+    # The limit is far below a worker process's own footprint (~100 MB), so
+    # the rules that act on the process's memory (spill, pause, terminate)
+    # are off: the limit is then the budget of the data Dask manages, and a
+    # worker keeps 60% of it in memory, the rest on disk.
+    memory_rules = {f"distributed.worker.memory.{rule}": False for rule in ("spill", "pause")}
+    memory_rules["distributed.worker.memory.terminate"] = False
+    with (
+        dask.config.set(memory_rules),
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            memory_limit=WORKER_MEMORY,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        ) as cluster,
+    ):
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def fit_client(small_memory_cluster):
+    # Not the default client: the tests above rely on theirs being the active one.
+    with distributed.Client(small_memory_cluster, set_as_default=False) as client:
+        # sknn imported on the workers now, not in the first test's time.
+        client.run(lambda: __import__("sknn.distributed") and None)
+        yield client
+
+
+def _fit_data(n_classes, dtype=np.float64, n_features=FIT_FEATURES, seed=0):
+    X, y = make_classification(
+        n_samples=FIT_ROWS,
+        n_features=n_features,
+        n_informative=6,
+        n_classes=n_classes,
+        random_state=seed,
+    )
+    return X.astype(dtype), y
+
+
+def _as_dask(*arrays):
+    return [da.from_array(a, chunks=(FIT_BLOCK_ROWS,) + (-1,) * (a.ndim - 1)) for a in arrays]
+
+
+def _assert_same_fit(got, expected, X, dtype=np.float64):
+    rtol, atol = FIT_RTOL[dtype], FIT_ATOL[dtype]
+    assert got.n_iter_ == expected.n_iter_
+    assert got.stop_reason_ == expected.stop_reason_
+    assert_array_equal(got.classes_, expected.classes_)
+    assert got.n_features_in_ == expected.n_features_in_
+    got_state, expected_state = got._get_state(), expected._get_state()
+    assert got_state["attributes"].keys() == expected_state["attributes"].keys()
+    for name, value in expected_state["attributes"].items():
+        actual = got_state["attributes"][name]
+        if name in ("classes_", "stop_reason_"):
+            continue  # compared above
+        # Weights, loss curve, best loss, n_iter_ and n_features_in_.
+        for a, e in zip(
+            *(v if name in ("coefs_", "intercepts_") else [v] for v in (actual, value))
+        ):
+            if isinstance(e, np.ndarray):
+                assert a.dtype == e.dtype, name
+            assert_allclose(a, e, rtol=rtol, atol=atol, err_msg=name)
+    for key, value in expected_state["optimizer"]["state"].items():
+        actual = got_state["optimizer"]["state"][key]
+        for name in value if isinstance(value, dict) else [None]:
+            a, e = (actual, value) if name is None else (actual[name], value[name])
+            assert_allclose(a, e, rtol=rtol, atol=atol, err_msg=f"{key} {name}")
+    assert_allclose(got.predict_proba(X), expected.predict_proba(X), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("name", FIT_ESTIMATORS)
+def test_fit_dask_equals_fit_in_memory(fit_client, name, n_classes, optimizer):
+    X, y = _fit_data(n_classes)
+    params = dict(optimizer=optimizer, max_iter=8, tol=None)
+    expected = FIT_ESTIMATORS[name](**params).fit(X, y)
+    with distributed.get_task_stream(fit_client) as tasks:
+        got = fit_dask(FIT_ESTIMATORS[name](**params), *_as_dask(X, y), client=fit_client)
+    _assert_same_fit(got, expected, X)
+    # Every loss and gradient was computed on the workers, one task per worker.
+    evaluations = [t for t in tasks.data if _key_name(t["key"]).startswith("sknn-")]
+    assert len({_key_name(t["key"]).rsplit("-", 1)[0] for t in evaluations}) >= got.n_iter_
+    assert {t["worker"] for t in evaluations} == _workers(fit_client)
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("logistic", dict(tol=1e-3)),
+        ("softmax", dict(tol=1e-3)),
+        ("shallow_nn", dict(tol=1e-2, alpha=0.1)),
+    ],
+)
+def test_fit_dask_converges_where_fit_does(fit_client, name, params):
+    # The default optimizer (Nesterov with its line search), stopped by the
+    # gradient test; tolerances loosened to keep the fits short.
+    X, y = _fit_data(3, seed=1)
+    expected = FIT_ESTIMATORS[name](**params).fit(X, y)
+    got = fit_dask(FIT_ESTIMATORS[name](**params), *_as_dask(X, y), client=fit_client)
+    assert expected.stop_reason_ == "converged"
+    _assert_same_fit(got, expected, X)
+
+
+@pytest.mark.parametrize("name", FIT_ESTIMATORS)
+def test_fit_dask_float32_and_sparse_blocks(fit_client, name):
+    X, y = _fit_data(3, seed=2)
+    params = dict(max_iter=10, tol=None)
+    X32 = X.astype(np.float32)
+    expected = FIT_ESTIMATORS[name](**params).fit(X32, y)
+    got = fit_dask(FIT_ESTIMATORS[name](**params), *_as_dask(X32, y), client=fit_client)
+    _assert_same_fit(got, expected, X32, dtype=np.float32)
+
+    X[np.abs(X) < 1.0] = 0.0  # about two thirds zeros
+    X_dask, y_dask = _as_dask(X, y)
+    X_dask = X_dask.map_blocks(sp.csr_matrix, dtype=X.dtype)
+    expected = FIT_ESTIMATORS[name](**params).fit(sp.csr_matrix(X), y)
+    got = fit_dask(FIT_ESTIMATORS[name](**params), X_dask, y_dask, client=fit_client)
+    _assert_same_fit(got, expected, X)
+
+
+@pytest.mark.parametrize(
+    "name, class_weight", [("logistic", "balanced"), ("softmax", {0: 3.0, 2: 0.5})]
+)
+def test_fit_dask_sample_and_class_weights(fit_client, name, class_weight):
+    X, y = _fit_data(3, seed=3)
+    rng = np.random.default_rng(0)
+    sample_weight = rng.integers(0, 4, size=FIT_ROWS).astype(float)  # a quarter dropped
+    sample_weight[:FIT_BLOCK_ROWS] = 0.0  # a whole block of weight 0
+    params = dict(optimizer="gd", class_weight=class_weight, max_iter=10, tol=None)
+    expected = FIT_ESTIMATORS[name](**params).fit(X, y, sample_weight=sample_weight)
+    X_dask, y_dask, sw_dask = _as_dask(X, y, sample_weight)
+    got = fit_dask(FIT_ESTIMATORS[name](**params), X_dask, y_dask, sw_dask, client=fit_client)
+    _assert_same_fit(got, expected, X)
+    # NumPy labels and weights are accepted too, chunked like X.
+    got = fit_dask(FIT_ESTIMATORS[name](**params), X_dask, y, sample_weight, client=fit_client)
+    _assert_same_fit(got, expected, X)
+
+
+def test_fit_dask_auto_learning_rate_by_lanczos(fit_client, tmp_path):
+    # Over 500 features, 'auto' for 'gd' bounds the curvature by Lanczos
+    # iterations, each product summed over the blocks.
+    X, y = _fit_data(2, n_features=520, seed=4)
+    path = tmp_path / "wide.h5"
+    with h5py.File(path, "w") as f:
+        f["X"], f["y"] = X, y  # 10 MB: read by the workers, not sent in the graph
+    params = dict(optimizer="gd", max_iter=3, tol=None)
+    expected = LogisticRegressionGD(**params).fit(X, y)
+    got = fit_dask(LogisticRegressionGD(**params), *h5_to_dask(path, 600), client=fit_client)
+    _assert_same_fit(got, expected, X)
+
+
+def test_fit_dask_warm_start_continues_like_fit(fit_client):
+    X, y = _fit_data(3, seed=5)
+    params = dict(warm_start=True, max_iter=6, tol=None)
+    expected = FIT_ESTIMATORS["shallow_nn"](**params).fit(X, y).fit(X, y)
+    got = FIT_ESTIMATORS["shallow_nn"](**params)
+    for _ in range(2):
+        got = fit_dask(got, *_as_dask(X, y), client=fit_client)
+    assert got.n_iter_ == 12
+    _assert_same_fit(got, expected, X)
+
+
+def test_fit_dask_on_a_cluster_by_address(small_memory_cluster, fit_client):
+    # A client connected to a running scheduler by its address, found as the
+    # current client: the fit is the same, and leaves nothing on the cluster.
+    X, y = _fit_data(2, seed=6)
+    expected = SoftmaxGD(max_iter=8, tol=None).fit(X, y)
+    address = small_memory_cluster.scheduler_address
+    with distributed.Client(address, set_as_default=False) as other:
+        with other.as_current(), distributed.get_task_stream(other) as tasks:
+            got = fit_dask(SoftmaxGD(max_iter=8, tol=None), *_as_dask(X, y))
+        assert tasks.data and {t["worker"] for t in tasks.data} <= _workers(other)
+        left = other.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks))
+    _assert_same_fit(got, expected, X)
+    assert not [key for key in map(str, left) if "sknn-" in key or "_prepare_block" in key]
+
+
+def test_fit_dask_survives_a_killed_worker(fit_client, tmp_path):
+    import os
+    import signal
+    import threading
+    import time
+
+    X, y = _fit_data(3, seed=7)
+    path = tmp_path / "fit.h5"
+    with h5py.File(path, "w") as f:
+        f["X"], f["y"] = X, y
+    X_dask, y_dask = h5_to_dask(path, FIT_BLOCK_ROWS)
+    params = dict(optimizer="momentum", max_iter=30, tol=None)
+    expected = SoftmaxGD(**params).fit(X, y)
+    undisturbed = fit_dask(SoftmaxGD(**params), X_dask, y_dask, client=fit_client)
+    victim, pid = sorted(fit_client.run(os.getpid).items())[0]
+    seen = {}
+
+    def latest_evaluation(dask_scheduler):
+        # Evaluation tasks are named sknn-<kind>-<fit>-<evaluation>-<group>.
+        keys = [str(key).split("-") for key in dask_scheduler.tasks]
+        return max((int(k[3]) for k in keys if k[0] == "sknn"), default=0)
+
+    def kill_mid_fit():
+        deadline = time.monotonic() + 60
+        while fit_client.run_on_scheduler(latest_evaluation) < 8:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.005)
+        seen["spilled"] = fit_client.run(lambda dask_worker: len(dask_worker.data.slow))
+        os.kill(pid, signal.SIGKILL)
+        seen["killed"] = True
+
+    killer = threading.Thread(target=kill_mid_fit)
+    try:
+        with distributed.get_task_stream(fit_client) as tasks:
+            killer.start()
+            got = fit_dask(SoftmaxGD(**params), X_dask, y_dask, client=fit_client)
+    finally:
+        killer.join()
+        fit_client.wait_for_workers(2, timeout=60)  # the nanny restarts it
+    assert seen.get("killed"), "the fit ended before the worker could be killed"
+    assert all(n > 0 for n in seen["spilled"].values())  # blocks lived on disk
+    # The dead worker's blocks were read from the file again...
+    reads = [t for t in tasks.data if _key_name(t["key"]).startswith("_prepare_block")]
+    assert len(reads) > len(X_dask.chunks[0])
+    # ...and the fit went on to the very result it gives undisturbed.
+    assert_array_equal(got.coef_, undisturbed.coef_)
+    assert got.loss_curve_ == undisturbed.loss_curve_
+    _assert_same_fit(got, expected, X)
+
+
+def test_fit_dask_refuses_what_it_cannot_train(fit_client, monkeypatch):
+    X, y = _fit_data(2)
+    X_dask, y_dask = _as_dask(X, y)
+    with pytest.raises(TypeError, match="dask.array.Array.*partial_fit_blocks"):
+        fit_dask(SoftmaxGD(), X, y, client=fit_client)
+    with pytest.raises(ValueError, match="batch_size=32.*partial_fit_blocks"):
+        fit_dask(SoftmaxGD(batch_size=32), X_dask, y_dask, client=fit_client)
+    with pytest.raises(ValueError, match="early_stopping.*partial_fit_blocks"):
+        fit_dask(SoftmaxGD(early_stopping=True), X_dask, y_dask, client=fit_client)
+    with pytest.raises(TypeError, match="sknn classifiers"):
+        fit_dask(StandardScaler(), X_dask, y_dask, client=fit_client)
+    with pytest.raises(ValueError, match="one value per row"):
+        fit_dask(SoftmaxGD(), X_dask, y_dask[:-1], client=fit_client)
+    with pytest.raises(ValueError, match="unknown chunk sizes"):
+        fit_dask(SoftmaxGD(), X_dask[X_dask[:, 0] > 0], y_dask, client=fit_client)
+    monkeypatch.setattr("sknn.distributed._active_client", lambda: None)
+    with pytest.raises(ValueError, match="needs a distributed.Client"):
+        fit_dask(SoftmaxGD(), X_dask, y_dask)
+
+
+def test_fit_dask_bad_blocks_leave_the_estimator_as_it_was(fit_client):
+    X, y = _fit_data(2)
+    estimator = SoftmaxGD(max_iter=3, tol=None).fit(X, y)
+    before = estimator.coef_.copy()
+    X_bad = X.copy()
+    X_bad[-1, 0] = np.nan  # in the last block only
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        fit_dask(estimator, *_as_dask(X_bad, y), client=fit_client)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        fit_dask(estimator, *_as_dask(X, y + 0.5), client=fit_client)
+    with pytest.raises(ValueError, match="No samples with a positive weight"):
+        fit_dask(estimator, *_as_dask(X, y, np.zeros(FIT_ROWS)), client=fit_client)
+    with pytest.raises(ValueError, match="Negative values in data passed to sample_weight"):
+        fit_dask(estimator, *_as_dask(X, y, -np.ones(FIT_ROWS)), client=fit_client)
+    assert_array_equal(estimator.coef_, before)
+    assert estimator.n_iter_ == 3
