@@ -229,7 +229,8 @@ def time_fit_dask(client, path, block_rows, *, estimator=None):
     result : dict
     """
     from sknn import LogisticRegressionGD
-    from sknn.distributed import _fit_dask, h5_to_dask
+    from sknn._dask_fit import _fit_dask
+    from sknn.distributed import h5_to_dask
 
     X, y = h5_to_dask(path, block_rows)
     estimator = LogisticRegressionGD() if estimator is None else estimator
