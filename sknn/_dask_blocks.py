@@ -21,8 +21,9 @@ from ._preparation import (
     _check_labels_known,
     _encode_targets,
 )
+from ._spectrum import _DENSE_GRAM_LIMIT, _scale_rows, _top_eigenvalue
 from .distributed import _aligned
-from .linear import _DENSE_GRAM_LIMIT, _LINK_CURVATURE, _scale_rows, _top_eigenvalue
+from .linear import _LINK_CURVATURE
 
 # Parameters of at most this many bytes times the number of tasks of an
 # evaluation travel inside the tasks; larger ones are scattered to the
