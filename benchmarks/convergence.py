@@ -923,10 +923,10 @@ def _figure(key, plot):
     models = ", ".join(plot["models"])
     return Figure(
         f"convergence_{key}.png",
-        f"Relative objective gap against fit time on {plot['label']} ({models}); gaps at "
-        f"or below {GAP_FLOOR:g} are drawn on that floor",
+        f"Relative objective gap against fit time on {plot['label']} ({models}; data: "
+        f"{plot['source']}); gaps at or below {GAP_FLOOR:g} are drawn on that floor",
         lambda figure: _draw(figure, plot),
-        size=(5.5 * len(plot["models"]), 4.6),
+        size=(5.5 * len(plot["models"]), 5.4),
     )
 
 
@@ -973,11 +973,14 @@ def _draw(figure, plot):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_ylim(GAP_FLOOR / 3, None)
-        ax.set_title(f"{model} on {plot['label']}", fontsize=10)
+        # The data's own source line says what the stand-in is; the title only flags it.
+        stand_in = " (stand-in data)" if "stand-in" in plot["source"].lower() else ""
+        ax.set_title(f"{model} on {plot['label']}{stand_in}", fontsize=10)
         ax.set_xlabel(
             f"fit wall time, s (log scale; {blas_setting_label(CURVE_THREADS)} unless marked)"
         )
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel("relative gap (J − J*) / J* (log scale)")
-    # Curves run from the top left down to the right: the lower left stays empty.
-    axes[-1].legend(fontsize=7, loc="lower left")
+    # One legend for both panels, below them: inside, it would hide some line.
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=8)
