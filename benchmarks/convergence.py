@@ -71,6 +71,10 @@ LBFGS = "lbfgs (scikit-learn)"
 #: target fits also run with each OpenBLAS's default thread count (None).
 CURVE_THREADS = 1
 
+#: Per mode: data sets; max_iter cap, growth factor and per-fit time budget of
+#: the curves' grids; interleaved rounds of the curves and of the target fits
+#: (after warm-up rounds); the cap of the default's run to TARGET_GAP; BLAS
+#: thread settings of the target fits (None: the libraries' default).
 SIZES = {
     "full": dict(
         datasets=("breast_cancer", "digits", "cat"),
@@ -232,6 +236,19 @@ def lbfgs(model, n_samples, n_classes, alpha, **params):
     and the penalty is smallest at ``w_1 = -w_0 = v/2``, where it is
     ``alpha/4 ||v||^2``: a binary logistic regression with ``alpha / 2``, so
     ``C = 2 / (n alpha)``.
+
+    Parameters
+    ----------
+    model : {'LogisticRegressionGD', 'SoftmaxGD'}
+    n_samples, n_classes : int
+    alpha : float
+        sknn's L2 strength.
+    **params
+        Passed to ``LogisticRegression`` (``max_iter``, ``tol``).
+
+    Returns
+    -------
+    estimator : LogisticRegression or OneVsRestClassifier
     """
     C = 1.0 / (n_samples * alpha)
     if model == "SoftmaxGD":
@@ -241,7 +258,20 @@ def lbfgs(model, n_samples, n_classes, alpha, **params):
 
 
 def lbfgs_weights(model, fitted, n_classes):
-    """``(W, b)`` of a fitted lbfgs model in the parametrisation of sknn's ``model``."""
+    """``(W, b)`` of a fitted lbfgs model in the parametrisation of sknn's ``model``.
+
+    Parameters
+    ----------
+    model : {'LogisticRegressionGD', 'SoftmaxGD'}
+    fitted : LogisticRegression or OneVsRestClassifier
+        From :func:`lbfgs`.
+    n_classes : int
+
+    Returns
+    -------
+    W : ndarray of shape (n_features, n_outputs)
+    b : ndarray of shape (n_outputs,)
+    """
     if isinstance(fitted, OneVsRestClassifier):
         W = np.column_stack([e.coef_[0] for e in fitted.estimators_])
         b = np.array([e.intercept_[0] for e in fitted.estimators_])
