@@ -71,6 +71,10 @@ LBFGS = "lbfgs (scikit-learn)"
 #: target fits also run with each OpenBLAS's default thread count (None).
 CURVE_THREADS = 1
 
+#: Per mode: data sets; max_iter cap, growth factor and per-fit time budget of
+#: the curves' grids; interleaved rounds of the curves and of the target fits
+#: (after warm-up rounds); the cap of the default's run to TARGET_GAP; BLAS
+#: thread settings of the target fits (None: the libraries' default).
 SIZES = {
     "full": dict(
         datasets=("breast_cancer", "digits", "cat"),
@@ -232,6 +236,19 @@ def lbfgs(model, n_samples, n_classes, alpha, **params):
     and the penalty is smallest at ``w_1 = -w_0 = v/2``, where it is
     ``alpha/4 ||v||^2``: a binary logistic regression with ``alpha / 2``, so
     ``C = 2 / (n alpha)``.
+
+    Parameters
+    ----------
+    model : {'LogisticRegressionGD', 'SoftmaxGD'}
+    n_samples, n_classes : int
+    alpha : float
+        sknn's L2 strength.
+    **params
+        Passed to ``LogisticRegression`` (``max_iter``, ``tol``).
+
+    Returns
+    -------
+    estimator : LogisticRegression or OneVsRestClassifier
     """
     C = 1.0 / (n_samples * alpha)
     if model == "SoftmaxGD":
@@ -241,7 +258,20 @@ def lbfgs(model, n_samples, n_classes, alpha, **params):
 
 
 def lbfgs_weights(model, fitted, n_classes):
-    """``(W, b)`` of a fitted lbfgs model in the parametrisation of sknn's ``model``."""
+    """``(W, b)`` of a fitted lbfgs model in the parametrisation of sknn's ``model``.
+
+    Parameters
+    ----------
+    model : {'LogisticRegressionGD', 'SoftmaxGD'}
+    fitted : LogisticRegression or OneVsRestClassifier
+        From :func:`lbfgs`.
+    n_classes : int
+
+    Returns
+    -------
+    W : ndarray of shape (n_features, n_outputs)
+    b : ndarray of shape (n_outputs,)
+    """
     if isinstance(fitted, OneVsRestClassifier):
         W = np.column_stack([e.coef_[0] for e in fitted.estimators_])
         b = np.array([e.intercept_[0] for e in fitted.estimators_])
@@ -923,10 +953,10 @@ def _figure(key, plot):
     models = ", ".join(plot["models"])
     return Figure(
         f"convergence_{key}.png",
-        f"Relative objective gap against fit time on {plot['label']} ({models}); gaps at "
-        f"or below {GAP_FLOOR:g} are drawn on that floor",
+        f"Relative objective gap against fit time on {plot['label']} ({models}; data: "
+        f"{plot['source']}); gaps at or below {GAP_FLOOR:g} are drawn on that floor",
         lambda figure: _draw(figure, plot),
-        size=(5.5 * len(plot["models"]), 4.6),
+        size=(5.5 * len(plot["models"]), 5.4),
     )
 
 
@@ -973,11 +1003,14 @@ def _draw(figure, plot):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_ylim(GAP_FLOOR / 3, None)
-        ax.set_title(f"{model} on {plot['label']}", fontsize=10)
+        # The data's own source line says what the stand-in is; the title only flags it.
+        stand_in = " (stand-in data)" if "stand-in" in plot["source"].lower() else ""
+        ax.set_title(f"{model} on {plot['label']}{stand_in}", fontsize=10)
         ax.set_xlabel(
             f"fit wall time, s (log scale; {blas_setting_label(CURVE_THREADS)} unless marked)"
         )
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel("relative gap (J − J*) / J* (log scale)")
-    # Curves run from the top left down to the right: the lower left stays empty.
-    axes[-1].legend(fontsize=7, loc="lower left")
+    # One legend for both panels, below them: inside, it would hide some line.
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=8)
