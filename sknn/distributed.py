@@ -363,10 +363,10 @@ def fit_dask(estimator, X, y, sample_weight=None, *, client=None):
     up to the order of summation.
 
     This process never holds more than the parameters, one gradient per
-    worker and the blocks' label counts. A worker that dies costs a
+    worker thread and the blocks' label counts. A worker that dies costs a
     recomputation: Dask computes its blocks again from their source (for
     :func:`h5_to_dask` arrays, the file) and training goes on to the same
-    result.
+    result. Every worker must be able to import sknn (the same version).
 
     Parameters
     ----------
@@ -725,7 +725,7 @@ class _BlockStore:
         self._futures = []
 
     def persist(self, raw_blocks, row_counts, dtype, classes, class_factors, n_outputs, dask):
-        self.n_features = None
+        """Prepare the blocks on the workers, by group; raise the first invalid block's error."""
         self.client.wait_for_workers(1)
         slots = [
             address
