@@ -130,7 +130,7 @@ class _BlockStore:
         self._futures = []
 
     def persist(self, raw_blocks, row_counts, dtype, classes, class_factors, n_outputs, dask):
-        self.n_features = None
+        """Prepare the blocks on the workers, by group; raise the first invalid block's error."""
         self.client.wait_for_workers(1)
         slots = [
             address

@@ -331,10 +331,10 @@ def fit_dask(estimator, X, y, sample_weight=None, *, client=None):
     up to the order of summation.
 
     This process never holds more than the parameters, one gradient per
-    worker and the blocks' label counts. A worker that dies costs a
+    worker thread and the blocks' label counts. A worker that dies costs a
     recomputation: Dask computes its blocks again from their source (for
     :func:`h5_to_dask` arrays, the file) and training goes on to the same
-    result.
+    result. Every worker must be able to import sknn (the same version).
 
     Parameters
     ----------
