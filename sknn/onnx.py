@@ -39,6 +39,22 @@ fitted attributes ``coef_`` / ``intercept_`` or ``coefs_`` / ``intercepts_``,
   ``softmax(log_sigmoid(Z))``, which stays finite (no 0/0) when every sigmoid
   of a row underflows.
 
+A model fitted on a multilabel indicator ``y`` (``multilabel_`` True, one
+independent sigmoid unit per label) converts too, with the outputs skl2onnx
+gives a multilabel ``OneVsRestClassifier``:
+
+- the labels are the int64 indicator matrix ``predict`` returns,
+  ``Cast(Greater(Z, 0), int64)`` of shape ``(n_samples, n_labels)`` (the
+  classes are the label indices ``0 .. n_labels - 1``, so ``nocl`` changes
+  nothing);
+- the probabilities are ``Sigmoid(Z)`` per label, not normalised, as
+  ``predict_proba`` returns them (onnxruntime's ``Sigmoid`` saturates to 0
+  and 1, without NaN, at any magnitude);
+- ``zipmap`` works as for any classifier, as it does for skl2onnx's multilabel
+  OvR: by default ``output_probability`` is a list of ``{label index:
+  probability}`` maps (float32), ``{"zipmap": False}`` gives the
+  ``(n_samples, n_labels)`` tensor and ``"columns"`` one output per label.
+
 See the README section "Deploying" for a runnable example, and how ONNX
 compares with joblib and :mod:`sknn.io`.
 
@@ -62,7 +78,6 @@ True
 True
 """
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,17 +110,11 @@ class _Network:
     layers : tuple of (W, b, activation)
         Affine layers ``h @ W + b`` in order, each followed by its hidden
         activation name, or None for the output layer.
-    output : {'softmax', 'ovr'}
+    output : {'softmax', 'ovr', 'independent'}
         How the scores (the output layer's values) become probabilities:
-        ``softmax(scores)`` or ``softmax(log_sigmoid(scores))``.
-
-    Notes
-    -----
-    Multilabel export would add an output ``'independent'``: :func:`_describe`
-    returns it instead of raising, :func:`_convert` writes ``Sigmoid(scores)``
-    and the labels ``Cast(Greater(scores, 0), int64)``, :func:`_parse` refuses
-    a ZipMap for it, and :func:`_calculate_shapes` gives the labels the shape
-    ``(N, n_labels)``.
+        ``softmax(scores)``, ``softmax(log_sigmoid(scores))``, or for a
+        multilabel model ``sigmoid(scores)`` per label (whose labels are then
+        the indicator ``scores > 0``).
     """
 
     layers: tuple
@@ -119,8 +128,6 @@ def _describe(model):
     ------
     TypeError
         For an estimator this module has no converter for.
-    NotImplementedError
-        For a multilabel model.
     ValueError
         For fitted attributes that do not describe a model the estimator makes
         (for instance an unknown activation or weights of the wrong shape).
@@ -136,6 +143,7 @@ def _describe(model):
     if classes.ndim != 1:
         raise ValueError(f"Cannot convert {name} with classes_ of shape {classes.shape}.")
     n_classes = len(classes)
+    multilabel = bool(getattr(model, "multilabel_", False))
     if isinstance(model, ShallowNNClassifier):
         if model.activation not in _HIDDEN_ACTIVATIONS:
             raise ValueError(
@@ -162,13 +170,15 @@ def _describe(model):
                 f"shape {b.shape} follows {n_in} inputs."
             )
         n_in = W.shape[1]
-    # Before the count of output units, which a multilabel model does not match;
-    # after the checks above, as the probe predicts.
-    if _is_multilabel(model):
-        raise NotImplementedError(
-            f"ONNX export of a multilabel {name} is not supported yet; "
-            "only single-label models (1-D y) convert."
-        )
+    if multilabel:
+        # One independent sigmoid unit per label, even for two labels and for the
+        # network (sknn._base.BaseGDClassifier._output_layer_of).
+        if n_in != n_classes:
+            raise ValueError(
+                f"Cannot convert multilabel {name} with {n_classes} labels and "
+                f"{n_in} output units; the estimator makes one unit per label."
+            )
+        return _Network(tuple(layers), "independent")
     if n_in != n_outputs or n_classes < 2:
         raise ValueError(
             f"Cannot convert {name} with {n_classes} classes and {n_in} output units; "
@@ -187,21 +197,6 @@ def _describe(model):
         )
         return _Network(tuple(layers), "softmax")
     return _Network(tuple(layers), "ovr" if link == "sigmoid" else "softmax")
-
-
-def _is_multilabel(model):
-    """Whether ``model`` was fitted on a multilabel indicator ``y``.
-
-    ``classes_`` of a multilabel model looks like that of a multiclass one (as
-    MLPClassifier reports it) and its weights have the same shape, so this
-    asks ``predict`` whether it returns an indicator matrix: one row's work,
-    and right whichever attribute the estimator comes to store.
-    """
-    probe = np.zeros((1, model.n_features_in_))
-    with warnings.catch_warnings():
-        # A model fitted on a DataFrame warns that a NumPy row has no column names.
-        warnings.simplefilter("ignore", UserWarning)
-        return np.ndim(model.predict(probe)) != 1
 
 
 def _label_tensor(classes):
@@ -269,7 +264,11 @@ def _parse(scope, model, inputs, custom_parsers=None):
 
 
 def _calculate_shapes(operator):
-    """Check the input against the estimator and set the output shapes."""
+    """Check the input against the estimator and set the output shapes.
+
+    skl2onnx's classifier shapes: labels ``[N]``, or ``[N, n_labels]`` where the
+    estimator's ``multilabel_`` is True; probabilities ``[N, n_classes]``.
+    """
     model = operator.raw_operator
     _describe(model)
     n_features = operator.inputs[0].type.shape[-1] if operator.inputs[0].type.shape else None
@@ -297,21 +296,27 @@ def _convert(scope, operator, container):
             h = g.activation(activation, h)
     scores = h
 
-    logits = g.log_sigmoid(scores) if network.output == "ovr" else scores
-    proba = g.softmax(logits)
+    if network.output == "independent":
+        # Multilabel: predict is (Z > 0) as int64, predict_proba sigmoid(Z) per label.
+        proba = g.node("Sigmoid", [scores])
+        positive = g.node("Greater", [scores, g.const(0)])
+        g.node("Cast", [positive], to=TensorProto.INT64, output=operator.outputs[0].full_name)
+    else:
+        logits = g.log_sigmoid(scores) if network.output == "ovr" else scores
+        proba = g.softmax(logits)
 
-    labels, _ = _label_tensor(get_label_classes(scope, model))
-    label_type = TensorProto.INT64 if labels.dtype == np.int64 else TensorProto.STRING
-    # predict is the argmax of predict_proba (ties included), and with two
-    # classes the sign of the decision, which is the argmax of [0, z] or [z0, z1].
-    decided_by = scores if len(labels) == 2 else proba
-    index = g.node("ArgMax", [decided_by], axis=1, keepdims=0)  # first maximum on ties
-    g.node(
-        "Gather",
-        [g.const(labels, label_type), index],
-        axis=0,
-        output=operator.outputs[0].full_name,
-    )
+        labels, _ = _label_tensor(get_label_classes(scope, model))
+        label_type = TensorProto.INT64 if labels.dtype == np.int64 else TensorProto.STRING
+        # predict is the argmax of predict_proba (ties included), and with two
+        # classes the sign of the decision, which is the argmax of [0, z] or [z0, z1].
+        decided_by = scores if len(labels) == 2 else proba
+        index = g.node("ArgMax", [decided_by], axis=1, keepdims=0)  # first maximum on ties
+        g.node(
+            "Gather",
+            [g.const(labels, label_type), index],
+            axis=0,
+            output=operator.outputs[0].full_name,
+        )
 
     proba_name = operator.outputs[1].full_name
     if isinstance(operator.outputs[1].type, FloatTensorType) and double:

@@ -4,11 +4,14 @@ Every estimator x {binary, 3 classes} x {float32, float64} x {int, str labels}
 x every activation of the network, alone and after a StandardScaler in a
 Pipeline: labels identical, probabilities within 1e-5 (float32) or 1e-10
 (float64) of ``predict_proba``, on rows of ordinary size and on rows scaled by
-1e3 to 1e6, where a softmax without its max subtraction overflows.
+1e3 to 1e6, where a softmax without its max subtraction overflows. Multilabel
+models (LogisticRegressionGD and the network, every activation), likewise:
+indicator labels identical to ``predict``, per-label sigmoids to ``predict_proba``.
 
 Needs the ``sknn[onnx]`` extra; skipped without it.
 """
 
+import copy
 import doctest
 import functools
 import importlib.util
@@ -26,7 +29,7 @@ skl2onnx = pytest.importorskip("skl2onnx", reason=_REASON)
 ort = pytest.importorskip("onnxruntime", reason=_REASON)
 
 from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
-from sklearn.datasets import make_classification  # noqa: E402
+from sklearn.datasets import make_classification, make_multilabel_classification  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
@@ -167,6 +170,105 @@ def test_older_opsets(target_opset):
     assert_allclose(proba, model.predict_proba(X_EVAL), rtol=0, atol=1e-10)
 
 
+_X_ML = {
+    n_labels: make_multilabel_classification(
+        n_samples=160, n_features=4, n_classes=n_labels, n_labels=2, random_state=0
+    )
+    for n_labels in (2, 4)
+}
+# make_multilabel_classification's features are counts; the same rows scaled
+# by 1e3 to 1e6 saturate every sigmoid (logits far beyond where exp overflows).
+_ML_TEST = _X_ML[2][0][120:]
+X_ML_EVAL = np.vstack([_ML_TEST] + [_ML_TEST[:10] * scale for scale in (1e3, 1e4, 1e5, 1e6)])
+MULTILABEL_MODELS = [m for m in MODELS if m != "softmax"]  # SoftmaxGD is single-label
+
+
+@functools.cache
+def fitted_multilabel(model, n_labels, dtype, pipeline):
+    X, Y = _X_ML[n_labels]
+    estimator = MODELS[model]()
+    if pipeline:
+        estimator = make_pipeline(StandardScaler(), estimator)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning
+        estimator.fit(X[:120].astype(dtype), Y[:120])
+    assert estimator[-1].multilabel_ if pipeline else estimator.multilabel_
+    return estimator
+
+
+@pytest.mark.parametrize("pipeline", [False, True], ids=["alone", "pipeline"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("n_labels", [2, 4], ids=["2-labels", "4-labels"])
+@pytest.mark.parametrize("model", MULTILABEL_MODELS)
+def test_multilabel_matches_predict_and_predict_proba(model, n_labels, dtype, pipeline):
+    estimator = fitted_multilabel(model, n_labels, dtype, pipeline)
+    X = X_ML_EVAL.astype(dtype)
+    onx = skl2onnx.to_onnx(estimator, X[:1], options={"zipmap": False})
+    onnx_labels, onnx_proba = run(onx, X)
+
+    assert [o.name for o in onx.graph.output] == ["label", "probabilities"]
+    for output, elem_type in zip(onx.graph.output, (7, 1 if dtype == np.float32 else 11)):
+        tensor = output.type.tensor_type  # declared: int64 / graph dtype, [N, n_labels]
+        assert tensor.elem_type == elem_type
+        assert [d.dim_value for d in tensor.shape.dim][1:] == [n_labels]
+    expected_labels = estimator.predict(X)
+    assert onnx_labels.dtype == np.int64 and onnx_labels.shape == (len(X), n_labels)
+    assert_array_equal(onnx_labels, expected_labels)
+    assert set(np.unique(onnx_labels)) == {0, 1}
+    assert onnx_proba.dtype == dtype and onnx_proba.shape == (len(X), n_labels)
+    assert np.isfinite(onnx_proba).all()
+    assert_allclose(onnx_proba, estimator.predict_proba(X), rtol=0, atol=ATOL[dtype])
+    # Independent sigmoids, not normalised: the rows do not sum to one.
+    assert not np.allclose(onnx_proba.sum(axis=1), 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_multilabel_saturated_logits(dtype):
+    # Logits of +-1e15 and beyond: Sigmoid saturates to exactly 0 and 1, no NaN.
+    model = fitted_multilabel("logistic", 4, dtype, False)
+    v = np.linalg.lstsq(model.coef_.astype(np.float64), [1.0, -1.0, 1.0, -1.0], rcond=None)[0]
+    X = (np.array([1e3, 1e6, 1e9, 1e15])[:, None] * v).astype(dtype)
+    onnx_labels, onnx_proba = run(skl2onnx.to_onnx(model, X[:1], options={"zipmap": False}), X)
+    assert not np.isnan(onnx_proba).any()
+    assert_array_equal(onnx_labels, model.predict(X))
+    assert_array_equal(onnx_labels[-1], [1, 0, 1, 0])
+    assert_array_equal(onnx_proba[-1], [1, 0, 1, 0])
+    assert_allclose(onnx_proba, model.predict_proba(X), rtol=0, atol=ATOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_multilabel_zipmap(dtype):
+    # As skl2onnx's multilabel OneVsRestClassifier: the indicator labels, and a
+    # ZipMap of {label index: probability} (float32) by default.
+    model = fitted_multilabel("network-tanh", 4, dtype, True)
+    X = X_ML_EVAL.astype(dtype)
+    expected = model.predict_proba(X)
+
+    onx = skl2onnx.to_onnx(model, X[:1])
+    assert [o.name for o in onx.graph.output] == ["output_label", "output_probability"]
+    onnx_labels, maps = run(onx, X)
+    assert_array_equal(onnx_labels, model.predict(X))
+    assert [list(m) for m in maps] == [[0, 1, 2, 3]] * len(X)
+    proba = np.array([[m[c] for c in range(4)] for m in maps])
+    assert_allclose(proba, expected, rtol=0, atol=ATOL[np.float32])
+
+    onx = skl2onnx.to_onnx(model, X[:1], options={"zipmap": "columns"})
+    onnx_labels, *columns = run(onx, X)
+    assert_array_equal(onnx_labels, model.predict(X))
+    assert all(c.dtype == dtype for c in columns)
+    assert_allclose(np.column_stack(columns), expected, rtol=0, atol=ATOL[dtype])
+
+
+def test_single_label_model_with_multilabel_shapes_stays_normalised():
+    # A 4-class LogisticRegressionGD has the weights of a 4-label one; it is
+    # exported by its multilabel_ (False), with a normalised OvR and 1-D labels.
+    model = fitted("logistic", 3, np.float64, "int", False)
+    assert not model.multilabel_
+    onnx_labels, proba = run(skl2onnx.to_onnx(model, X_EVAL[:1], options={"zipmap": False}), X_EVAL)
+    assert onnx_labels.shape == (len(X_EVAL),)
+    assert_allclose(proba.sum(axis=1), 1, rtol=0, atol=1e-10)
+
+
 def _fresh(model):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -192,13 +294,11 @@ def test_weights_of_the_wrong_shape_are_refused():
         skl2onnx.to_onnx(model, X_TEST[:1])
 
 
-def test_multilabel_model_is_refused():
-    # A multilabel model predicts an indicator matrix; its classes_ and weights look
-    # like a multiclass model's, and normalised probabilities would be wrong for it.
-    model = _fresh("logistic")
-    model.predict = lambda X: np.zeros((len(X), 3), dtype=int)
-    with pytest.raises(NotImplementedError, match="multilabel"):
-        skl2onnx.to_onnx(model, X_TEST[:1])
+def test_multilabel_weights_of_the_wrong_shape_are_refused():
+    broken = copy.deepcopy(fitted_multilabel("logistic", 4, np.float64, False))
+    broken.coef_, broken.intercept_ = broken.coef_[:3], broken.intercept_[:3]
+    with pytest.raises(ValueError, match="multilabel LogisticRegressionGD with 4 labels"):
+        skl2onnx.to_onnx(broken, X_ML_EVAL[:1])
 
 
 def test_input_with_the_wrong_number_of_features_is_refused():
