@@ -61,7 +61,9 @@ class TrainingCurveDisplay:
         self.validation_loss_curve = validation_loss_curve
         self.name = name
 
-    def plot(self, ax=None, *, log_scale=False, name=None, **kwargs):
+    def plot(
+        self, ax=None, *, log_scale: bool = False, name: str | None = None, **kwargs
+    ) -> "TrainingCurveDisplay":
         """Draw the curves.
 
         Parameters
@@ -124,7 +126,9 @@ class TrainingCurveDisplay:
         return self
 
     @classmethod
-    def from_estimator(cls, estimator, *, ax=None, log_scale=False, name=None, **kwargs):
+    def from_estimator(
+        cls, estimator, *, ax=None, log_scale: bool = False, name: str | None = None, **kwargs
+    ) -> "TrainingCurveDisplay":
         """Draw the loss curves a fitted estimator recorded.
 
         Parameters

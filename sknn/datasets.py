@@ -15,6 +15,7 @@ problem with a file as a ValueError naming it.
 import math
 import numbers
 import os
+from collections.abc import Iterator
 
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
@@ -24,7 +25,14 @@ from . import _h5
 __all__ = ["load_h5", "iter_h5_batches", "LazyH5Dataset"]
 
 
-def load_h5(path, *, x_key=None, y_key=None, return_X_y=False, allow_external=False):
+def load_h5(
+    path: "str | os.PathLike[str]",
+    *,
+    x_key: str | None = None,
+    y_key: str | None = None,
+    return_X_y: bool = False,
+    allow_external: bool = False,
+) -> "Bunch | tuple[np.ndarray, np.ndarray]":
     """Load an (X, y) pair from an HDF5 file.
 
     Parameters
@@ -157,15 +165,15 @@ def load_h5(path, *, x_key=None, y_key=None, return_X_y=False, allow_external=Fa
 
 
 def iter_h5_batches(
-    path,
-    batch_size,
+    path: "str | os.PathLike[str]",
+    batch_size: int,
     *,
-    x_key=None,
-    y_key=None,
-    shuffle=False,
+    x_key: str | None = None,
+    y_key: str | None = None,
+    shuffle: bool = False,
     random_state=None,
-    allow_external=False,
-):
+    allow_external: bool = False,
+) -> "Iterator[tuple[np.ndarray, np.ndarray]]":
     """Yield an HDF5 (X, y) pair in chunks of at most ``batch_size`` rows.
 
     Each chunk is read with its own slice, so memory use is bounded by

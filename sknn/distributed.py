@@ -42,12 +42,17 @@ links, external storage and virtual datasets are refused unless
 
 import itertools
 import numbers
+import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._base import BaseGDClassifier
 from ._h5 import check_names, open_h5_safely, resolve_xy_keys
 from .datasets import LazyH5Dataset
+
+if TYPE_CHECKING:
+    import dask.array
 
 __all__ = ["LazyH5Dataset", "fit_dask", "h5_to_dask", "partial_fit_blocks"]
 
@@ -65,7 +70,14 @@ def _import_dask(caller):
     return dask
 
 
-def h5_to_dask(path, block_rows, *, x_key=None, y_key=None, allow_external=False):
+def h5_to_dask(
+    path: "str | os.PathLike[str]",
+    block_rows: int,
+    *,
+    x_key: str | None = None,
+    y_key: str | None = None,
+    allow_external: bool = False,
+) -> "tuple[dask.array.Array, dask.array.Array]":
     """Expose an HDF5 (X, y) pair as Dask arrays of ``block_rows`` rows per block.
 
     Nothing is read until a block is computed, and then only that block, by
@@ -166,7 +178,9 @@ def h5_to_dask(path, block_rows, *, x_key=None, y_key=None, allow_external=False
     return X_dask, y_dask
 
 
-def partial_fit_blocks(estimator, X, y, classes=None, *, n_epochs=1):
+def partial_fit_blocks(
+    estimator: BaseGDClassifier, X, y, classes=None, *, n_epochs: int = 1
+) -> BaseGDClassifier:
     """Train ``estimator.partial_fit`` on the row blocks of Dask arrays, in order.
 
     Block ``i`` holds the rows of ``X`` and ``y`` in their ``i``-th row chunk.
@@ -316,7 +330,9 @@ def _aligned(array):
 # --- full-batch training on the cluster --------------------------------------
 
 
-def fit_dask(estimator, X, y, sample_weight=None, *, client=None):
+def fit_dask(
+    estimator: BaseGDClassifier, X, y, sample_weight=None, *, client=None
+) -> BaseGDClassifier:
     """Train an sknn estimator full batch on Dask arrays, the arithmetic done by the workers.
 
     The row blocks of ``X`` are prepared (validated, targets encoded, class

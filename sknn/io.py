@@ -66,6 +66,7 @@ import hashlib
 import os
 import secrets
 import stat
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
@@ -76,6 +77,9 @@ from . import _io_schema as schema
 from . import _io_tree as tree
 from ._h5 import check_size, open_h5_safely
 from ._io_v1 import from_version_1
+
+if TYPE_CHECKING:
+    from ._base import BaseGDClassifier
 
 __all__ = ["load", "save"]
 
@@ -90,7 +94,7 @@ _MAX_HEADER_BYTES = 256
 _STATE_PARTS = ("attributes", "optimizer", "rng")
 
 
-def save(estimator, path):
+def save(estimator: "BaseGDClassifier", path: "str | os.PathLike[str]") -> None:
     """Save a fitted sknn estimator to one HDF5 file, without pickle, atomically.
 
     The file holds the class name, ``get_params()``, every fitted attribute
@@ -159,7 +163,7 @@ def save(estimator, path):
     _write_atomically(path, root)
 
 
-def load(path):
+def load(path: "str | os.PathLike[str]") -> "BaseGDClassifier":
     """Load an estimator saved by :func:`save`.
 
     The file's layout is checked against what its header and parameters
