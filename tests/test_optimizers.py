@@ -9,8 +9,10 @@ from sknn._optimizers import Adam, GradientDescent, Momentum, make_optimizer
 
 def _problem(dtype=np.float64):
     params = {"W": np.array([[1.0, -2.0]], dtype=dtype), "b": np.array([0.5], dtype=dtype)}
+
     def grads():
         return {"W": np.array([[0.1, 0.2]], dtype=dtype), "b": np.array([-0.3], dtype=dtype)}
+
     return params, grads
 
 
