@@ -39,7 +39,7 @@ from sknn import LogisticRegressionGD, SoftmaxGD
 
 from . import _data
 from ._report import Column, Figure, Section, Table, Target
-from ._timing import blas_setting_label, median, paired_ratio, time_per_unit
+from ._timing import blas_setting_label, compare, median, time_per_unit
 
 NAME = "convergence"
 TITLE = "Convergence: relative objective gap against time, sknn's optimizers and lbfgs"
@@ -779,7 +779,8 @@ def _rows(problem, label, curves, targets, evaluations):
     def ratio(name, reference, n_threads):
         if (name, n_threads) not in samples or (reference, n_threads) not in samples:
             return None
-        return paired_ratio(samples[name, n_threads], samples[reference, n_threads])
+        # The ratio of the two medians printed beside it (see _timing.compare).
+        return compare(samples[name, n_threads], samples[reference, n_threads])["ratio"]
 
     threads = blas_setting_label(CURVE_THREADS)
     out_targets = []
