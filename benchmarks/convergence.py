@@ -896,7 +896,8 @@ def _intro(alpha):
         "thread**: like with like, and on these small problems scipy's 2-thread OpenBLAS "
         "mostly measures its threading overhead (several times slower), which would flatter "
         "sknn; both settings are reported. The data: breast_cancer and digits standardized "
-        "on their training split, the cat images flattened and divided by 255."
+        "on their training split, and the course's cat images (or, without SKNN_DATA_DIR, "
+        "their cat-shaped generated stand-in, labelled so) flattened and divided by 255."
     )
 
 
