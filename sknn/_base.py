@@ -34,12 +34,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._array_ops import array_ops
 from ._callbacks import CallbackSupportMixin, FitHooks
 from ._compat import Interval, StrOptions, _fit_context
 from ._engine import TrainingLog, train
 from ._optimizers import make_optimizer, map_parameter_state
 from ._predict import PredictionsMixin
-from ._preparation import DataPreparationMixin, _check_at_least_two, _encode_targets
+from ._preparation import DataPreparationMixin, _check_at_least_two, _encode_targets, _host
 from ._state import FittedStateMixin, _is_fitted, _random_state_from
 
 # The estimator a fitting method returns (itself); typing.Self needs Python 3.11.
@@ -156,6 +157,7 @@ class BaseGDClassifier(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         tags.classifier_tags.multi_label = self._supports_multilabel
         return tags
 
@@ -203,7 +205,7 @@ class BaseGDClassifier(
         data = self._prepare(X, y, sample_weight, reset=not warm)
         if warm:
             self._check_target_kind(data, "warm_start")
-        if warm and not np.array_equal(data.classes, self.classes_):
+        if warm and not np.array_equal(data.classes, self._host_classes()):
             raise ValueError(
                 "warm_start can only be used where `y` has the same classes as in "
                 f"the previous call to fit. Previously got {self.classes_}, "
@@ -264,12 +266,12 @@ class BaseGDClassifier(
                 "held-out set yourself between partial_fit calls."
             )
         if first_call:
-            all_classes = np.unique(np.asarray(classes))
+            all_classes = np.unique(np.asarray(_host(classes)))
             _check_at_least_two(all_classes)
         else:
-            all_classes = self.classes_
+            all_classes = self._host_classes()
             if classes is not None and not np.array_equal(
-                np.unique(np.asarray(classes)), self.classes_
+                np.unique(np.asarray(_host(classes))), all_classes
             ):
                 raise ValueError(
                     f"`classes={classes!r}` is not the same as on the first call "
@@ -300,7 +302,7 @@ class BaseGDClassifier(
         # A wrapped objective holds its own targets: the loop only passes Y on.
         Y = None
         if objective_wrapper is None:
-            Y = _encode_targets(data.y_index, n_outputs, X.dtype)
+            Y = _encode_targets(data.y_index, n_outputs, X)
         # Set before training, not at the commit below: the epoch models that
         # scikit-learn's callbacks get are copies of this estimator made during
         # training, and must predict as this fit does. A call that raises
@@ -323,20 +325,26 @@ class BaseGDClassifier(
             )
 
         training_objective = objective
+        ops = array_ops(X)
         if continue_training:
-            params = {k: np.array(v, dtype=X.dtype) for k, v in self._load_params().items()}
+            params = self._continued(self._load_params(), X)
         else:
             if not incremental and validation is None and objective_wrapper is None:
                 # A fresh full fit may run on an equivalent, cheaper parametrisation.
                 training_objective = self._training_objective(objective, X, n_outputs)
-            params = training_objective.init_params(X.shape[1], n_outputs, rng, X.dtype)
+            # Drawn by NumPy's generator in every namespace: the same seed gives
+            # the same initial weights on any array library and device.
+            params = training_objective.init_params(
+                X.shape[1], n_outputs, rng, ops.numpy_dtype(X.dtype)
+            )
+            params = {name: ops.asarray(p, like=X) for name, p in params.items()}
 
         evaluated = training_objective
         if objective_wrapper is not None:
             evaluated = objective_wrapper(training_objective, n_outputs)
         optimizer = self._make_optimizer(evaluated, X, sample_weight)
         if continue_training:
-            optimizer.set_state(self._continued_optimizer_state(X.dtype))
+            optimizer.set_state(self._continued_optimizer_state(X))
         hooks = FitHooks(
             self,
             data.X,
@@ -377,6 +385,10 @@ class BaseGDClassifier(
 
         # Commit: nothing above has touched the estimator's attributes.
         self.classes_ = data.classes
+        if not ops.is_numpy and data.classes.dtype.kind in "biuf":
+            # In X's namespace, as the weights: predict then returns labels there
+            # (labels that are strings stay a NumPy array).
+            self.classes_ = ops.asarray(data.classes, like=X)
         self._store_params(params)
         self._optimizer_state = {"name": self.optimizer, "state": optimizer_state}
         self._rng_state = rng.get_state(legacy=False)
@@ -403,15 +415,22 @@ class BaseGDClassifier(
             line_search=self.learning_rate == "auto",
         )
 
-    def _continued_optimizer_state(self, dtype):
+    def _continued_optimizer_state(self, X):
         """A private copy of the last fit's optimizer state, if it used the same optimizer."""
         previous = getattr(self, "_optimizer_state", None)
         if previous is None or previous["name"] != self.optimizer:
             return {}
-        return map_parameter_state(
-            previous["state"],
-            lambda arrays: {name: np.array(a, dtype=dtype) for name, a in arrays.items()},
-        )
+        return map_parameter_state(previous["state"], lambda arrays: self._continued(arrays, X))
+
+    @staticmethod
+    def _continued(arrays, X):
+        """Private copies of a dict of arrays in the dtype, namespace and device of ``X``."""
+        ops = array_ops(X)
+        return {name: ops.copy(ops.asarray(a, like=X), dtype=X.dtype) for name, a in arrays.items()}
+
+    def _host_classes(self):
+        """``classes_`` as a NumPy array (it is in the namespace of the training X)."""
+        return _host(self.classes_)
 
     def _training_log(self):
         log = TrainingLog()
@@ -436,7 +455,7 @@ class BaseGDClassifier(
                 y,
                 sample_weight,
                 reset=not fitted,
-                known_classes=self.classes_ if fitted else None,
+                known_classes=self._host_classes() if fitted else None,
                 dtype=np.float64,
             )
         finally:
@@ -452,5 +471,5 @@ class BaseGDClassifier(
             # A copy, so that a RandomState instance given by the user is not advanced.
             rng = check_random_state(copy.deepcopy(self.random_state))
             params = objective.init_params(data.X.shape[1], n_outputs, rng, np.float64)
-        Y = _encode_targets(data.y_index, n_outputs, np.float64)
+        Y = _encode_targets(data.y_index, n_outputs, data.X)
         return objective, params, data.X, Y, data.sample_weight

@@ -3,6 +3,8 @@
 import numpy as np
 import scipy.sparse as sp
 
+from ._array_ops import array_ops
+
 
 class Batches:
     """Iterate over ``(X_batch, Y_batch, sample_weight_batch, batch_weight)``.
@@ -33,20 +35,25 @@ class Batches:
             )
             return
         order = self.rng.permutation(n_samples) if self.shuffle else None
+        ops = array_ops(self.X, self.Y)
         for start in range(0, n_samples, self.batch_size):
             stop = min(start + self.batch_size, n_samples)
+            sw_batch = None
             if order is None:
                 rows = slice(start, stop)
-                X_batch, Y_batch = self.X[rows], self.Y[rows]
+                X_batch, Y_batch = ops.slice_rows(self.X, rows), ops.slice_rows(self.Y, rows)
+                if self.sample_weight is not None:
+                    sw_batch = self.sample_weight[rows]
             else:
                 rows = order[start:stop]
-                X_batch, Y_batch = self._gather(rows)
-            sw_batch = None if self.sample_weight is None else self.sample_weight[rows]
+                X_batch, Y_batch = self._gather(ops, rows)
+                if self.sample_weight is not None:
+                    sw_batch = ops.take_rows(self.sample_weight, rows)
             yield X_batch, Y_batch, sw_batch, self._batch_weight(sw_batch, stop - start)
 
-    def _gather(self, rows):
-        if sp.issparse(self.X):
-            return self.X[rows], self.Y[rows]
+    def _gather(self, ops, rows):
+        if sp.issparse(self.X) or not ops.is_numpy:
+            return ops.take_rows(self.X, rows), ops.take_rows(self.Y, rows)
         size = len(rows)
         if size not in self._buffers:
             self._buffers[size] = (
@@ -54,24 +61,8 @@ class Batches:
                 np.empty_like(self.Y, shape=(size, self.Y.shape[1])),
             )
         X_buffer, Y_buffer = self._buffers[size]
-        _take_rows(self.X, rows, X_buffer)
-        _take_rows(self.Y, rows, Y_buffer)
-        return X_buffer, Y_buffer
+        return ops.take_rows(self.X, rows, out=X_buffer), ops.take_rows(self.Y, rows, out=Y_buffer)
 
     @staticmethod
     def _batch_weight(sw_batch, size):
-        return float(size) if sw_batch is None else float(sw_batch.sum())
-
-
-def _take_rows(array, rows, out):
-    """``out[...] = array[rows]``, by the fastest route for the array's layout.
-
-    For C-ordered rows, ``np.take`` into ``out`` copies each row once
-    (mode="clip": the default "raise" writes through a temporary copy of
-    ``out``). For any other layout ``np.take`` takes a slow element-wise path
-    (60x slower for a Fortran-ordered X), where fancy indexing does not.
-    """
-    if array.flags.c_contiguous and out.flags.c_contiguous:
-        np.take(array, rows, axis=0, out=out, mode="clip")
-    else:
-        out[...] = array[rows]
+        return float(size) if sw_batch is None else float(array_ops(sw_batch).xp.sum(sw_batch))

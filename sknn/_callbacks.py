@@ -20,8 +20,9 @@ import time
 from types import SimpleNamespace
 
 import joblib
-import numpy as np
 import sklearn
+
+from ._array_ops import array_ops
 
 try:
     from sklearn.callback import CallbackSupportMixin
@@ -274,7 +275,7 @@ class EpochCheckpoint:
         """Put the last saved state back."""
         saved = self._snapshots[self._current]
         for name, array in saved["params"].items():
-            np.copyto(self._params[name], array)
+            array_ops(array).copy_into(self._params[name], array)
         state = vars(self._optimizer)
         state.clear()
         state.update(copy.deepcopy(saved["optimizer"]))
@@ -287,11 +288,11 @@ class EpochCheckpoint:
 
 def _copy_state(value, into=None):
     """A copy of ``value``, reusing the arrays of an earlier copy ``into`` where they fit."""
-    if isinstance(value, np.ndarray):
-        if isinstance(into, np.ndarray) and into.shape == value.shape and into.dtype == value.dtype:
-            np.copyto(into, value)
-            return into
-        return value.copy(order="K")
+    if hasattr(value, "__dlpack__"):  # an array, of NumPy or another namespace
+        ops = array_ops(value)
+        if type(into) is type(value) and into.shape == value.shape and into.dtype == value.dtype:
+            return ops.copy_into(into, value)
+        return ops.copy(value)
     if isinstance(value, dict):
         into = into if isinstance(into, dict) else {}
         return {key: _copy_state(item, into.get(key)) for key, item in value.items()}

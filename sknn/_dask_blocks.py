@@ -96,7 +96,7 @@ def _prepare_block(X, y, sample_weight, dtype, classes, class_factors, n_outputs
     # The weight sum as the objective computes it, so that block shares of the
     # mean add up to the loss of all rows (see _evaluate_group).
     weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
-    return _Block(X, _encode_targets(y_index, n_outputs, X.dtype), sample_weight, weight)
+    return _Block(X, _encode_targets(y_index, n_outputs, X), sample_weight, weight)
 
 
 def _block_weight(block):

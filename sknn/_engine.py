@@ -41,6 +41,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ._array_ops import array_ops
 from ._batches import Batches
 from ._callbacks import EpochCheckpoint, SilentHooks, user_stacklevel
 from ._functions import underflow_is_fine
@@ -250,7 +251,7 @@ def train(
             stacklevel=user_stacklevel(),
         )
 
-    if stop_reason != "diverged" and not all(np.isfinite(p).all() for p in params.values()):
+    if stop_reason != "diverged" and not all(array_ops(p).all_finite(p) for p in params.values()):
         stop_reason = "diverged"
     if stop_reason == "diverged":
         if full_batch:
@@ -377,8 +378,9 @@ class _Guard:
 
 def _copy_into(target, source):
     """Copy a dict of arrays into ``target``; None allocates it, in the same memory layout."""
+    ops = array_ops(*source.values())
     if target is None:
-        return {name: array.copy(order="K") for name, array in source.items()}
+        return {name: ops.copy(array) for name, array in source.items()}
     for name, array in source.items():
-        np.copyto(target[name], array)
+        ops.copy_into(target[name], array)
     return target

@@ -1,8 +1,10 @@
 """Pure numerical functions: output links, losses and hidden activations.
 
 Everything here is stable for any finite input (no overflow warnings), keeps
-the dtype of its input, and can write into a caller's buffer (``out=``) so the
-training loop allocates nothing per step. Exponentials of very negative
+the dtype of its input, works on arrays of any Array API namespace (through
+:mod:`sknn._array_ops`), and with NumPy writes into a caller's buffer
+(``out=``) so the training loop allocates nothing per step; callers use the
+returned array, which is that buffer for NumPy. Exponentials of very negative
 numbers underflow to 0 by design; that underflow is exact enough and is
 ignored (the training loop ignores it once around a whole fit, the
 prediction entry points here each time), so ``np.seterr(all='raise')`` does
@@ -12,7 +14,8 @@ not break training or prediction.
 import functools
 
 import numpy as np
-from scipy.special import expit, log_expit
+
+from ._array_ops import array_ops
 
 
 def underflow_is_fine(function):
@@ -28,26 +31,28 @@ def underflow_is_fine(function):
 
 def sigmoid(z, out=None):
     """Logistic function ``1 / (1 + exp(-z))``, stable for any finite ``z``."""
-    return expit(z, out=out)
+    return array_ops(z).sigmoid(z, out=out)
 
 
 def log_sigmoid(z, out=None):
     """``log(sigmoid(z))`` without forming ``sigmoid(z)``: finite for large ``-z``."""
-    return log_expit(z, out=out)
+    return array_ops(z).log_sigmoid(z, out=out)
 
 
 def log_softmax(z):
     """Row-wise ``log(softmax(z))`` by the log-sum-exp trick."""
-    shifted = z - z.max(axis=1, keepdims=True)
-    shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    xp = array_ops(z).xp
+    shifted = z - xp.max(z, axis=1, keepdims=True)
+    shifted -= xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
     return shifted
 
 
 def softmax(z):
     """Row-wise softmax; the row maximum is subtracted first so ``exp`` never overflows."""
-    p = z - z.max(axis=1, keepdims=True)
-    np.exp(p, out=p)
-    p /= p.sum(axis=1, keepdims=True)
+    ops = array_ops(z)
+    p = z - ops.xp.max(z, axis=1, keepdims=True)
+    p = ops.exp(p, out=p)
+    p /= ops.xp.sum(p, axis=1, keepdims=True)
     return p
 
 
@@ -66,11 +71,12 @@ def sigmoid_loss_and_residual(Z, Y):
     Z : ndarray
         The input buffer, now holding ``sigmoid(Z) - Y``.
     """
-    losses = np.logaddexp(0.0, Z)
+    ops = array_ops(Z)
+    losses = ops.softplus(Z)
     losses -= Y * Z
-    sigmoid(Z, out=Z)
+    Z = ops.sigmoid(Z, out=Z)
     Z -= Y
-    return losses.sum(axis=1), Z
+    return ops.xp.sum(losses, axis=1), Z
 
 
 def softmax_loss_and_residual(Z, Y):
@@ -79,14 +85,16 @@ def softmax_loss_and_residual(Z, Y):
     The loss of a sample is ``logsumexp(z) - y . z``; ``Z`` is overwritten
     with the residual (the gradient with respect to the logits).
     """
-    target_logit = np.einsum("ij,ij->i", Y, Z)
-    row_max = Z.max(axis=1)
+    ops = array_ops(Z)
+    xp = ops.xp
+    target_logit = ops.row_dots(Y, Z)
+    row_max = xp.max(Z, axis=1)
     Z -= row_max[:, None]
-    np.exp(Z, out=Z)
-    normaliser = Z.sum(axis=1)
+    Z = ops.exp(Z, out=Z)
+    normaliser = xp.sum(Z, axis=1)
     Z /= normaliser[:, None]
     Z -= Y
-    losses = np.log(normaliser)
+    losses = xp.log(normaliser)
     losses += row_max
     losses -= target_logit
     return losses, Z
@@ -94,12 +102,13 @@ def softmax_loss_and_residual(Z, Y):
 
 def sigmoid_loss(Z, Y):
     """Per-sample loss of :func:`sigmoid_loss_and_residual`, leaving ``Z`` intact."""
-    return (np.logaddexp(0.0, Z) - Y * Z).sum(axis=1)
+    ops = array_ops(Z)
+    return ops.xp.sum(ops.softplus(Z) - Y * Z, axis=1)
 
 
 def softmax_loss(Z, Y):
     """Per-sample loss of :func:`softmax_loss_and_residual`, leaving ``Z`` intact."""
-    return -np.einsum("ij,ij->i", Y, log_softmax(Z))
+    return -array_ops(Z).row_dots(Y, log_softmax(Z))
 
 
 # Output links. Each pairs an output activation with its matching loss, so the
@@ -110,50 +119,54 @@ OUTPUT_LINKS = {
 }
 
 
-# Hidden activations work in place. A derivative takes the activation's
-# *output* A (so Z1 need not be kept) and multiplies the incoming gradient
-# ``delta`` by g'(z) in place. It may overwrite A, which backprop no longer
-# needs by then, so the hot loop allocates no (n_samples, n_hidden) arrays.
-def _tanh(Z):
-    return np.tanh(Z, out=Z)
+# Hidden activations work in place (NumPy) and return their result. A
+# derivative takes the activation's *output* A (so Z1 need not be kept),
+# multiplies the incoming gradient ``delta`` by g'(z) in place and returns it.
+# It may overwrite A, which backprop no longer needs by then, so the hot loop
+# allocates no (n_samples, n_hidden) arrays.
+def _tanh(ops, Z):
+    return ops.tanh(Z, out=Z)
 
 
-def _relu(Z):
-    return np.maximum(Z, 0, out=Z)
+def _relu(ops, Z):
+    return ops.maximum(Z, 0.0, out=Z)
 
 
-def _leaky_relu(Z):
+def _leaky_relu(ops, Z):
     # max(0.01 z, z) keeps the sign of z, so the derivative can be read off A.
-    return np.maximum(Z, Z * 0.01, out=Z)
+    return ops.maximum(Z, Z * 0.01, out=Z)
 
 
-def _sigmoid(Z):
-    return sigmoid(Z, out=Z)
+def _sigmoid(ops, Z):
+    return ops.sigmoid(Z, out=Z)
 
 
-def _tanh_derivative(A, delta):
+def _tanh_derivative(ops, A, delta):
     A *= A
-    np.subtract(1, A, out=A)
+    A = ops.subtract(1.0, A, out=A)
     delta *= A
+    return delta
 
 
-def _relu_derivative(A, delta):
-    np.greater(A, 0, out=A)
-    delta *= A
+def _relu_derivative(ops, A, delta):
+    delta *= ops.positive_mask(A, out=A)
+    return delta
 
 
-def _leaky_relu_derivative(A, delta):
+def _leaky_relu_derivative(ops, A, delta):
     # 1 where z > 0, else 0.01 (the value at z = 0 is a convention).
-    np.greater(A, 0, out=A)
+    A = ops.positive_mask(A, out=A)
     A *= 0.99
     A += 0.01
     delta *= A
+    return delta
 
 
-def _sigmoid_derivative(A, delta):
+def _sigmoid_derivative(ops, A, delta):
     delta *= A
-    np.subtract(1, A, out=A)
+    A = ops.subtract(1.0, A, out=A)
     delta *= A
+    return delta
 
 
 ACTIVATIONS = {
@@ -173,47 +186,40 @@ def data_loss_and_residual(link, Z, Y, sample_weight, total_weight=None):
     repeated rows. For one chunk of a larger batch, ``total_weight`` is the S
     of the whole batch, and the returned loss is the chunk's share of the mean.
     """
+    ops = array_ops(Z)
     losses, residual = OUTPUT_LINKS[link][0](Z, Y)
     if sample_weight is None:
         total = Z.shape[0] if total_weight is None else total_weight
         residual *= 1.0 / total
-        return float(losses.sum()) / total, residual
-    total = sample_weight.sum() if total_weight is None else total_weight
+        return float(ops.xp.sum(losses)) / total, residual
+    total = float(ops.xp.sum(sample_weight)) if total_weight is None else total_weight
     scaled = sample_weight / total
     residual *= scaled[:, None]
-    return float(losses @ scaled), residual
+    return ops.dot(losses, scaled), residual
 
 
 @underflow_is_fine
 def data_loss(link, Z, Y, sample_weight):
     """Weighted mean loss of an output layer, from its logits ``Z`` (left intact)."""
+    ops = array_ops(Z)
     losses = OUTPUT_LINKS[link][1](Z, Y)
     if sample_weight is None:
-        return float(losses.sum()) / losses.shape[0]
-    return float(losses @ sample_weight) / float(sample_weight.sum())
+        return float(ops.xp.sum(losses)) / losses.shape[0]
+    return ops.dot(losses, sample_weight) / float(ops.xp.sum(sample_weight))
 
 
 def l2_penalty(weights, alpha):
     """``alpha / 2`` times the sum of squares of the given weight arrays."""
     if alpha == 0:
         return 0.0
-    # ravel(order="K") is a view for C- and Fortran-ordered arrays alike, where
-    # np.vdot would copy a Fortran-ordered one.
-    flat = [W.ravel(order="K") for W in weights]
-    return 0.5 * alpha * sum(float(w @ w) for w in flat)
+    ops = array_ops(*weights)
+    return 0.5 * alpha * sum(ops.squared_norm(W) for W in weights)
 
 
 def inner_product(a, b):
     """Sum over the arrays of two dicts with the same keys of their elementwise products."""
-    return float(sum(_dot(a[name], b[name]) for name in a))
-
-
-def _dot(a, b):
-    if a.flags.f_contiguous == b.flags.f_contiguous:
-        # ravel(order="K") is a view for C- and Fortran-ordered arrays alike,
-        # and lists the elements of two arrays of one layout in the same order.
-        return float(a.ravel(order="K") @ b.ravel(order="K"))
-    return float(np.einsum("...,...->", a, b))
+    ops = array_ops(*a.values())
+    return float(sum(ops.dot(a[name], b[name]) for name in a))
 
 
 @underflow_is_fine
@@ -232,8 +238,9 @@ def probabilities(link, Z, independent=False):
         if Z.shape[1] == 2:
             _break_ties_by_sign(P, Z[:, 1] - Z[:, 0])
         return P
+    xp = array_ops(Z).xp
     if Z.shape[1] == 1:
-        P = sigmoid(np.hstack([-Z, Z]))
+        P = sigmoid(xp.concat([-Z, Z], axis=1))
         _break_ties_by_sign(P, Z[:, 0])
         return P
     # Normalised in log space: where every sigmoid underflows to 0 (all logits
@@ -248,9 +255,11 @@ def _break_ties_by_sign(P, decision):
     to 0.5 and an argmax would pick the first; one ulp less for the first
     class makes ``argmax(P) == (decision > 0)`` hold everywhere.
     """
+    xp = array_ops(P).xp
     tied = (decision > 0) & (P[:, 0] >= P[:, 1])
-    if tied.any():
-        P[tied, 0] = np.nextafter(P[tied, 1], 0)
+    if bool(xp.any(tied)):
+        below = xp.nextafter(P[:, 1], xp.zeros_like(P[:, 1]))
+        P[:, 0] = xp.where(tied, below, P[:, 0])
 
 
 @underflow_is_fine
@@ -261,5 +270,5 @@ def log_probabilities(link, Z, independent=False):
     if link == "softmax":
         return log_softmax(Z)
     if Z.shape[1] == 1:
-        return log_sigmoid(np.hstack([-Z, Z]))
+        return log_sigmoid(array_ops(Z).xp.concat([-Z, Z], axis=1))
     return log_softmax(log_sigmoid(Z))

@@ -27,6 +27,8 @@ import math
 
 import numpy as np
 
+from ._array_ops import array_ops
+
 # Line search: the Armijo test accepts a step s along -g when the loss falls by
 # at least s/2 ||g||^2 (the decrease the quadratic upper bound of an
 # L-smooth function guarantees for s <= 1/L). A rejected step is halved; an
@@ -128,9 +130,10 @@ class Adam(GradientDescent):
                 v *= self.beta_2
                 v += grad
                 # grad is free now: reuse it for the update.
-                np.sqrt(v, out=grad)
+                ops = array_ops(grad)
+                grad = ops.sqrt(v, out=grad)
                 grad += self.epsilon
-                np.divide(m, grad, out=grad)
+                grad = ops.divide(m, grad, out=grad)
                 grad *= step_size
                 params[name] -= grad
 
@@ -225,9 +228,9 @@ class Nesterov(GradientDescent):
         """``trial <- point - step_size * grads``, in buffers kept between steps."""
         self._trial = _into(self._trial, point)
         for name, grad in grads.items():
-            trial = self._trial[name]
-            np.multiply(grad, -self.step_size, out=trial)
+            trial = array_ops(grad).multiply(grad, -self.step_size, out=self._trial[name])
             trial += point[name]
+            self._trial[name] = trial
 
     def _extrapolate(self, params, beta):
         """``params <- x+``, ``lookahead <- x+ + beta (x+ - x)``, with x the old params."""
@@ -239,10 +242,10 @@ class Nesterov(GradientDescent):
         if self.lookahead is None or self.lookahead is params:
             self.lookahead = _zeros_like(params)
         for name, trial in self._trial.items():
-            lookahead = self.lookahead[name]
-            np.subtract(trial, params[name], out=lookahead)
+            lookahead = array_ops(trial).subtract(trial, params[name], out=self.lookahead[name])
             lookahead *= beta
             lookahead += trial
+            self.lookahead[name] = lookahead
             params[name][...] = trial
 
     def get_state(self):
@@ -290,7 +293,8 @@ def map_parameter_state(state, transform):
 
 
 def _zeros_like(params):
-    return {name: np.zeros_like(p) for name, p in params.items()}
+    ops = array_ops(*params.values())
+    return {name: ops.zeros_like(p) for name, p in params.items()}
 
 
 def _into(target, source):
@@ -300,4 +304,5 @@ def _into(target, source):
         for name, p in source.items()
     ):
         return target
-    return {name: np.empty_like(p) for name, p in source.items()}
+    ops = array_ops(*source.values())
+    return {name: ops.empty_like(p) for name, p in source.items()}

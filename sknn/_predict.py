@@ -2,23 +2,42 @@
 
 import numpy as np
 from numpy.typing import ArrayLike
+from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._array_ops import NUMPY_OPS, array_ops
 from ._functions import log_probabilities, probabilities
-from ._preparation import _ACCEPTED_DTYPES, _ACCEPTED_SPARSE, _check_magnitude
+from ._preparation import _ACCEPTED_SPARSE, _check_magnitude, accepted_dtypes
 
 
 class PredictionsMixin:
     """``predict``, ``predict_proba``, ``predict_log_proba`` and ``decision_function``."""
 
-    def _logits(self, X):
+    def _logits(self, X, method):
         check_is_fitted(self)
+        # Predictions follow the namespace and device the model was fitted in.
+        check_same_namespace(X, self, attribute="_first_weight", method=method)
         X = validate_data(
-            self, X, reset=False, accept_sparse=_ACCEPTED_SPARSE, dtype=_ACCEPTED_DTYPES
+            self, X, reset=False, accept_sparse=_ACCEPTED_SPARSE, dtype=accepted_dtypes(X)
         )
+        params = self._load_params()
+        if array_ops(X) is NUMPY_OPS and array_ops(*params.values()) is not NUMPY_OPS:
+            raise ValueError(
+                f"This {type(self).__name__} was fitted on arrays of another namespace "
+                f"than NumPy (its weights are {type(self._first_weight).__name__}), and "
+                f"{method}() got NumPy input: call it under "
+                "sklearn.config_context(array_api_dispatch=True) with X of the fit's "
+                "namespace and device, or move the estimator to NumPy with "
+                "sklearn.utils._array_api.move_estimator_to(estimator, numpy, 'cpu')."
+            )
         _check_magnitude(X)
-        link, _ = self._output_layer_of(len(self.classes_), self._fitted_multilabel())
-        return link, self._make_objective(link).logits(self._load_params(), X)
+        link, _ = self._output_layer_of(self.classes_.shape[0], self._fitted_multilabel())
+        return link, self._make_objective(link).logits(params, X)
+
+    @property
+    def _first_weight(self):
+        # A weight array: where the model's namespace and device can be read.
+        return next(iter(self._load_params().values()))
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Output logits.
@@ -34,7 +53,7 @@ class PredictionsMixin:
             positive; otherwise one logit per class (multilabel: per label,
             positive where the label is predicted).
         """
-        _, Z = self._logits(X)
+        _, Z = self._logits(X, "decision_function")
         if self._fitted_multilabel():
             return Z
         if Z.shape[1] == 1:
@@ -58,14 +77,18 @@ class PredictionsMixin:
             probability is above 1/2 (a dense int64 array, as MLPClassifier's
             for dense y).
         """
-        link, Z = self._logits(X)
+        link, Z = self._logits(X, "predict")
+        xp = array_ops(Z).xp
         if self._fitted_multilabel():
             # sigmoid(z) > 1/2 exactly where z > 0, as in the binary case.
-            return (Z > 0).astype(np.int64)
+            return xp.astype(Z > 0, xp.int64)
         # The argmax of predict_proba itself, so that the two agree also where
         # probabilities tie after rounding (two-class ties follow the sign of
         # decision_function, see _functions.probabilities).
-        return self.classes_[probabilities(link, Z).argmax(axis=1)]
+        best = xp.argmax(probabilities(link, Z), axis=1)
+        if array_ops(self.classes_) is NUMPY_OPS:
+            return self.classes_[array_ops(best).to_numpy(best)]
+        return xp.take(self.classes_, best)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities.
@@ -80,7 +103,7 @@ class PredictionsMixin:
             Rows sum to one; columns follow ``classes_``. For a multilabel
             fit, each label's own probability (rows are not normalised).
         """
-        link, Z = self._logits(X)
+        link, Z = self._logits(X, "predict_proba")
         return probabilities(link, Z, independent=self._fitted_multilabel())
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
@@ -98,5 +121,5 @@ class PredictionsMixin:
         log_proba : ndarray of shape (n_samples, n_classes)
             Multilabel: ``log_sigmoid`` of each label's logit.
         """
-        link, Z = self._logits(X)
+        link, Z = self._logits(X, "predict_log_proba")
         return log_probabilities(link, Z, independent=self._fitted_multilabel())

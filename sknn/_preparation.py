@@ -9,9 +9,11 @@ changes.
 import numpy as np
 import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
+from sklearn.utils._array_api import supported_float_dtypes
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from ._array_ops import NUMPY_OPS, array_ops
 from ._compat import _check_sample_weight
 
 _ACCEPTED_SPARSE = ["csr", "csc"]
@@ -43,13 +45,23 @@ class DataPreparationMixin:
         (against ``known_classes`` when given, else at least two of them) and
         the weights; rows of weight 0 are dropped, as if absent. A multilabel
         indicator y has the classes ``arange(n_labels)``, as MLPClassifier's.
+
+        X keeps its Array API namespace and device (under scikit-learn's
+        ``array_api_dispatch``): the returned X, encoded targets and weights
+        are arrays of it, wherever ``y`` and ``sample_weight`` came from.
+        Labels and weights are validated on the CPU as NumPy arrays (they
+        are n_samples numbers; labels may be strings), so ``classes`` is a
+        NumPy array.
         """
+        ops = array_ops(X)
+        if not ops.is_numpy:
+            y, sample_weight = _host(y), _host(sample_weight)
         X, y = validate_data(
             self,
             X,
             y,
             accept_sparse=_ACCEPTED_SPARSE,
-            dtype=_ACCEPTED_DTYPES if dtype is None else dtype,
+            dtype=accepted_dtypes(X) if dtype is None else dtype,
             reset=reset,
             multi_output=True,  # keeps a 2-D or sparse y for _validate_targets
         )
@@ -62,13 +74,15 @@ class DataPreparationMixin:
                 "indicator matrix has several labels (or none). Weight the rows with "
                 "sample_weight instead."
             )
+        dtype = ops.numpy_dtype(X.dtype)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                sample_weight, X, dtype=dtype, ensure_non_negative=True
             )
             keep = sample_weight > 0
             if not keep.all():
-                X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
+                rows = np.flatnonzero(keep)
+                X, y, sample_weight = ops.take_rows(X, rows), y[keep], sample_weight[keep]
         if multilabel:
             classes, y_index = np.arange(y.shape[1]), y
             if known_classes is not None and not np.array_equal(known_classes, classes):
@@ -86,8 +100,10 @@ class DataPreparationMixin:
             _check_labels_known(y, classes)
         if not multilabel:
             y_index = np.searchsorted(classes, y)
-        effective_weight = self._effective_weights(classes, y_index, sample_weight, X.dtype)
+        effective_weight = self._effective_weights(classes, y_index, sample_weight, dtype)
         _check_total_weight(effective_weight, X.shape[0])
+        if effective_weight is not None:
+            effective_weight = ops.asarray(effective_weight, like=X)
         return _TrainingData(X, y, y_index, effective_weight, sample_weight, classes, multilabel)
 
     def _validate_targets(self, y):
@@ -198,13 +214,28 @@ class DataPreparationMixin:
                 f"(validation_fraction={self.validation_fraction}): {error}"
             ) from error
         train_rows, val_rows = np.sort(train_rows), np.sort(val_rows)
+        ops = array_ops(X, Y)
         sw_train = sw_val = None
         if sample_weight is not None:
-            sw_train, sw_val = sample_weight[train_rows], sample_weight[val_rows]
+            sw_train = ops.take_rows(sample_weight, train_rows)
+            sw_val = ops.take_rows(sample_weight, val_rows)
             _check_total_weight(sw_train, len(train_rows))
             _check_total_weight(sw_val, len(val_rows))
-        validation = (X[val_rows], Y[val_rows], sw_val)
-        return X[train_rows], Y[train_rows], sw_train, validation
+        validation = (ops.take_rows(X, val_rows), ops.take_rows(Y, val_rows), sw_val)
+        return ops.take_rows(X, train_rows), ops.take_rows(Y, train_rows), sw_train, validation
+
+
+def accepted_dtypes(X):
+    """The float dtypes X is trained in as it is (others become the first).
+
+    float64 and float32 of X's namespace, as far as its device has them
+    (some GPUs have no float64).
+    """
+    ops = array_ops(X)
+    if ops.is_numpy:
+        return _ACCEPTED_DTYPES
+    supported = supported_float_dtypes(ops.xp, X.device)
+    return [dtype for dtype in (ops.xp.float64, ops.xp.float32) if dtype in supported]
 
 
 def _check_at_least_two(classes):
@@ -227,11 +258,12 @@ def _check_magnitude(X):
     Beyond the square root of the dtype's largest number, a product with a
     weight of the same size is inf, and inf - inf is NaN downstream.
     """
-    values = X.data if hasattr(X, "data") and not isinstance(X, np.ndarray) else X
-    if values.size == 0:
+    values = X.data if sp.issparse(X) else X
+    if 0 in values.shape:
         return
-    largest = max(float(values.max()), -float(values.min()))
-    limit = float(np.sqrt(np.finfo(X.dtype).max))
+    xp = array_ops(values).xp
+    largest = max(float(xp.max(values)), -float(xp.min(values)))
+    limit = float(np.sqrt(xp.finfo(X.dtype).max))
     if largest > limit:
         raise ValueError(
             f"X has values as large as {largest:.3g} in magnitude, too large for the "
@@ -247,8 +279,10 @@ def _check_total_weight(sample_weight, n_samples):
         raise ValueError("No samples with a positive weight are left to train on.")
     if sample_weight is None:
         return
+    xp = array_ops(sample_weight).xp
     with np.errstate(over="ignore"):
-        total = sample_weight.sum()  # in the training dtype, where the loss will sum them
+        # In the training dtype, where the loss will sum them.
+        total = float(xp.sum(sample_weight))
     if not np.isfinite(total):
         raise ValueError(
             "The sample weights (times class weights) sum to more than the largest "
@@ -261,17 +295,27 @@ def _check_total_weight(sample_weight, n_samples):
         )
 
 
-def _encode_targets(y_index, n_outputs, dtype):
+def _encode_targets(y_index, n_outputs, like):
     """Targets as the output layer sees them: one 0/1 column, or one-hot rows.
 
-    A 2-D ``y_index`` is a multilabel indicator matrix, already the targets.
+    In the dtype, namespace and device of ``like`` (the training X). A 2-D
+    ``y_index`` is a multilabel indicator matrix, already the targets.
     Fortran order keeps each class's column contiguous, matching the network's
     transposed output layer, where the loss runs about twice as fast.
     """
+    ops = array_ops(like)
+    dtype = ops.numpy_dtype(like.dtype)
     if y_index.ndim == 2:
-        return np.asfortranarray(y_index, dtype=dtype)
-    if n_outputs == 1:
-        return (y_index == 1).astype(dtype)[:, None]
-    Y = np.zeros((len(y_index), n_outputs), dtype=dtype, order="F")
-    Y[np.arange(len(y_index)), y_index] = 1
-    return Y
+        Y = np.asfortranarray(y_index, dtype=dtype)
+    elif n_outputs == 1:
+        Y = (y_index == 1).astype(dtype)[:, None]
+    else:
+        Y = np.zeros((len(y_index), n_outputs), dtype=dtype, order="F")
+        Y[np.arange(len(y_index)), y_index] = 1
+    return ops.asarray(Y, like=like)
+
+
+def _host(array):
+    """An Array API array (labels, weights) as a NumPy array; anything else as it is."""
+    ops = array_ops(array)
+    return array if ops is NUMPY_OPS else ops.to_numpy(array)

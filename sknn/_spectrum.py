@@ -4,6 +4,9 @@ The step 1/L of ``learning_rate='auto'`` needs the largest eigenvalue of
 ``A^T A`` for ``A = diag(sqrt(s)) [X, 1]``; it is computed here without ever
 densifying or copying X (dense eigensolver on the smaller Gram matrix, or
 Lanczos on matrix-vector products), and bounded by its trace in one pass.
+X may be an array of any Array API namespace: the products run there, on its
+device, and only the small Gram matrix or one vector per Lanczos step comes
+back to NumPy for the eigensolver.
 """
 
 import numpy as np
@@ -11,6 +14,8 @@ import scipy.sparse as sp
 from scipy.linalg import eigvalsh
 from scipy.sparse.linalg import LinearOperator, eigsh
 from sklearn.utils.extmath import safe_sparse_dot
+
+from ._array_ops import array_ops
 
 # Up to this many rows or columns, the Gram matrix is formed and its spectrum
 # computed directly; above it, Lanczos iterations on matrix-vector products.
@@ -25,8 +30,14 @@ def _weighted_squared_norm(X, sample_weight):
         )
         squares = np.square(X.data, dtype=float)
         return float(squares.sum() if sample_weight is None else squares @ sample_weight[rows])
-    squares = np.einsum("ij,ij->i", X, X, dtype=float)
-    return float(squares.sum() if sample_weight is None else squares @ sample_weight)
+    ops = array_ops(X)
+    if ops.is_numpy:
+        squares = np.einsum("ij,ij->i", X, X, dtype=float)
+    else:
+        squares = ops.to_numpy(ops.row_dots(X, X)).astype(float)
+    if sample_weight is None:
+        return float(squares.sum())
+    return float(squares @ ops.to_numpy(sample_weight))
 
 
 def _gram_top_eigenvalue(X, sample_weight, sample_gram=None):
@@ -36,14 +47,17 @@ def _gram_top_eigenvalue(X, sample_weight, sample_gram=None):
     instead of recomputing it.
     """
     n_samples, n_features = X.shape
+    ops = array_ops(X)
     root_weight = (
-        np.ones(n_samples) if sample_weight is None else np.sqrt(sample_weight, dtype=float)
+        np.ones(n_samples)
+        if sample_weight is None
+        else np.sqrt(ops.to_numpy(sample_weight), dtype=float)
     )
     if sample_gram is not None or n_samples <= min(n_features + 1, _DENSE_GRAM_LIMIT):
         # A A^T = D (X X^T + 1 1^T) D has the same nonzero spectrum.
         if sample_gram is None:
             sample_gram = safe_sparse_dot(X, X.T, dense_output=True)
-        gram = sample_gram.astype(float)
+        gram = ops.to_numpy(sample_gram).astype(float)
         gram += 1.0
         gram *= root_weight[:, None]
         gram *= root_weight[None, :]
@@ -53,21 +67,23 @@ def _gram_top_eigenvalue(X, sample_weight, sample_gram=None):
         # Unweighted, X itself: scaling by ones would copy it.
         weighted = X if sample_weight is None else _scale_rows(X, root_weight)
         gram = np.empty((n_features + 1, n_features + 1))
-        gram[:-1, :-1] = safe_sparse_dot(weighted.T, weighted, dense_output=True)
-        gram[:-1, -1] = gram[-1, :-1] = safe_sparse_dot(weighted.T, root_weight)
+        gram[:-1, :-1] = ops.to_numpy(safe_sparse_dot(weighted.T, weighted, dense_output=True))
+        gram[:-1, -1] = gram[-1, :-1] = ops.to_numpy(
+            safe_sparse_dot(weighted.T, _like(root_weight, X))
+        )
         gram[-1, -1] = root_weight @ root_weight
         return _top_eigenvalue(gram)
 
-    weight = (root_weight**2).astype(X.dtype)
+    weight = _like(root_weight**2, X)
 
     def gram_times(v):
         # Everything in X's dtype: a float64 vector times a float32 X would
         # make NumPy copy X to float64 at every Lanczos step.
-        v = np.ravel(v).astype(X.dtype)
+        v = _like(np.ravel(v), X)
         Av = X @ v[:-1]
         Av += v[-1]
         Av *= weight
-        return np.append(X.T @ Av, Av.sum())
+        return np.append(ops.to_numpy(X.T @ Av), float(ops.sum(Av)))
 
     return _top_eigenvalue(LinearOperator((n_features + 1,) * 2, matvec=gram_times, dtype=float))
 
@@ -84,4 +100,10 @@ def _top_eigenvalue(symmetric):
 def _scale_rows(X, factors):
     if sp.issparse(X):
         return sp.diags(factors.astype(X.dtype)) @ X
-    return X * factors.astype(X.dtype)[:, None]
+    return X * _like(factors, X)[:, None]
+
+
+def _like(vector, X):
+    """A NumPy vector in the dtype, namespace and device of X."""
+    ops = array_ops(X)
+    return ops.asarray(vector.astype(ops.numpy_dtype(X.dtype)), like=X)

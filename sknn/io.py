@@ -75,6 +75,7 @@ import sknn
 
 from . import _io_schema as schema
 from . import _io_tree as tree
+from ._array_ops import array_ops, map_arrays
 from ._h5 import check_size, open_h5_safely
 from ._io_v1 import from_version_1
 
@@ -156,6 +157,9 @@ def save(estimator: "BaseGDClassifier", path: "str | os.PathLike[str]") -> None:
         )
     path = os.fspath(path)
     state = estimator._get_state()  # NotFittedError if not fitted
+    # A model fitted on arrays of another namespace (PyTorch, CuPy, ...) is
+    # stored as NumPy arrays, and loads as a NumPy model.
+    state = map_arrays(state, lambda array: array_ops(array).to_numpy(array))
     try:
         root = _encode(estimator, state, path)
     except ValueError as error:

@@ -5,6 +5,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils.extmath import safe_sparse_dot
 
+from ._array_ops import array_ops
 from ._base import BaseGDClassifier
 from ._compat import Interval, StrOptions
 from ._docs import SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
@@ -67,7 +68,7 @@ class LinearObjective:
         grad_W = X.T @ residual
         if self.alpha:
             grad_W += self.alpha * W
-        grads = {"W": grad_W, "b": residual.sum(axis=0)}
+        grads = {"W": grad_W, "b": array_ops(residual).xp.sum(residual, axis=0)}
         return loss + l2_penalty([W], self.alpha), grads
 
     def smoothness(self, X, sample_weight, exact=True):
@@ -79,7 +80,7 @@ class LinearObjective:
         the top eigenvalue of ``A^T A`` by its trace instead: one pass over X,
         looser by up to the rank of X, for a line search to start from.
         """
-        total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        total_weight = _total_weight(X, sample_weight)
         if exact:
             top_eigenvalue = _gram_top_eigenvalue(X, sample_weight)
         else:
@@ -113,14 +114,14 @@ class SampleSpaceObjective:
 
     def inner(self, a, b):
         """The inner product of the corresponding W-space gradients ``X^T a_C`` and ``X^T b_C``."""
-        product = float(np.vdot(a["C"], self.gram @ b["C"]))
-        return product + float(a["b"] @ b["b"])
+        ops = array_ops(self.gram)
+        return ops.dot(a["C"], self.gram @ b["C"]) + ops.dot(a["b"], b["b"])
 
     def _logits_and_penalty(self, params):
         C = params["C"]
         Z = self.gram @ C  # = X W
         # alpha/2 ||X^T C||^2 = alpha/2 <C, G C>
-        penalty = 0.5 * self.alpha * float(np.vdot(C, Z)) if self.alpha else 0.0
+        penalty = 0.5 * self.alpha * array_ops(C).dot(C, Z) if self.alpha else 0.0
         Z += params["b"]
         return Z, penalty
 
@@ -131,20 +132,20 @@ class SampleSpaceObjective:
     def loss_grad(self, params, X, Y, sample_weight):
         Z, penalty = self._logits_and_penalty(params)
         loss, residual = data_loss_and_residual(self.link, Z, Y, sample_weight)
-        grad_b = residual.sum(axis=0)
+        grad_b = array_ops(residual).xp.sum(residual, axis=0)
         if self.alpha:
             residual += self.alpha * params["C"]
         return loss + penalty, {"C": residual, "b": grad_b}
 
     def smoothness(self, X, sample_weight, exact=True):
-        total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        total_weight = _total_weight(X, sample_weight)
         if exact:
             top_eigenvalue = _gram_top_eigenvalue(X, sample_weight, sample_gram=self.gram)
         else:
-            diagonal = np.diagonal(self.gram).astype(float)
-            top_eigenvalue = float(
-                diagonal.sum() if sample_weight is None else diagonal @ sample_weight
-            )
+            ops = array_ops(self.gram)
+            diagonal = np.diagonal(ops.to_numpy(self.gram)).astype(float)
+            weights = None if sample_weight is None else ops.to_numpy(sample_weight)
+            top_eigenvalue = float(diagonal.sum() if weights is None else diagonal @ weights)
             top_eigenvalue += total_weight
         return _LINK_CURVATURE[self.link] * top_eigenvalue / total_weight + self.alpha
 
@@ -157,7 +158,13 @@ class SampleSpaceObjective:
         return {"W": self._to_W(params["C"]), "b": params["b"]}
 
     def _to_W(self, C):
-        return np.ascontiguousarray(safe_sparse_dot(self.X.T, C, dense_output=True))
+        return array_ops(C).contiguous(safe_sparse_dot(self.X.T, C, dense_output=True))
+
+
+def _total_weight(X, sample_weight):
+    if sample_weight is None:
+        return X.shape[0]
+    return float(array_ops(sample_weight).xp.sum(sample_weight))
 
 
 def _sample_space_pays(n_samples, n_features, n_outputs, max_iter):
@@ -216,7 +223,7 @@ class _LinearModelHooks:
         return objective
 
     def _store_params(self, params):
-        self.coef_ = np.ascontiguousarray(params["W"].T)
+        self.coef_ = array_ops(params["W"]).contiguous(params["W"].T)
         self.intercept_ = params["b"]
 
     def _load_params(self):

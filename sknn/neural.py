@@ -7,6 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
+from ._array_ops import array_ops
 from ._base import BaseGDClassifier
 from ._compat import Interval, StrOptions
 from ._docs import SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
@@ -87,7 +88,7 @@ class ShallowNetObjective:
     def logits(self, params, X):
         hidden = safe_sparse_dot(X, params["W1"], dense_output=True)
         hidden += params["b1"]
-        self.activate(hidden)
+        hidden = self.activate(array_ops(hidden), hidden)
         Z = hidden @ params["W2"]
         Z += params["b2"]
         return Z
@@ -96,13 +97,13 @@ class ShallowNetObjective:
         # In chunks of rows, as loss_grad, so that a line search's trial
         # losses never hold the hidden layer of the whole batch.
         total = 0.0
+        ops = array_ops(Y)
         for rows in _chunks(X):
             weights = None if sample_weight is None else sample_weight[rows]
-            chunk_loss = data_loss(self.link, self.logits(params, X[rows]), Y[rows], weights)
-            total += chunk_loss * (
-                (rows.stop - rows.start) if weights is None else float(weights.sum())
-            )
-        total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+            chunk_logits = self.logits(params, ops.slice_rows(X, rows))
+            chunk_loss = data_loss(self.link, chunk_logits, ops.slice_rows(Y, rows), weights)
+            total += chunk_loss * (rows.stop - rows.start if weights is None else _total(weights))
+        total_weight = X.shape[0] if sample_weight is None else _total(sample_weight)
         return total / total_weight + self._penalty(params)
 
     def _penalty(self, params):
@@ -110,7 +111,8 @@ class ShallowNetObjective:
 
     def loss_grad(self, params, X, Y, sample_weight):
         n_samples = X.shape[0]
-        total_weight = n_samples if sample_weight is None else float(sample_weight.sum())
+        total_weight = n_samples if sample_weight is None else _total(sample_weight)
+        ops = array_ops(Y)
         grads = self._grad_buffers(params, "grads")
         # Batches are processed in chunks of rows (see _chunks): the
         # hidden-layer buffers stay the size of a chunk (memory no longer grows
@@ -121,55 +123,73 @@ class ShallowNetObjective:
             weights = None if sample_weight is None else sample_weight[rows]
             first = rows.start == 0
             target = grads if first else self._grad_buffers(params, "chunk")
-            loss += self._chunk_loss_grad(params, X[rows], Y[rows], weights, total_weight, target)
+            X_rows, Y_rows = ops.slice_rows(X, rows), ops.slice_rows(Y, rows)
+            loss += self._chunk_loss_grad(
+                ops, params, X_rows, Y_rows, weights, total_weight, target
+            )
             if not first:
                 for name, grad in target.items():
                     grads[name] += grad
         if self.alpha:
             scratch = self._grad_buffers(params, "chunk")  # free again by now
             for name in ("W1", "W2"):
-                grads[name] += np.multiply(params[name], self.alpha, out=scratch[name])
+                grads[name] += ops.multiply(params[name], self.alpha, out=scratch[name])
         return loss + self._penalty(params), grads
 
-    def _chunk_loss_grad(self, params, X, Y, sample_weight, total_weight, grads):
-        """Forward and backward pass over one chunk, writing its gradient into ``grads``."""
+    def _chunk_loss_grad(self, ops, params, X, Y, sample_weight, total_weight, grads):
+        """Forward and backward pass over one chunk, writing its gradient into ``grads``.
+
+        With NumPy everything is written into buffers (``out=``); other
+        namespaces return new arrays, which replace the entries of ``grads``.
+        """
         W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
         # Transposed layout: A1T is A1^T (n_hidden, n_rows), Z2T is Z2^T.
-        A1T, deltaT, Z2T, ones = self._buffers(X.shape[0], W1.dtype, W2.shape[1])
+        A1T, deltaT, Z2T, ones = self._buffers(ops, X.shape[0], W1, W2.shape[1])
 
         # Forward.
-        _first_layer_forward(X, W1, out=A1T)
+        A1T = _first_layer_forward(ops, X, W1, out=A1T)
         A1T += b1[:, None]
-        self.activate(A1T)
-        np.matmul(W2.T, A1T, out=Z2T)
+        A1T = self.activate(ops, A1T)
+        Z2T = ops.matmul(W2.T, A1T, out=Z2T)
         Z2T += b2[:, None]
         loss, dZ2 = data_loss_and_residual(self.link, Z2T.T, Y, sample_weight, total_weight)
 
         # Backward: output layer, then back through the activation.
-        np.matmul(A1T, dZ2, out=grads["W2"])
-        np.sum(dZ2, axis=0, out=grads["b2"])
-        np.matmul(W2, dZ2.T, out=deltaT)
-        self.apply_derivative(A1T, deltaT)  # deltaT is now dZ1^T; A1T is spent
-        _first_layer_backward(X, deltaT, out=grads["W1"])
-        np.matmul(deltaT, ones, out=grads["b1"])  # a BLAS sum: 2-4x np.sum's speed
+        grads["W2"] = ops.matmul(A1T, dZ2, out=grads["W2"])
+        grads["b2"] = ops.sum(dZ2, axis=0, out=grads["b2"])
+        deltaT = ops.matmul(W2, dZ2.T, out=deltaT)
+        deltaT = self.apply_derivative(ops, A1T, deltaT)  # dZ1^T; A1T is spent
+        grads["W1"] = _first_layer_backward(ops, X, deltaT, out=grads["W1"])
+        # A BLAS sum: 2-4x np.sum's speed.
+        grads["b1"] = ops.matmul(deltaT, ones, out=grads["b1"])
         return loss
 
-    def _buffers(self, n_samples, dtype, n_outputs):
-        """Per-batch-size buffers: A1^T and dZ1^T (n_hidden, n_samples), Z2^T, ones."""
+    def _buffers(self, ops, n_samples, like, n_outputs):
+        """Per-batch-size buffers: A1^T and dZ1^T (n_hidden, n_samples), Z2^T, ones.
+
+        Only NumPy writes into them; other namespaces get None (no ``out=``)
+        but the vector of ones.
+        """
         if n_samples not in self._batch_buffers:
             hidden_shape = (self.hidden_layer_size, n_samples)
-            self._batch_buffers[n_samples] = (
-                np.empty(hidden_shape, dtype=dtype),
-                np.empty(hidden_shape, dtype=dtype),
-                np.empty((n_outputs, n_samples), dtype=dtype),
-                np.ones(n_samples, dtype=dtype),
-            )
+            dtype = like.dtype
+            ones = ops.asarray(np.ones(n_samples, dtype=ops.numpy_dtype(dtype)), like=like)
+            if ops.is_numpy:
+                buffers = (
+                    np.empty(hidden_shape, dtype=dtype),
+                    np.empty(hidden_shape, dtype=dtype),
+                    np.empty((n_outputs, n_samples), dtype=dtype),
+                )
+            else:
+                buffers = (None, None, None)
+            self._batch_buffers[n_samples] = (*buffers, ones)
         return self._batch_buffers[n_samples]
 
     def _grad_buffers(self, params, role):
         """Gradient-shaped buffers: the returned gradient, or one chunk's share."""
         if role not in self._grads:
-            self._grads[role] = {name: np.empty_like(p) for name, p in params.items()}
+            ops = array_ops(*params.values())
+            self._grads[role] = {name: ops.empty_like(p) for name, p in params.items()}
         return self._grads[role]
 
 
@@ -187,20 +207,24 @@ def _chunks(X):
         yield slice(start, min(start + step, n_samples))
 
 
-def _first_layer_forward(X, W1, out):
-    """``out[...] = (X W1)^T``, with no temporary when X is dense."""
+def _total(sample_weight):
+    return float(array_ops(sample_weight).xp.sum(sample_weight))
+
+
+def _first_layer_forward(ops, X, W1, out):
+    """``(X W1)^T``, into ``out`` with no temporary when X is a dense NumPy array."""
     if sp.issparse(X):
         out[...] = safe_sparse_dot(X, W1, dense_output=True).T
-    else:
-        np.matmul(W1.T, X.T, out=out)
+        return out
+    return ops.matmul(W1.T, X.T, out=out)
 
 
-def _first_layer_backward(X, deltaT, out):
-    """``out[...] = X^T dZ1`` from ``deltaT = dZ1^T``, with no temporary when X is dense."""
+def _first_layer_backward(ops, X, deltaT, out):
+    """``X^T dZ1`` from ``deltaT = dZ1^T``, into ``out`` with no temporary when X is dense."""
     if sp.issparse(X):
         out[...] = safe_sparse_dot(X.T, deltaT.T, dense_output=True)
-    else:
-        np.matmul(deltaT, X, out=out.T)
+        return out
+    return ops.matmul(deltaT, X, out=out.T).T
 
 
 class ShallowNNClassifier(BaseGDClassifier):
