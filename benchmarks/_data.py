@@ -1,5 +1,8 @@
 """The benchmark data: bundled scikit-learn sets, generated problems, the cat images.
 
+Also the writer of the generated HDF5 files the out-of-core and distributed
+sections train from (:func:`write_h5_problem`).
+
 Nothing here downloads anything. The course's cat data is read from
 ``$SKNN_DATA_DIR`` when it holds the files; otherwise a generated stand-in of
 the same shape takes its place, and its name, which every table, plot and the
@@ -7,8 +10,10 @@ JSON print, says so: "cat-shaped generated stand-in (209 x 12288)".
 """
 
 import functools
+import os
 from dataclasses import dataclass
 
+import h5py
 import numpy as np
 from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.model_selection import train_test_split
@@ -205,3 +210,47 @@ def generated(n_samples, n_features, n_classes, dtype=np.float64, n_test=0):
         f"n_informative={n_informative}, n_classes={n_classes}, random_state=0)"
     )
     return Dataset(name, X_train, y[:n_samples], X_test, y[n_samples:], source=source)
+
+
+def write_h5_problem(path, n_rows, centroids, *, block_rows, seed, progress=None):
+    """Write ``X`` (float64) and ``y`` (int64) to a new HDF5 file, block by block.
+
+    Each row is its class centroid plus standard normal noise, the class
+    drawn uniformly. Only one block of rows is in memory at a time.
+
+    Parameters
+    ----------
+    path : path-like
+    n_rows : int
+    centroids : ndarray of shape (n_classes, n_features)
+    block_rows : int
+        Rows generated and written at a time.
+    seed : int or numpy.random.Generator
+        A generator is drawn from as it stands, so a caller that drew its
+        centroids from it gets the rows that follow them in its stream.
+    progress : callable or None
+        Called with the number of rows written, about every tenth of the file.
+
+    Returns
+    -------
+    n_bytes : int
+        Size of the file.
+    """
+    rng = np.random.default_rng(seed)
+    n_classes, n_features = centroids.shape
+    report_every = max(1, n_rows // 10)
+    next_report = report_every
+    with h5py.File(path, "w") as f:
+        X = f.create_dataset("X", (n_rows, n_features), dtype=np.float64)
+        y = f.create_dataset("y", (n_rows,), dtype=np.int64)
+        for start in range(0, n_rows, block_rows):
+            stop = min(n_rows, start + block_rows)
+            labels = rng.integers(0, n_classes, stop - start)
+            block = rng.standard_normal((stop - start, n_features))
+            block += centroids[labels]
+            X[start:stop] = block
+            y[start:stop] = labels
+            if progress is not None and (stop >= next_report or stop == n_rows):
+                progress(stop)
+                next_report = stop + report_every
+    return os.path.getsize(path)

@@ -10,6 +10,7 @@ Time per epoch is measured in steady state, from fits of two lengths
 does not count as epoch time.
 """
 
+import functools
 import gc
 import math
 import os
@@ -19,14 +20,31 @@ from contextlib import nullcontext
 
 import numpy as np
 from sklearn.base import clone
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_info
+
+
+@functools.lru_cache(maxsize=1)
+def _controller():
+    # Made on first use, when numpy's and scipy's BLAS are loaded (importing
+    # scikit-learn loads both, and every section imports it before timing).
+    return ThreadpoolController()
 
 
 def blas_threads(n_threads):
-    """Context manager limiting BLAS to ``n_threads``; None keeps the default."""
+    """Context manager limiting BLAS to ``n_threads``; None keeps the default.
+
+    ``threadpool_limits`` rescans the loaded libraries on every call (7–25 ms
+    on the benchmark machine, as long as a small fit); one controller, made
+    once, limits in ~30 µs.
+    """
     if n_threads is None:
         return nullcontext()
-    return threadpool_limits(n_threads, user_api="blas")
+    return _controller().limit(limits=n_threads, user_api="blas")
+
+
+def threads_key(n_threads):
+    """How JSON keys and column keys name a BLAS thread setting: 'default', '1thread'."""
+    return "default" if n_threads is None else f"{n_threads}thread"
 
 
 def default_blas_threads():
@@ -44,7 +62,7 @@ def blas_setting_label(n_threads):
     return f"BLAS limited to {n_threads} thread" + ("s" if n_threads > 1 else "")
 
 
-def time_per_unit(fn):
+def time_per_unit(fn, n_threads=None):
     """Wall time of ``fn()`` divided by what it returns.
 
     Parameters
@@ -52,6 +70,9 @@ def time_per_unit(fn):
     fn : callable
         Returns the number of units of work it did (epochs, iterations), or
         None for one unit.
+    n_threads : int or None
+        BLAS threads while ``fn`` runs (None: the default); the limit is set
+        before the clock starts, so it costs ``fn`` nothing.
 
     Returns
     -------
@@ -63,18 +84,19 @@ def time_per_unit(fn):
     collection triggered by someone else's garbage is noise.
     """
     enabled = gc.isenabled()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        units = fn()
-        elapsed = time.perf_counter() - start
-    finally:
-        if enabled:
-            gc.enable()
+    with blas_threads(n_threads):
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            units = fn()
+            elapsed = time.perf_counter() - start
+        finally:
+            if enabled:
+                gc.enable()
     return elapsed / (1 if units is None else units)
 
 
-def interleave(candidates, repeats, *, warmup=1, config=None, label=""):
+def interleave(candidates, repeats, *, warmup=1, config=None, label="", threads=None):
     """Time every candidate ``repeats`` times, interleaved.
 
     Parameters
@@ -89,6 +111,9 @@ def interleave(candidates, repeats, *, warmup=1, config=None, label=""):
         few seconds (:meth:`Config.tick`), so a long round is never silent.
     label : str
         Prefix of the progress lines.
+    threads : dict of hashable to (int or None), or None
+        BLAS threads of each candidate, set outside its timed span (see
+        :func:`time_per_unit`); a candidate not in it keeps the default.
 
     Returns
     -------
@@ -98,6 +123,7 @@ def interleave(candidates, repeats, *, warmup=1, config=None, label=""):
     """
     names = list(candidates)
     calls = len(names)
+    threads = {} if threads is None else threads
 
     def tick(message):
         if config is not None:
@@ -105,14 +131,15 @@ def interleave(candidates, repeats, *, warmup=1, config=None, label=""):
 
     for _ in range(warmup):
         for i, name in enumerate(names):
-            candidates[name]()
+            with blas_threads(threads.get(name)):
+                candidates[name]()
             tick(f"warm-up round: {i + 1}/{calls} calls")
     samples = {name: [] for name in names}
     for repeat in range(repeats):
         order = names if repeat % 2 == 0 else names[::-1]
         timings = {}
         for i, name in enumerate(order):
-            timings[name] = time_per_unit(candidates[name])
+            timings[name] = time_per_unit(candidates[name], threads.get(name))
             tick(f"repeat {repeat + 1}/{repeats}: {i + 1}/{calls} timed calls")
         for name in names:
             samples[name].append(timings[name])

@@ -20,11 +20,10 @@ inside one long fit instead (a ``FitCallback`` stamping each epoch) would add
 the callback machinery to every epoch; the section measures how much.
 """
 
-import functools
 import math
 import time
 import warnings
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack
 from unittest import mock
 
 import numpy as np
@@ -33,13 +32,20 @@ from scipy.special import expit, logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
-from threadpoolctl import ThreadpoolController
 
 from sknn import LogisticRegressionGD, SoftmaxGD
 
 from . import _data
 from ._report import Column, Figure, Section, Table, Target
-from ._timing import blas_setting_label, compare, median, time_per_unit
+from ._timing import (
+    blas_setting_label,
+    blas_threads,
+    compare,
+    interleave,
+    median,
+    threads_key,
+    time_per_unit,
+)
 
 NAME = "convergence"
 TITLE = "Convergence: relative objective gap against time, sknn's optimizers and lbfgs"
@@ -318,24 +324,8 @@ class _Problem:
         return lbfgs(self.model, self.n_samples, self.n_classes, self.alpha, **params)
 
 
-@functools.lru_cache(maxsize=1)
-def _controller():
-    return ThreadpoolController()
-
-
-def _threads(n_threads):
-    """Limit BLAS to ``n_threads`` (None: each library's default), cheaply.
-
-    ``threadpool_limits`` rescans the loaded libraries on every call (7–25 ms
-    here, as long as a small fit); one controller, made once, limits in ~30 µs.
-    """
-    if n_threads is None:
-        return nullcontext()
-    return _controller().limit(limits=n_threads, user_api="blas")
-
-
-def _fitter(estimator, X, y, n_threads, box):
-    """``(n_threads, fit)`` for :func:`_interleave`; ``box['fitted']`` holds the fitted model."""
+def _fitter(estimator, X, y, box):
+    """A timed fit of ``estimator``; ``box['fitted']`` holds the fitted model."""
 
     def run():
         with warnings.catch_warnings():
@@ -344,31 +334,7 @@ def _fitter(estimator, X, y, n_threads, box):
             estimator.fit(X, y)
         box["fitted"] = estimator
 
-    return n_threads, run
-
-
-def _time_once(candidate):
-    n_threads, run = candidate
-    with _threads(n_threads):
-        return time_per_unit(run)
-
-
-def _interleave(candidates, repeats, *, warmup=0):
-    """:func:`._timing.interleave` for ``(n_threads, fit)`` candidates.
-
-    The BLAS limit is set before the clock starts, so it costs no candidate
-    anything. Entry ``r`` of every candidate's list comes from round ``r``; the
-    order of the candidates alternates between rounds.
-    """
-    names = list(candidates)
-    for _ in range(warmup):
-        for name in names:
-            _time_once(candidates[name])
-    samples = {name: [] for name in names}
-    for repeat in range(repeats):
-        for name in names if repeat % 2 == 0 else names[::-1]:
-            samples[name].append(_time_once(candidates[name]))
-    return samples
+    return run
 
 
 def _grid(cap, growth):
@@ -392,7 +358,7 @@ def _curves(problem, sizes, config):
     methods[f"{LBFGS}, {blas_setting_label(CURVE_THREADS)}"] = (False, CURVE_THREADS)
     if None in sizes["thread_settings"]:
         methods[f"{LBFGS}, {blas_setting_label(None)}"] = (False, None)
-    curves, candidates = {}, {}
+    curves, candidates, threads = {}, {}, {}
     for label, (is_sknn, n_threads) in methods.items():
         points = []
         for k in _grid(sizes["max_iter"], sizes["growth"]):
@@ -401,16 +367,16 @@ def _curves(problem, sizes, config):
                 estimator = problem.sknn(**METHODS[label], max_iter=k, tol=None)
             else:
                 estimator = problem.lbfgs(max_iter=k, tol=LBFGS_TIGHT_TOL)
-            candidate = _fitter(estimator, X, y, n_threads, box)
-            seconds = _time_once(candidate)
+            candidate = _fitter(estimator, X, y, box)
+            seconds = time_per_unit(candidate, n_threads)
             fitted = box["fitted"]
-            with _threads(1):
+            with blas_threads(1):
                 if is_sknn:
                     gap, ran = problem.sknn_gap(fitted), int(fitted.n_iter_)
                 else:
                     gap, ran = problem.lbfgs_gap(fitted), lbfgs_iterations(fitted)
             points.append({"max_iter": k, "iterations": ran, "gap": gap, "seconds": seconds})
-            candidates[label, k] = candidate
+            candidates[label, k], threads[label, k] = candidate, n_threads
             if gap <= GAP_FLOOR or seconds > sizes["fit_budget"] or ran < k:
                 break
         curves[label] = points
@@ -419,7 +385,7 @@ def _curves(problem, sizes, config):
             f"{NAME}:   {problem.key} {problem.model}: timing {len(candidates)} fits, "
             f"{sizes['curve_repeats']} interleaved round(s)"
         )
-        samples = _interleave(candidates, sizes["curve_repeats"])
+        samples = interleave(candidates, sizes["curve_repeats"], warmup=0, threads=threads)
         for label, points in curves.items():
             for point in points:
                 point["seconds"] = median(samples[label, point["max_iter"]])
@@ -427,7 +393,20 @@ def _curves(problem, sizes, config):
 
 
 # ---------------------------------------------------------------- the targets
-class _EpochGaps:
+class _EpochCallback:
+    """The FitCallback hooks both callbacks below leave empty: they act at each task's end."""
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+
+class _EpochGaps(_EpochCallback):
     """FitCallback recording the gap after every epoch; stops training at ``stop_below``.
 
     The trajectory comes from the training itself (scikit-learn's callback API,
@@ -437,15 +416,6 @@ class _EpochGaps:
     def __init__(self, problem, stop_below):
         self.problem, self.stop_below, self.gaps = problem, stop_below, []
 
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
-
     def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
         if context.parent is None or fitted_estimator is None:
             return False  # the fit's root task, or an epoch cut short
@@ -453,20 +423,11 @@ class _EpochGaps:
         return self.gaps[-1] <= self.stop_below
 
 
-class _EpochClock:
+class _EpochClock(_EpochCallback):
     """FitCallback stamping the end of every epoch: what per-epoch timing would cost."""
 
     def __init__(self):
         self.stamps = []
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context):
-        pass
 
     def on_fit_task_end(self, estimator, context):
         self.stamps.append(time.perf_counter())
@@ -522,14 +483,15 @@ def _lbfgs_iterations_to_gap(problem, cap=2_000):
 def _target_fits(problem, sizes, config):
     """Interleaved timing of the default fit, of lbfgs, and of both to TARGET_GAP."""
     X, y = problem.X, problem.y
-    with _threads(1):  # untimed
+    with blas_threads(1):  # untimed
         k_sknn, epoch_gaps = _sknn_iterations_to_gap(problem, sizes)
         k_lbfgs = _lbfgs_iterations_to_gap(problem)
-    boxes, candidates = {}, {}
+    boxes, candidates, threads = {}, {}, {}
 
     def add(name, estimator, n_threads):
         boxes[name, n_threads] = box = {}
-        candidates[name, n_threads] = _fitter(estimator, X, y, n_threads, box)
+        candidates[name, n_threads] = _fitter(estimator, X, y, box)
+        threads[name, n_threads] = n_threads
 
     for n_threads in sizes["thread_settings"]:
         add("default", problem.sknn(), n_threads)
@@ -545,9 +507,11 @@ def _target_fits(problem, sizes, config):
         f"{NAME}:   {problem.key} {problem.model}: {len(candidates)} target fits, "
         f"{sizes['target_repeats']} interleaved round(s)"
     )
-    samples = _interleave(candidates, sizes["target_repeats"], warmup=sizes["target_warmup"])
+    samples = interleave(
+        candidates, sizes["target_repeats"], warmup=sizes["target_warmup"], threads=threads
+    )
     # The default fit once more, untimed, to see whether it warns.
-    with warnings.catch_warnings(record=True) as caught, _threads(1):
+    with warnings.catch_warnings(record=True) as caught, blas_threads(1):
         warnings.simplefilter("always", ConvergenceWarning)
         default = problem.sknn().fit(X, y)
         default_gap = problem.sknn_gap(default)
@@ -598,7 +562,7 @@ def _evaluations(problem):
     except ImportError:
         return None
     sknn_counts, lbfgs_counts = {}, {}
-    with ExitStack() as stack, _threads(CURVE_THREADS), warnings.catch_warnings():
+    with ExitStack() as stack, blas_threads(CURVE_THREADS), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for owner in (LinearObjective, SampleSpaceObjective):
             for method in ("loss", "loss_grad"):
@@ -629,12 +593,22 @@ def _evaluations(problem):
 
 
 # ---------------------------------------------------------------- the section
-def _threads_key(n_threads):
-    return "1thread" if n_threads == 1 else "default"
-
-
 def _first_at_gap(points):
     return next((p for p in points if p["gap"] <= TARGET_GAP), None)
+
+
+#: Columns shared by the section's tables: which problem a row is, the
+#: 1-thread ratio with its target, and the same fits with default BLAS threads.
+_PROBLEM_COLUMNS = (Column("dataset", "data"), Column("model", "model"))
+_TARGET_COLUMNS = (
+    Column("ratio_1thread", "ratio, 1 thread", "ratio"),
+    Column("status", f"target <= {TARGET_RATIO:g}x"),
+)
+_DEFAULT_THREADS_COLUMNS = (
+    Column("sknn_default", "default, 2 threads", "seconds"),
+    Column("lbfgs_default", "lbfgs, 2 threads", "seconds"),
+    Column("ratio_default", "ratio, 2 threads", "ratio"),
+)
 
 
 def run(config):
@@ -655,8 +629,7 @@ def run(config):
         f"Relative gap against fit time, every method ({blas_setting_label(CURVE_THREADS)} "
         "unless marked)",
         [
-            Column("dataset", "data"),
-            Column("model", "model"),
+            *_PROBLEM_COLUMNS,
             Column("method", "method"),
             Column("f_star", "J*", "loss"),
             Column("gap_iter", f"max_iter to {TARGET_GAP:g}", "int"),
@@ -669,24 +642,19 @@ def run(config):
     gap_table = Table(
         f"Time to a {TARGET_GAP:g} relative gap: the default against lbfgs",
         [
-            Column("dataset", "data"),
-            Column("model", "model"),
+            *_PROBLEM_COLUMNS,
             Column("k_sknn", "default: epochs", "int"),
             Column("sknn_1thread", "default, 1 thread", "seconds"),
             Column("k_lbfgs", "lbfgs: iterations", "int"),
             Column("lbfgs_1thread", "lbfgs, 1 thread", "seconds"),
-            Column("ratio_1thread", "ratio, 1 thread", "ratio"),
-            Column("status", f"target <= {TARGET_RATIO:g}x"),
-            Column("sknn_default", "default, 2 threads", "seconds"),
-            Column("lbfgs_default", "lbfgs, 2 threads", "seconds"),
-            Column("ratio_default", "ratio, 2 threads", "ratio"),
+            *_TARGET_COLUMNS,
+            *_DEFAULT_THREADS_COLUMNS,
         ],
     )
     default_table = Table(
         "Default fit (only random_state set) against LogisticRegression(C=1/(n alpha))",
         [
-            Column("dataset", "data"),
-            Column("model", "model"),
+            *_PROBLEM_COLUMNS,
             Column("n_iter", "default: epochs", "int"),
             Column("stop_reason", "stop_reason"),
             Column("gap", "final gap", "sci"),
@@ -694,20 +662,16 @@ def run(config):
             Column("lbfgs_iter", "lbfgs: iterations", "int"),
             Column("lbfgs_gap", "lbfgs final gap", "sci"),
             Column("lbfgs_1thread", "lbfgs, 1 thread", "seconds"),
-            Column("ratio_1thread", "ratio, 1 thread", "ratio"),
-            Column("status", f"target <= {TARGET_RATIO:g}x"),
+            *_TARGET_COLUMNS,
             Column("versus_1x", "against 1x"),
-            Column("sknn_default", "default, 2 threads", "seconds"),
-            Column("lbfgs_default", "lbfgs, 2 threads", "seconds"),
-            Column("ratio_default", "ratio, 2 threads", "ratio"),
+            *_DEFAULT_THREADS_COLUMNS,
             Column("clock_overhead", "epoch-clock callback cost", "percent"),
         ],
     )
     time_table = Table(
         f"Where the default fit's time goes ({blas_setting_label(CURVE_THREADS)})",
         [
-            Column("dataset", "data"),
-            Column("model", "model"),
+            *_PROBLEM_COLUMNS,
             Column("n_iter", "epochs", "int"),
             Column("loss_grads", "loss+gradient evaluations", "int"),
             Column("losses", "loss-only evaluations (line search)", "int"),
@@ -723,11 +687,11 @@ def run(config):
     data_out, plots = {}, {}
     for key in sizes["datasets"]:
         data = _data.load(key, config)
-        label = f"{data.name} {data.shape[0]}x{data.shape[1]}"
+        label = data.label
         plots[key] = {"label": label, "source": data.source, "models": {}}
         for model in MODELS:
             config.progress(f"{NAME}: {key} {data.shape}, {model}: exact minimum")
-            with _threads(1):  # untimed
+            with blas_threads(1):  # untimed
                 problem = _Problem(key, data, model, alpha)
             config.progress(
                 f"{NAME}:   J* = {problem.f_star:.12g} ({problem.minimum['iterations']} L-BFGS "
@@ -756,7 +720,7 @@ def run(config):
                 "lbfgs": targets["lbfgs"],
                 "iterations_to_gap": {"sknn": targets["k_sknn"], "lbfgs": targets["k_lbfgs"]},
                 "target_samples": {
-                    f"{name}|{_threads_key(t)}": v for (name, t), v in targets["samples"].items()
+                    f"{name}|{threads_key(t)}": v for (name, t), v in targets["samples"].items()
                 },
                 "evaluations": evaluations,
             }

@@ -28,9 +28,9 @@ import threading
 import time
 import warnings
 
-import h5py
 import numpy as np
 
+from ._data import write_h5_problem
 from ._report import Column, Section, Table, Target, format_bytes, format_seconds
 
 NAME = "distributed"
@@ -155,16 +155,8 @@ def write_problem(path, n_rows, n_features, block_rows, seed=0):
     """
     rng = np.random.default_rng(seed)
     mu = rng.standard_normal(n_features) * SEPARATION
-    with h5py.File(path, "w") as f:
-        X = f.create_dataset("X", (n_rows, n_features), dtype=np.float64)
-        y = f.create_dataset("y", (n_rows,), dtype=np.int64)
-        for start in range(0, n_rows, block_rows):
-            stop = min(n_rows, start + block_rows)
-            labels = rng.integers(0, 2, stop - start)
-            block = rng.standard_normal((stop - start, n_features))
-            block += np.where(labels[:, None] == 1, mu, -mu)
-            X[start:stop], y[start:stop] = block, labels
-    return os.path.getsize(path)
+    # Class 0 at -mu, class 1 at +mu; the rows come from the same stream as mu.
+    return write_h5_problem(path, n_rows, np.stack([-mu, mu]), block_rows=block_rows, seed=rng)
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ import h5py
 import numpy as np
 
 from ._config import REPO_ROOT
+from ._data import write_h5_problem
 from ._report import Column, Figure, Section, Table, Target, format_bytes
 
 NAME = "out_of_core"
@@ -61,48 +62,6 @@ REPORT_SECONDS = 3.0
 
 
 # ------------------------------------------------------------ the data files
-def write_problem(path, n_rows, centroids, *, block_rows, seed, progress=None):
-    """Write ``X`` (float64) and ``y`` (int64) to a new HDF5 file, block by block.
-
-    Each row is its class centroid plus standard normal noise, the class
-    drawn uniformly. Only one block of rows is in memory at a time.
-
-    Parameters
-    ----------
-    path : path-like
-    n_rows : int
-    centroids : ndarray of shape (n_classes, n_features)
-    block_rows : int
-        Rows generated and written at a time.
-    seed : int
-    progress : callable or None
-        Called with the number of rows written, about every tenth of the file.
-
-    Returns
-    -------
-    n_bytes : int
-        Size of the file.
-    """
-    rng = np.random.default_rng(seed)
-    n_classes, n_features = centroids.shape
-    report_every = max(1, n_rows // 10)
-    next_report = report_every
-    with h5py.File(path, "w") as f:
-        X = f.create_dataset("X", (n_rows, n_features), dtype=np.float64)
-        y = f.create_dataset("y", (n_rows,), dtype=np.int64)
-        for start in range(0, n_rows, block_rows):
-            stop = min(n_rows, start + block_rows)
-            labels = rng.integers(0, n_classes, stop - start)
-            block = rng.standard_normal((stop - start, n_features))
-            block += centroids[labels]
-            X[start:stop] = block
-            y[start:stop] = labels
-            if progress is not None and (stop >= next_report or stop == n_rows):
-                progress(stop)
-                next_report = stop + report_every
-    return os.path.getsize(path)
-
-
 def evict_from_page_cache(path):
     """Ask the kernel to drop the file's cached pages, so the next read is from disk.
 
@@ -309,7 +268,7 @@ def run(config):
     with tempfile.TemporaryDirectory(prefix="sknn-out-of-core-") as directory:
         config.progress(f"{NAME}: temporary directory {directory}")
         test_path = os.path.join(directory, "test.h5")
-        write_problem(test_path, sizes["n_test"], centroids, block_rows=chunk_rows, seed=1)
+        write_h5_problem(test_path, sizes["n_test"], centroids, block_rows=chunk_rows, seed=1)
         for seed, (label, fraction) in enumerate(FILES.items(), start=2):
             n_rows = int(sizes["n_rows"] * fraction)
             _check_free_space(directory, n_rows * row_bytes)
@@ -322,7 +281,7 @@ def run(config):
                 )
 
             start = time.perf_counter()
-            file_bytes = write_problem(
+            file_bytes = write_h5_problem(
                 path, n_rows, centroids, block_rows=chunk_rows, seed=seed, progress=progress
             )
             write_seconds = time.perf_counter() - start

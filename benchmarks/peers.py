@@ -29,6 +29,7 @@ from ._timing import (
     interleave,
     median,
     steady_epochs,
+    threads_key,
 )
 from .hardware import full_batch_network
 
@@ -175,7 +176,7 @@ def _defaults_table(config, sizes):
             Column("converged", "converged"),
         ]
         + [
-            Column(f"fit_seconds_{_key(t)}", f"fit time, {blas_setting_label(t)}", "seconds")
+            Column(f"fit_seconds_{threads_key(t)}", f"fit time, {blas_setting_label(t)}", "seconds")
             for t in THREAD_SETTINGS
         ],
     )
@@ -194,7 +195,7 @@ def _defaults_table(config, sizes):
             return run
 
         candidates = {
-            f"{label} {_key(t)}": candidate(label, estimator, t)
+            f"{label} {threads_key(t)}": candidate(label, estimator, t)
             for label, estimator in default_estimators().items()
             for t in THREAD_SETTINGS
         }
@@ -211,7 +212,7 @@ def _defaults_table(config, sizes):
                 "converged": "yes" if converged else "no (ConvergenceWarning)",
             }
             for t in THREAD_SETTINGS:
-                row[f"fit_seconds_{_key(t)}"] = median(samples[f"{label} {_key(t)}"])
+                row[f"fit_seconds_{threads_key(t)}"] = median(samples[f"{label} {threads_key(t)}"])
             table.rows.append(row)
         curves[data.label] = {
             label: fitted[label, None][0].loss_curve_ for label in SKNN_ESTIMATORS
@@ -225,10 +226,6 @@ def _defaults_table(config, sizes):
         "two threads it can be several times slower on small data.",
     ]
     return table, curves
-
-
-def _key(n_threads):
-    return "default" if n_threads is None else f"{n_threads}thread"
 
 
 def _matched_table(config, sizes):

@@ -18,12 +18,12 @@ from . import _data
 from ._report import Column, Figure, Section, Table, Target, cross_check_key, format_seconds
 from ._timing import (
     blas_setting_label,
-    blas_threads,
     epochs_for,
     fit_timers,
     interleave,
     median,
     steady_epochs,
+    threads_key,
     time_per_unit,
 )
 from .hardware import epoch_flops, full_batch_network
@@ -105,8 +105,7 @@ def timed_epochs(config, runs, budget, repeats, label):
     config.progress(f"{NAME}: calibrating {len(runs)} {label} runs")
     for i, (key, (estimator, X, y, n_threads)) in enumerate(runs.items()):
         probe = clone(estimator).set_params(max_iter=2)
-        with blas_threads(n_threads):
-            per_epoch = time_per_unit(lambda probe=probe, X=X, y=y: probe.fit(X, y).n_iter_)
+        per_epoch = time_per_unit(lambda probe=probe, X=X, y=y: probe.fit(X, y).n_iter_, n_threads)
         lengths[key] = epochs_for(per_epoch, budget, minimum=MIN_EPOCHS)
         candidates[key, "long"], candidates[key, "short"] = fit_timers(
             estimator, X, y, lengths[key], n_threads
@@ -205,7 +204,7 @@ def _samples_sweep(config, sizes):
 
 
 def _run_key(name, threads):
-    return f"{name}_{'default' if threads is None else f'{threads}thread'}"
+    return f"{name}_{threads_key(threads)}"
 
 
 def _threads(threads):

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sklearn.datasets import make_classification
 
 from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD
 
@@ -39,3 +40,20 @@ def cat_data():
     X_train, y_train = load_h5(train, return_X_y=True)
     X_test, y_test = load_h5(test, return_X_y=True)
     return X_train / 255.0, y_train, X_test / 255.0, y_test
+
+
+def _data(n_classes=3, n_samples=60, n_features=5, seed=0):
+    """A small, easy classification problem, ``(X, y)``: the estimator tests' default data."""
+    X, y = make_classification(
+        n_samples=n_samples,
+        n_features=n_features,
+        n_informative=3,
+        n_redundant=0,
+        n_classes=n_classes,
+        n_clusters_per_class=1,
+        random_state=seed,
+    )
+    return X, y
+
+
+parametrize_estimators = pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda E: E.__name__)

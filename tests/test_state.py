@@ -1,0 +1,20 @@
+"""What a fit leaves behind, and how a warm start continues from it (sknn/_state.py)."""
+
+import pytest
+from conftest import OPTIMIZERS, _data, make, parametrize_estimators
+from numpy.testing import assert_allclose
+
+
+# ------------------------------------------------------ continuing training
+@parametrize_estimators
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("batch_size", [None, 7])
+def test_warm_start_a_plus_b_equals_fit_a_plus_b(Estimator, optimizer, batch_size):
+    X, y = _data()
+    params = dict(optimizer=optimizer, batch_size=batch_size, tol=None, random_state=3)
+    once = make(Estimator, max_iter=12, **params).fit(X, y)
+    warm = make(Estimator, max_iter=5, warm_start=True, **params).fit(X, y)
+    warm.set_params(max_iter=7).fit(X, y)
+    assert_allclose(warm.loss_curve_, once.loss_curve_, rtol=1e-12)
+    assert_allclose(warm.predict_proba(X), once.predict_proba(X), rtol=1e-12)
+    assert warm.n_iter_ == 12
