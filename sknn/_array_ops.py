@@ -273,6 +273,17 @@ def array_ops(*arrays):
     return NUMPY_OPS
 
 
+def input_ops(X):
+    """The operations for the input ``X`` of fit or predict, as scikit-learn's configuration says.
+
+    Under ``array_api_dispatch=True`` X keeps its namespace; otherwise
+    scikit-learn's validation turns it into a NumPy array (``np.asarray``),
+    so it gets NumPy's operations whatever it is now.
+    """
+    _, dispatched = get_namespace(X)
+    return array_ops(X) if dispatched else NUMPY_OPS
+
+
 def _is_foreign_array(value):
     """Whether ``value`` is an array of a namespace other than NumPy."""
     return not isinstance(value, np.ndarray) and (

@@ -5,7 +5,7 @@ from numpy.typing import ArrayLike
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._array_ops import NUMPY_OPS, array_ops
+from ._array_ops import NUMPY_OPS, array_ops, input_ops
 from ._functions import log_probabilities, probabilities
 from ._preparation import _ACCEPTED_SPARSE, _check_magnitude, accepted_dtypes
 
@@ -18,7 +18,11 @@ class PredictionsMixin:
         # Predictions follow the namespace and device the model was fitted in.
         check_same_namespace(X, self, attribute="_first_weight", method=method)
         X = validate_data(
-            self, X, reset=False, accept_sparse=_ACCEPTED_SPARSE, dtype=accepted_dtypes(X)
+            self,
+            X,
+            reset=False,
+            accept_sparse=_ACCEPTED_SPARSE,
+            dtype=accepted_dtypes(input_ops(X), X),
         )
         params = self._load_params()
         if array_ops(X) is NUMPY_OPS and array_ops(*params.values()) is not NUMPY_OPS:

@@ -13,7 +13,7 @@ from sklearn.utils._array_api import supported_float_dtypes
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from ._array_ops import NUMPY_OPS, array_ops
+from ._array_ops import NUMPY_OPS, array_ops, input_ops
 from ._compat import _check_sample_weight
 
 _ACCEPTED_SPARSE = ["csr", "csc"]
@@ -53,7 +53,7 @@ class DataPreparationMixin:
         are n_samples numbers; labels may be strings), so ``classes`` is a
         NumPy array.
         """
-        ops = array_ops(X)
+        ops = input_ops(X)
         if not ops.is_numpy:
             y, sample_weight = _host(y), _host(sample_weight)
         X, y = validate_data(
@@ -61,7 +61,7 @@ class DataPreparationMixin:
             X,
             y,
             accept_sparse=_ACCEPTED_SPARSE,
-            dtype=accepted_dtypes(X) if dtype is None else dtype,
+            dtype=accepted_dtypes(ops, X) if dtype is None else dtype,
             reset=reset,
             multi_output=True,  # keeps a 2-D or sparse y for _validate_targets
         )
@@ -76,8 +76,10 @@ class DataPreparationMixin:
             )
         dtype = ops.numpy_dtype(X.dtype)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=dtype, ensure_non_negative=True
+            # Checked against X, which returns it in X's namespace: back to
+            # NumPy for the class weights, moved to X's namespace at the end.
+            sample_weight = _host(
+                _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
             )
             keep = sample_weight > 0
             if not keep.all():
@@ -225,13 +227,12 @@ class DataPreparationMixin:
         return ops.take_rows(X, train_rows), ops.take_rows(Y, train_rows), sw_train, validation
 
 
-def accepted_dtypes(X):
+def accepted_dtypes(ops, X):
     """The float dtypes X is trained in as it is (others become the first).
 
-    float64 and float32 of X's namespace, as far as its device has them
-    (some GPUs have no float64).
+    float64 and float32 of the namespace of ``ops``, as far as X's device
+    has them (some GPUs have no float64).
     """
-    ops = array_ops(X)
     if ops.is_numpy:
         return _ACCEPTED_DTYPES
     supported = supported_float_dtypes(ops.xp, X.device)
