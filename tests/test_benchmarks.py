@@ -7,6 +7,7 @@ they never assert a timing. The cat files are hidden from the run so the
 stand-in path is used.
 """
 
+import importlib.util
 import json
 import os
 import re
@@ -313,7 +314,7 @@ def test_out_of_core_cleans_up_its_temporary_directory(cli, tmp_path, monkeypatc
 def test_list_and_bad_sections(cli, capsys):
     assert cli.main(["--list"]) == 0
     listed = capsys.readouterr().out
-    for name in SECTIONS:
+    for name in SECTIONS + ("devices", "convergence"):
         assert name in listed
     with pytest.raises(SystemExit) as exit_info:
         cli.parse_args(["--sections", "vectorization,nonsense"])
@@ -444,3 +445,137 @@ def test_convergence_measures_gaps_against_an_exact_minimum(convergence_run):
         assert problem["iterations_to_gap"]["sknn"] >= 1
         assert problem["iterations_to_gap"]["lbfgs"] >= 1
         assert problem["evaluations"]["loss_grads"] == problem["default"]["n_iter"]
+
+
+# ----------------------------------------------------------- section devices
+# Run on its own too. PyTorch is optional: without it the section says so.
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+needs_torch = pytest.mark.skipif(
+    not HAS_TORCH, reason="PyTorch is not installed (pip install torch)"
+)
+DEVICES_TABLES = [
+    "Network epoch and its five GEMMs per device",
+    "PyTorch against NumPy: the same work on each device",
+    "Linear fit: SoftmaxGD with its defaults, and whether the devices agree",
+    "The five products one by one, per device",
+]
+
+
+@pytest.fixture(scope="module")
+def devices_run(tmp_path_factory):
+    """``--tiny --sections devices`` once; return (process, output, report text, results)."""
+    output = tmp_path_factory.mktemp("devices")
+    env = {**os.environ, "SKNN_DATA_DIR": str(output / "no-cat-data-here")}
+    env.pop("SCIPY_ARRAY_API", None)  # python -m benchmarks sets it itself
+    process = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--tiny", "--json", "--sections", "devices"]
+        + ["--output", str(output)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert process.returncode == 0, process.stderr
+    report = (output / "report.md").read_text()
+    return process, output, report, json.loads((output / "results.json").read_text())
+
+
+@needs_torch
+def test_devices_section_tables_targets_and_plot(devices_run):
+    process, output, report, results = devices_run
+    assert "devices: done" in process.stderr
+    section = results["sections"]["devices"]
+    assert section["error"] is None
+    assert len(section["tables"]) == len(DEVICES_TABLES)
+    for table, title in zip(section["tables"], DEVICES_TABLES, strict=True):
+        assert table["title"].startswith(title)
+        assert f"### {table['title']}" in report
+        assert table["rows"], title
+        for row in table["rows"]:
+            assert set(row) <= set(table["columns"])
+    devices = {row["device"] for row in section["tables"][0]["rows"]}
+    assert {"NumPy", "PyTorch CPU"} <= devices
+    assert {row["dtype"] for row in section["tables"][0]["rows"]} == {"float64", "float32"}
+    names = [t["name"] for t in results["targets"]]
+    assert "network epoch / its five GEMMs on PyTorch CPU, float64" in names
+    assert all(set(t) == TARGET_KEYS for t in results["targets"])
+    assert section["figures"] == ["devices.png"]
+    assert (output / "devices.png").read_bytes().startswith(b"\x89PNG")
+    assert "](devices.png)" in report
+    data = section["data"]
+    assert {"torch", "cuda", "threads", "samples", "per_product", "linear_agreement"} <= set(data)
+    assert data["torch"]["available"] is True
+    assert data["threads"]["blas"] == data["threads"]["torch"] == 1
+    for key in ("numpy|float64|epoch", "torch_cpu|float32|gemms", "torch_cpu|float64|epoch"):
+        assert key in data["samples"]
+    # The NumPy epoch at one BLAS thread is a quantity the other sections can cross-check.
+    assert "BLAS limited to 1 thread" in report
+
+
+@needs_torch
+def test_devices_ratios_are_computed_from_the_figures_beside_them(devices_run):
+    tables = devices_run[3]["sections"]["devices"]["tables"]
+    for row in tables[0]["rows"]:
+        assert row["epoch_over_gemms"] == pytest.approx(row["epoch_seconds"] / row["gemms_seconds"])
+    for row in tables[1]["rows"]:
+        assert row["ratio"] == pytest.approx(row["device_seconds"] / row["numpy_seconds"])
+        low, high = row["ratio_range"]
+        assert low <= high
+
+
+@needs_torch
+def test_devices_linear_fits_agree(devices_run):
+    section = devices_run[3]["sections"]["devices"]
+    rows = section["tables"][2]["rows"]
+    assert {row["device"] for row in rows} >= {"NumPy", "PyTorch CPU"}
+    for row in rows:
+        assert row["same_n_iter"] == "yes"
+        assert row["max_abs_proba_diff"] < 1e-10  # float64 on every device
+    for found in section["data"]["linear_agreement"].values():
+        assert found["n_iter"] == found["numpy_n_iter"]
+
+
+@needs_torch
+def test_devices_says_when_there_is_no_cuda(devices_run):
+    import torch
+
+    _, _, report, results = devices_run
+    cuda = results["sections"]["devices"]["data"]["cuda"]
+    if torch.cuda.is_available():
+        assert cuda["available"] is True
+        assert "PyTorch CUDA" in report
+    else:
+        from benchmarks.devices import CUDA_ABSENT
+
+        assert cuda == {"available": False, "status": CUDA_ABSENT}
+        assert CUDA_ABSENT in report
+        assert "| PyTorch CUDA" not in report
+
+
+def test_devices_without_torch_says_so_and_renders(cli, tmp_path, monkeypatch):
+    from benchmarks import devices
+    from benchmarks._config import Config
+    from benchmarks._render import write_report
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    section = devices.run(Config(mode="tiny", verbose=False))
+    assert section.error == "" and not section.tables and not section.figures
+    assert "pip install torch" in section.summary and "not installed" in section.summary
+    assert section.data["torch"]["available"] is False
+    run = {"mode": "tiny", "command": "test", "cat_source": "-", "cat_data": "-", "duration": 0.0}
+    write_report([section], run, tmp_path, write_json=True)
+    report = (tmp_path / "report.md").read_text()
+    assert "PyTorch is not installed" in report and "pip install torch" in report
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["sections"]["devices"]["data"]["torch"]["available"] is False
+
+
+@needs_torch
+def test_devices_without_scipy_array_api_says_so(cli, monkeypatch):
+    from benchmarks import devices
+    from benchmarks._config import Config
+
+    monkeypatch.setenv("SCIPY_ARRAY_API", "0")
+    section = devices.run(Config(mode="tiny", verbose=False))
+    assert "SCIPY_ARRAY_API" in section.summary and not section.tables
