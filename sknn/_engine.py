@@ -10,7 +10,18 @@ with three methods,
   on a reparametrised problem),
 
 where ``params`` and ``grads`` are dicts of arrays, and an optimizer from
-:mod:`sknn._optimizers`. It owns everything else: batches, the loss curve,
+:mod:`sknn._optimizers`. An objective whose logits are affine in its
+parameters (the linear models) may also have
+
+- ``logits(params, X) -> Z``, a new array,
+- ``loss_from_logits(params, Z, Y, sample_weight) -> loss``, Z left intact,
+- ``loss_grad_from_logits(params, Z, X, Y, sample_weight) -> (loss, grads)``,
+  Z overwritten,
+
+with ``loss_grad(params, ...)`` equal to
+``loss_grad_from_logits(params, logits(params, X), ...)``; a full-batch line
+search then evaluates its trial points without a product with X (see
+:class:`_FullBatchProblem`). It owns everything else: batches, the loss curve,
 the stopping rules, the validation loss, the instability and divergence
 guards and the progress printout.
 
@@ -69,21 +80,49 @@ class TrainingLog:
 
 
 class _FullBatchProblem:
-    """The full-batch objective as an optimizer's line search sees it.
+    """The full-batch objective as the training loop and an optimizer's line search see it.
 
     ``squared_gradient_norm`` is that of the gradient passed with the current
     step, computed once for the stopping test and reused by the line search.
+
+    For an objective with affine logits ``Z(p) = X W + b`` (see the module
+    docstring), the loss along the gradient ``g`` of the last
+    :meth:`loss_grad` at ``y`` needs no product with X per trial:
+    ``Z(y - s g) = Z(y) - s D`` with ``D = X g_W + g_b``, one product per
+    step, however many step sizes are tried. ``Z(y)`` is computed exactly
+    from ``y`` at every gradient evaluation, so no rounding drift carries
+    over between steps, and the losses of the loss curve and of the stopping
+    test are the objective's own.
     """
 
     def __init__(self, objective, X, Y, sample_weight):
         self.objective, self.data = objective, (X, Y, sample_weight)
         self.squared_gradient_norm = None
+        self._affine = hasattr(objective, "loss_from_logits")
+        self._grads = None
+        self._logits = self._direction = self._trial_logits = None
 
-    def loss(self, params):
-        return self.objective.loss(params, *self.data)
+    def loss_grad(self, point):
+        """Loss and gradient at ``point``; the start of the next line search."""
+        if not self._affine:
+            return self.objective.loss_grad(point, *self.data)
+        X = self.data[0]
+        Z = self.objective.logits(point, X)
+        self._logits = _copy_array_into(self._logits, Z)
+        loss, self._grads = self.objective.loss_grad_from_logits(point, Z, *self.data)
+        self._direction = None  # D of the new gradient, formed by the first trial
+        return loss, self._grads
 
-    def inner(self, a, b):
-        return self.objective.inner(a, b)
+    def step_loss(self, trial, step_size):
+        """Loss at ``trial``, which is ``point - step_size * grads`` of the last ``loss_grad``."""
+        X, Y, sample_weight = self.data
+        if not self._affine:
+            return self.objective.loss(trial, X, Y, sample_weight)
+        if self._direction is None:
+            self._direction = self.objective.logits(self._grads, X)
+        Z = _axpy_into(self._trial_logits, -step_size, self._direction, self._logits)
+        self._trial_logits = Z
+        return self.objective.loss_from_logits(trial, Z, Y, sample_weight)
 
 
 # Exponentials of very negative logits underflow to 0 by design: ignored once
@@ -167,9 +206,10 @@ def train(
             epoch_loss, epoch_weight = 0.0, 0.0
             for step, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches):
                 point = optimizer.evaluation_point(params)
-                loss, grads = objective.loss_grad(point, X_batch, Y_batch, sw_batch)
                 if full_batch:
+                    loss, grads = problem.loss_grad(point)
                     break  # the step is taken below, once the loss is judged
+                loss, grads = objective.loss_grad(point, X_batch, Y_batch, sw_batch)
                 if not guard.finite(loss):
                     stop_reason = "diverged"
                     break
@@ -381,4 +421,23 @@ def _copy_into(target, source):
         return {name: array.copy(order="K") for name, array in source.items()}
     for name, array in source.items():
         np.copyto(target[name], array)
+    return target
+
+
+# NumPy specifics of the line search's logits, kept in two small helpers: out=
+# into buffers kept between steps (fresh temporaries cost page faults).
+def _copy_array_into(target, source):
+    """A copy of ``source`` in ``target`` when it fits, else in a new array."""
+    if target is None or target.shape != source.shape or target.dtype != source.dtype:
+        return source.copy()
+    np.copyto(target, source)
+    return target
+
+
+def _axpy_into(target, a, x, y):
+    """``a * x + y`` in ``target`` when it fits, else in a new array (``a`` a Python float)."""
+    if target is None or target.shape != x.shape or target.dtype != x.dtype:
+        target = np.empty_like(x)
+    np.multiply(x, a, out=target)
+    target += y
     return target

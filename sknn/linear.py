@@ -57,13 +57,19 @@ class LinearObjective:
         return Z
 
     def loss(self, params, X, Y, sample_weight):
-        return data_loss(self.link, self.logits(params, X), Y, sample_weight) + l2_penalty(
-            [params["W"]], self.alpha
-        )
+        return self.loss_from_logits(params, self.logits(params, X), Y, sample_weight)
+
+    def loss_from_logits(self, params, Z, Y, sample_weight):
+        """The loss at ``params`` whose logits are ``Z`` (left intact)."""
+        return data_loss(self.link, Z, Y, sample_weight) + l2_penalty([params["W"]], self.alpha)
 
     def loss_grad(self, params, X, Y, sample_weight):
+        return self.loss_grad_from_logits(params, self.logits(params, X), X, Y, sample_weight)
+
+    def loss_grad_from_logits(self, params, Z, X, Y, sample_weight):
+        """Loss and gradient at ``params`` whose logits are ``Z`` (overwritten)."""
         W = params["W"]
-        loss, residual = data_loss_and_residual(self.link, self.logits(params, X), Y, sample_weight)
+        loss, residual = data_loss_and_residual(self.link, Z, Y, sample_weight)
         grad_W = X.T @ residual
         if self.alpha:
             grad_W += self.alpha * W
@@ -116,20 +122,32 @@ class SampleSpaceObjective:
         product = float(np.vdot(a["C"], self.gram @ b["C"]))
         return product + float(a["b"] @ b["b"])
 
-    def _logits_and_penalty(self, params):
-        C = params["C"]
-        Z = self.gram @ C  # = X W
-        # alpha/2 ||X^T C||^2 = alpha/2 <C, G C>
-        penalty = 0.5 * self.alpha * float(np.vdot(C, Z)) if self.alpha else 0.0
+    def logits(self, params, X):
+        """``Z = G C + b`` (``= X W + b``); X is ignored."""
+        Z = self.gram @ params["C"]
         Z += params["b"]
-        return Z, penalty
+        return Z
+
+    def _penalty(self, params, Z):
+        """``alpha/2 ||X^T C||^2 = alpha/2 <C, G C>``, with ``G C = Z - b`` read off the logits."""
+        if not self.alpha:
+            return 0.0
+        C = params["C"]
+        return 0.5 * self.alpha * (float(np.vdot(C, Z)) - float(C.sum(axis=0) @ params["b"]))
 
     def loss(self, params, X, Y, sample_weight):
-        Z, penalty = self._logits_and_penalty(params)
-        return data_loss(self.link, Z, Y, sample_weight) + penalty
+        return self.loss_from_logits(params, self.logits(params, X), Y, sample_weight)
+
+    def loss_from_logits(self, params, Z, Y, sample_weight):
+        """The loss at ``params`` whose logits are ``Z`` (left intact)."""
+        return data_loss(self.link, Z, Y, sample_weight) + self._penalty(params, Z)
 
     def loss_grad(self, params, X, Y, sample_weight):
-        Z, penalty = self._logits_and_penalty(params)
+        return self.loss_grad_from_logits(params, self.logits(params, X), X, Y, sample_weight)
+
+    def loss_grad_from_logits(self, params, Z, X, Y, sample_weight):
+        """Loss and gradient at ``params`` whose logits are ``Z`` (overwritten)."""
+        penalty = self._penalty(params, Z)
         loss, residual = data_loss_and_residual(self.link, Z, Y, sample_weight)
         grad_b = residual.sum(axis=0)
         if self.alpha:
