@@ -15,15 +15,14 @@ parameters (the linear models) may also have
 
 - ``logits(params, X) -> Z``, a new array,
 - ``loss_from_logits(params, Z, Y, sample_weight) -> loss``, Z left intact,
-- ``loss_grad_from_logits(params, Z, X, Y, sample_weight) -> (loss, grads)``,
-  Z overwritten,
 
-with ``loss_grad(params, ...)`` equal to
-``loss_grad_from_logits(params, logits(params, X), ...)``; a full-batch line
-search then evaluates its trial points without a product with X (see
-:class:`_FullBatchProblem`). It owns everything else: batches, the loss curve,
-the stopping rules, the validation loss, the instability and divergence
-guards and the progress printout.
+and take ``loss_grad(..., logits_out=buffer)``, which copies the logits of
+``params`` into the buffer; a full-batch line search then evaluates its
+trial points without a product with X (see :class:`_FullBatchProblem`).
+
+The loop owns everything else: batches, the loss curve, the stopping rules,
+the validation loss, the instability and divergence guards and the progress
+printout.
 
 Stopping rules
 --------------
@@ -106,10 +105,11 @@ class _FullBatchProblem:
         """Loss and gradient at ``point``; the start of the next line search."""
         if not self._affine:
             return self.objective.loss_grad(point, *self.data)
-        X = self.data[0]
-        Z = self.objective.logits(point, X)
-        self._logits = _copy_array_into(self._logits, Z)
-        loss, self._grads = self.objective.loss_grad_from_logits(point, Z, *self.data)
+        if self._logits is None:
+            X, n_outputs = self.data[0], point["b"].shape[0]
+            dtype = np.result_type(X.dtype, point["b"].dtype)
+            self._logits = np.empty((X.shape[0], n_outputs), dtype=dtype)
+        loss, self._grads = self.objective.loss_grad(point, *self.data, logits_out=self._logits)
         self._direction = None  # D of the new gradient, formed by the first trial
         return loss, self._grads
 
@@ -203,26 +203,27 @@ def train(
     try:
         for _ in range(max_iter):
             hooks.epoch_begin(params)
-            epoch_loss, epoch_weight = 0.0, 0.0
-            for step, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches):
-                point = optimizer.evaluation_point(params)
-                if full_batch:
-                    loss, grads = problem.loss_grad(point)
-                    break  # the step is taken below, once the loss is judged
-                loss, grads = objective.loss_grad(point, X_batch, Y_batch, sw_batch)
-                if not guard.finite(loss):
-                    stop_reason = "diverged"
-                    break
-                optimizer.step(params, grads, loss)
-                epoch_loss += loss * batch_weight
-                epoch_weight += batch_weight
-            if stop_reason == "diverged":
-                break
             if full_batch:
+                # The step is taken below, once the loss is judged.
+                point = optimizer.evaluation_point(params)
+                loss, grads = problem.loss_grad(point)
                 if not np.isfinite(loss):
                     stop_reason = "diverged"
                     break
                 epoch_loss, epoch_weight = loss, 1.0
+            else:
+                epoch_loss, epoch_weight = 0.0, 0.0
+                for X_batch, Y_batch, sw_batch, batch_weight in batches:
+                    point = optimizer.evaluation_point(params)
+                    loss, grads = objective.loss_grad(point, X_batch, Y_batch, sw_batch)
+                    if not guard.finite(loss):
+                        stop_reason = "diverged"
+                        break
+                    optimizer.step(params, grads, loss)
+                    epoch_loss += loss * batch_weight
+                    epoch_weight += batch_weight
+                if stop_reason == "diverged":
+                    break
             log.loss_curve.append(epoch_loss / epoch_weight)
             loss = log.loss_curve[-1]
 
@@ -424,16 +425,8 @@ def _copy_into(target, source):
     return target
 
 
-# NumPy specifics of the line search's logits, kept in two small helpers: out=
-# into buffers kept between steps (fresh temporaries cost page faults).
-def _copy_array_into(target, source):
-    """A copy of ``source`` in ``target`` when it fits, else in a new array."""
-    if target is None or target.shape != source.shape or target.dtype != source.dtype:
-        return source.copy()
-    np.copyto(target, source)
-    return target
-
-
+# NumPy specifics of the line search's logits: out= into a buffer kept
+# between steps (fresh temporaries cost page faults).
 def _axpy_into(target, a, x, y):
     """``a * x + y`` in ``target`` when it fits, else in a new array (``a`` a Python float)."""
     if target is None or target.shape != x.shape or target.dtype != x.dtype:

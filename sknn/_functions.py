@@ -133,8 +133,9 @@ def softplus(z):
 # NumPy specifics of the loss kernels, kept apart from the math: ufuncs with
 # out= and BLAS products in place of slow reductions over short rows.
 def _add_positive_part(out, z):
-    """``out += max(z, 0)`` without a temporary."""
-    return np.add(out, z, out=out, where=z > 0)
+    """``out += max(z, 0)`` (a masked ``np.add(..., where=z > 0)`` is several times slower)."""
+    out += np.maximum(z, 0)
+    return out
 
 
 def _times(a, b):

@@ -63,12 +63,10 @@ class LinearObjective:
         """The loss at ``params`` whose logits are ``Z`` (left intact)."""
         return data_loss(self.link, Z, Y, sample_weight) + l2_penalty([params["W"]], self.alpha)
 
-    def loss_grad(self, params, X, Y, sample_weight):
-        return self.loss_grad_from_logits(params, self.logits(params, X), X, Y, sample_weight)
-
-    def loss_grad_from_logits(self, params, Z, X, Y, sample_weight):
-        """Loss and gradient at ``params`` whose logits are ``Z`` (overwritten)."""
+    def loss_grad(self, params, X, Y, sample_weight, logits_out=None):
+        """Loss and gradient at ``params``; ``logits_out`` receives the logits (a line search's)."""
         W = params["W"]
+        Z = _keep_logits(self.logits(params, X), logits_out)
         loss, residual = data_loss_and_residual(self.link, Z, Y, sample_weight)
         grad_W = X.T @ residual
         if self.alpha:
@@ -142,11 +140,9 @@ class SampleSpaceObjective:
         """The loss at ``params`` whose logits are ``Z`` (left intact)."""
         return data_loss(self.link, Z, Y, sample_weight) + self._penalty(params, Z)
 
-    def loss_grad(self, params, X, Y, sample_weight):
-        return self.loss_grad_from_logits(params, self.logits(params, X), X, Y, sample_weight)
-
-    def loss_grad_from_logits(self, params, Z, X, Y, sample_weight):
-        """Loss and gradient at ``params`` whose logits are ``Z`` (overwritten)."""
+    def loss_grad(self, params, X, Y, sample_weight, logits_out=None):
+        """Loss and gradient at ``params``; ``logits_out`` receives the logits (a line search's)."""
+        Z = _keep_logits(self.logits(params, X), logits_out)
         penalty = self._penalty(params, Z)
         loss, residual = data_loss_and_residual(self.link, Z, Y, sample_weight)
         grad_b = residual.sum(axis=0)
@@ -176,6 +172,13 @@ class SampleSpaceObjective:
 
     def _to_W(self, C):
         return np.ascontiguousarray(safe_sparse_dot(self.X.T, C, dense_output=True))
+
+
+def _keep_logits(Z, logits_out):
+    """Copy ``Z`` into ``logits_out`` (unless None) before the loss overwrites it; return Z."""
+    if logits_out is not None:
+        np.copyto(logits_out, Z)
+    return Z
 
 
 def _sample_space_pays(n_samples, n_features, n_outputs, max_iter):

@@ -114,10 +114,9 @@ def test_non_finite_loss_stops_training():
     class NaNAfterTwoSteps(LinearObjective):
         calls = 0
 
-        # The full-batch loop evaluates an affine objective through its logits.
-        def loss_grad_from_logits(self, params, Z, X, Y, sample_weight):
+        def loss_grad(self, params, X, Y, sample_weight, **kwargs):
             self.calls += 1
-            loss, grads = super().loss_grad_from_logits(params, Z, X, Y, sample_weight)
+            loss, grads = super().loss_grad(params, X, Y, sample_weight, **kwargs)
             return (np.nan if self.calls > 2 else loss), grads
 
     X, Y = _data()
