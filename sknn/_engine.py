@@ -108,7 +108,8 @@ class _FullBatchProblem:
         if self._logits is None:
             X, n_outputs = self.data[0], point["b"].shape[0]
             dtype = np.result_type(X.dtype, point["b"].dtype)
-            self._logits = np.empty((X.shape[0], n_outputs), dtype=dtype)
+            # The layout of the linear models' logits (see sknn.linear).
+            self._logits = np.empty((X.shape[0], n_outputs), dtype=dtype, order="F")
         loss, self._grads = self.objective.loss_grad(point, *self.data, logits_out=self._logits)
         self._direction = None  # D of the new gradient, formed by the first trial
         return loss, self._grads

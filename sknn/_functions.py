@@ -149,20 +149,18 @@ def _row_dot(a, b):
 
 
 def _row_max(Z):
-    """Row maxima of an (n, k) array, one column at a time.
+    """Row maxima of an (n, k) array.
 
-    NumPy reduces a C-ordered array along its short rows slowly; k
-    elementwise maxima over the columns are several times faster.
+    Fast for a Fortran-ordered Z (NumPy then takes k elementwise maxima over
+    contiguous columns), the layout of the linear models' logits; over the
+    short rows of a C-ordered one it is several times slower.
     """
-    row_max = Z[:, 0].copy()
-    for column in range(1, Z.shape[1]):
-        np.maximum(row_max, Z[:, column], out=row_max)
-    return row_max
+    return Z.max(axis=1)
 
 
 def _row_sum(Z):
-    """Row sums of an (n, k) array, as a matrix-vector product (see :func:`_row_max`)."""
-    return Z @ np.ones(Z.shape[1], dtype=Z.dtype)
+    """Row sums of an (n, k) array (see :func:`_row_max` for the layout)."""
+    return Z.sum(axis=1)
 
 
 # Output links. Each pairs an output activation with its matching loss, so the

@@ -3,6 +3,7 @@
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
 from ._base import BaseGDClassifier
@@ -52,7 +53,7 @@ class LinearObjective:
     def logits(self, params, X):
         # X @ W is a dense array for dense and sparse X alike, and skips
         # safe_sparse_dot's checks, which cost more than the product on small data.
-        Z = X @ params["W"]
+        Z = X @ params["W"] if sp.issparse(X) else _fortran_product(X, params["W"])
         Z += params["b"]
         return Z
 
@@ -122,7 +123,7 @@ class SampleSpaceObjective:
 
     def logits(self, params, X):
         """``Z = G C + b`` (``= X W + b``); X is ignored."""
-        Z = self.gram @ params["C"]
+        Z = _fortran_product(self.gram, params["C"])
         Z += params["b"]
         return Z
 
@@ -172,6 +173,16 @@ class SampleSpaceObjective:
 
     def _to_W(self, C):
         return np.ascontiguousarray(safe_sparse_dot(self.X.T, C, dense_output=True))
+
+
+def _fortran_product(A, B):
+    """``A @ B`` for a dense A, Fortran-ordered: as ``(B^T A^T)^T``, no copy of A.
+
+    The (n_samples, n_outputs) logits are reduced over their short rows
+    (softmax) and their columns (the intercept's gradient): both are fast
+    along contiguous columns and slow along short contiguous rows.
+    """
+    return (B.T @ A.T).T
 
 
 def _keep_logits(Z, logits_out):
