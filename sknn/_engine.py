@@ -10,9 +10,19 @@ with three methods,
   on a reparametrised problem),
 
 where ``params`` and ``grads`` are dicts of arrays, and an optimizer from
-:mod:`sknn._optimizers`. It owns everything else: batches, the loss curve,
-the stopping rules, the validation loss, the instability and divergence
-guards and the progress printout.
+:mod:`sknn._optimizers`. An objective whose logits are affine in its
+parameters (the linear models) may also have
+
+- ``logits(params, X) -> Z``, a new array,
+- ``loss_from_logits(params, Z, Y, sample_weight) -> loss``, Z left intact,
+
+and take ``loss_grad(..., logits_out=buffer)``, which copies the logits of
+``params`` into the buffer; a full-batch line search then evaluates its
+trial points without a product with X (see :class:`_FullBatchProblem`).
+
+The loop owns everything else: batches, the loss curve, the stopping rules,
+the validation loss, the instability and divergence guards and the progress
+printout.
 
 Stopping rules
 --------------
@@ -70,21 +80,56 @@ class TrainingLog:
 
 
 class _FullBatchProblem:
-    """The full-batch objective as an optimizer's line search sees it.
+    """The full-batch objective as the training loop and an optimizer's line search see it.
 
     ``squared_gradient_norm`` is that of the gradient passed with the current
     step, computed once for the stopping test and reused by the line search.
+
+    For an objective with affine logits ``Z(p) = X W + b`` (see the module
+    docstring), the loss along the gradient ``g`` of the last
+    :meth:`loss_grad` at ``y`` needs no product with X per trial:
+    ``Z(y - s g) = Z(y) - s D`` with ``D = X g_W + g_b``, one product per
+    step, however many step sizes are tried. ``Z(y)`` is computed exactly
+    from ``y`` at every gradient evaluation, so no rounding drift carries
+    over between steps, and the losses of the loss curve and of the stopping
+    test are the objective's own.
     """
 
     def __init__(self, objective, X, Y, sample_weight):
         self.objective, self.data = objective, (X, Y, sample_weight)
         self.squared_gradient_norm = None
+        self._affine = hasattr(objective, "loss_from_logits")
+        self._grads = None
+        self._logits = self._direction = self._trial_logits = None
 
-    def loss(self, params):
-        return self.objective.loss(params, *self.data)
+    def loss_grad(self, point):
+        """Loss and gradient at ``point``; the start of the next line search."""
+        if not self._affine:
+            return self.objective.loss_grad(point, *self.data)
+        if self._logits is None:
+            X, b = self.data[0], point["b"]
+            ops = array_ops(b)
+            # The layout of the linear models' logits (see sknn.linear).
+            self._logits = ops.empty(
+                (X.shape[0], b.shape[0]),
+                like=b,
+                dtype=ops.xp.result_type(X.dtype, b.dtype),
+                order="F",
+            )
+        loss, self._grads = self.objective.loss_grad(point, *self.data, logits_out=self._logits)
+        self._direction = None  # D of the new gradient, formed by the first trial
+        return loss, self._grads
 
-    def inner(self, a, b):
-        return self.objective.inner(a, b)
+    def step_loss(self, trial, step_size):
+        """Loss at ``trial``, which is ``point - step_size * grads`` of the last ``loss_grad``."""
+        X, Y, sample_weight = self.data
+        if not self._affine:
+            return self.objective.loss(trial, X, Y, sample_weight)
+        if self._direction is None:
+            self._direction = self.objective.logits(self._grads, X)
+        Z = _axpy_into(self._trial_logits, -step_size, self._direction, self._logits)
+        self._trial_logits = Z
+        return self.objective.loss_from_logits(trial, Z, Y, sample_weight)
 
 
 # Exponentials of very negative logits underflow to 0 by design: ignored once
@@ -165,25 +210,27 @@ def train(
     try:
         for _ in range(max_iter):
             hooks.epoch_begin(params)
-            epoch_loss, epoch_weight = 0.0, 0.0
-            for step, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches):
-                point = optimizer.evaluation_point(params)
-                loss, grads = objective.loss_grad(point, X_batch, Y_batch, sw_batch)
-                if full_batch:
-                    break  # the step is taken below, once the loss is judged
-                if not guard.finite(loss):
-                    stop_reason = "diverged"
-                    break
-                optimizer.step(params, grads, loss)
-                epoch_loss += loss * batch_weight
-                epoch_weight += batch_weight
-            if stop_reason == "diverged":
-                break
             if full_batch:
+                # The step is taken below, once the loss is judged.
+                point = optimizer.evaluation_point(params)
+                loss, grads = problem.loss_grad(point)
                 if not np.isfinite(loss):
                     stop_reason = "diverged"
                     break
                 epoch_loss, epoch_weight = loss, 1.0
+            else:
+                epoch_loss, epoch_weight = 0.0, 0.0
+                for X_batch, Y_batch, sw_batch, batch_weight in batches:
+                    point = optimizer.evaluation_point(params)
+                    loss, grads = objective.loss_grad(point, X_batch, Y_batch, sw_batch)
+                    if not guard.finite(loss):
+                        stop_reason = "diverged"
+                        break
+                    optimizer.step(params, grads, loss)
+                    epoch_loss += loss * batch_weight
+                    epoch_weight += batch_weight
+                if stop_reason == "diverged":
+                    break
             log.loss_curve.append(epoch_loss / epoch_weight)
             loss = log.loss_curve[-1]
 
@@ -383,4 +430,12 @@ def _copy_into(target, source):
         return {name: ops.copy(array) for name, array in source.items()}
     for name, array in source.items():
         ops.copy_into(target[name], array)
+    return target
+
+
+def _axpy_into(target, a, x, y):
+    """``a * x + y``, in ``target`` when it fits (NumPy: fresh temporaries cost page faults)."""
+    fits = target is not None and target.shape == x.shape and target.dtype == x.dtype
+    target = array_ops(x).multiply(x, a, out=target if fits else None)
+    target += y
     return target

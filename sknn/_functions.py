@@ -57,7 +57,7 @@ def softmax(z):
 
 
 def sigmoid_loss_and_residual(Z, Y):
-    """Sum of binary log-losses of independent sigmoid units, and ``sigmoid(Z) - Y``.
+    """Binary log-losses of independent sigmoid units, and ``sigmoid(Z) - Y``.
 
     The loss of one unit is ``log(1 + exp(z)) - y z``, computed from the logit
     ``z`` so it stays finite where ``sigmoid(z)`` rounds to 0 or 1. ``Z`` is
@@ -66,17 +66,16 @@ def sigmoid_loss_and_residual(Z, Y):
 
     Returns
     -------
-    losses : ndarray of shape (n_samples,)
-        Loss of each sample (summed over its units).
+    losses : ndarray of shape (n_samples, n_units)
+        Loss of each unit of each sample: a sample's loss is its row's sum
+        (left unsummed: a row sum over a few units costs more than the losses).
     Z : ndarray
-        The input buffer, now holding ``sigmoid(Z) - Y``.
+        The input buffer (NumPy), now holding ``sigmoid(Z) - Y``.
     """
-    ops = array_ops(Z)
-    losses = ops.softplus(Z)
-    losses -= Y * Z
-    Z = ops.sigmoid(Z, out=Z)
+    losses = sigmoid_loss(Z, Y)
+    Z = array_ops(Z).sigmoid(Z, out=Z)
     Z -= Y
-    return ops.xp.sum(losses, axis=1), Z
+    return losses, Z
 
 
 def softmax_loss_and_residual(Z, Y):
@@ -84,6 +83,12 @@ def softmax_loss_and_residual(Z, Y):
 
     The loss of a sample is ``logsumexp(z) - y . z``; ``Z`` is overwritten
     with the residual (the gradient with respect to the logits).
+
+    Returns
+    -------
+    losses : ndarray of shape (n_samples,)
+    Z : ndarray
+        The input buffer (NumPy), now holding ``softmax(Z) - Y``.
     """
     ops = array_ops(Z)
     xp = ops.xp
@@ -101,18 +106,28 @@ def softmax_loss_and_residual(Z, Y):
 
 
 def sigmoid_loss(Z, Y):
-    """Per-sample loss of :func:`sigmoid_loss_and_residual`, leaving ``Z`` intact."""
-    ops = array_ops(Z)
-    return ops.xp.sum(ops.softplus(Z) - Y * Z, axis=1)
+    """Losses of :func:`sigmoid_loss_and_residual`, leaving ``Z`` intact."""
+    losses = array_ops(Z).softplus(Z)
+    losses -= Y * Z
+    return losses
 
 
 def softmax_loss(Z, Y):
     """Per-sample loss of :func:`softmax_loss_and_residual`, leaving ``Z`` intact."""
-    return -array_ops(Z).row_dots(Y, log_softmax(Z))
+    ops = array_ops(Z)
+    xp = ops.xp
+    row_max = xp.max(Z, axis=1)
+    shifted = Z - row_max[:, None]
+    shifted = ops.exp(shifted, out=shifted)
+    losses = xp.log(xp.sum(shifted, axis=1))
+    losses += row_max
+    losses -= ops.row_dots(Y, Z)
+    return losses
 
 
 # Output links. Each pairs an output activation with its matching loss, so the
-# gradient with respect to the logits is always ``P - Y``.
+# gradient with respect to the logits is always ``P - Y``. The losses have one
+# row per sample; a sample's loss is the sum of its row.
 OUTPUT_LINKS = {
     "sigmoid": (sigmoid_loss_and_residual, sigmoid_loss),
     "softmax": (softmax_loss_and_residual, softmax_loss),
@@ -186,26 +201,32 @@ def data_loss_and_residual(link, Z, Y, sample_weight, total_weight=None):
     repeated rows. For one chunk of a larger batch, ``total_weight`` is the S
     of the whole batch, and the returned loss is the chunk's share of the mean.
     """
-    ops = array_ops(Z)
     losses, residual = OUTPUT_LINKS[link][0](Z, Y)
     if sample_weight is None:
         total = Z.shape[0] if total_weight is None else total_weight
         residual *= 1.0 / total
-        return float(ops.xp.sum(losses)) / total, residual
-    total = float(ops.xp.sum(sample_weight)) if total_weight is None else total_weight
+        return _weighted_total(losses, None) / total, residual
+    total = _weighted_total(sample_weight, None) if total_weight is None else total_weight
     scaled = sample_weight / total
     residual *= scaled[:, None]
-    return ops.dot(losses, scaled), residual
+    return _weighted_total(losses, scaled), residual
 
 
 @underflow_is_fine
 def data_loss(link, Z, Y, sample_weight):
     """Weighted mean loss of an output layer, from its logits ``Z`` (left intact)."""
-    ops = array_ops(Z)
     losses = OUTPUT_LINKS[link][1](Z, Y)
     if sample_weight is None:
-        return float(ops.xp.sum(losses)) / losses.shape[0]
-    return ops.dot(losses, sample_weight) / float(ops.xp.sum(sample_weight))
+        return _weighted_total(losses, None) / losses.shape[0]
+    return _weighted_total(losses, sample_weight) / _weighted_total(sample_weight, None)
+
+
+def _weighted_total(losses, sample_weight):
+    """``sum_i s_i l_i`` of per-sample losses, or of per-unit losses summed over each row."""
+    xp = array_ops(losses).xp
+    if sample_weight is None:
+        return float(xp.sum(losses))
+    return float(xp.sum(sample_weight @ losses))
 
 
 def l2_penalty(weights, alpha):

@@ -19,8 +19,10 @@ Most optimizers take their step at the parameters themselves. Nesterov's
 method evaluates the gradient at a look-ahead point instead:
 ``evaluation_point(params)`` tells the training loop where to evaluate, and
 ``step`` then receives the loss and gradient *at that point*, together with
-a ``problem`` that can evaluate the loss elsewhere (for the line search) and
-measure gradients (``inner``).
+a ``problem`` (:class:`sknn._engine._FullBatchProblem`) whose
+``step_loss(trial, step_size)`` is the loss at ``point - step_size * grads``
+(for the line search) and whose ``squared_gradient_norm`` is that of
+``grads``.
 """
 
 import math
@@ -214,7 +216,7 @@ class Nesterov(GradientDescent):
         squared_norm = problem.squared_gradient_norm if self.line_search else 0.0
         for _ in range(_MAX_BACKTRACKS):
             self._move(point, grads)
-            trial_loss = problem.loss(self._trial)
+            trial_loss = problem.step_loss(self._trial, self.step_size)
             if not self.line_search:
                 return trial_loss
             decrease = _ARMIJO_FRACTION * self.step_size * squared_norm

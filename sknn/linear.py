@@ -3,6 +3,7 @@
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
 from ._array_ops import array_ops
@@ -53,18 +54,22 @@ class LinearObjective:
     def logits(self, params, X):
         # X @ W is a dense array for dense and sparse X alike, and skips
         # safe_sparse_dot's checks, which cost more than the product on small data.
-        Z = X @ params["W"]
+        Z = X @ params["W"] if sp.issparse(X) else _fortran_product(X, params["W"])
         Z += params["b"]
         return Z
 
     def loss(self, params, X, Y, sample_weight):
-        return data_loss(self.link, self.logits(params, X), Y, sample_weight) + l2_penalty(
-            [params["W"]], self.alpha
-        )
+        return self.loss_from_logits(params, self.logits(params, X), Y, sample_weight)
 
-    def loss_grad(self, params, X, Y, sample_weight):
+    def loss_from_logits(self, params, Z, Y, sample_weight):
+        """The loss at ``params`` whose logits are ``Z`` (left intact)."""
+        return data_loss(self.link, Z, Y, sample_weight) + l2_penalty([params["W"]], self.alpha)
+
+    def loss_grad(self, params, X, Y, sample_weight, logits_out=None):
+        """Loss and gradient at ``params``; ``logits_out`` receives the logits (a line search's)."""
         W = params["W"]
-        loss, residual = data_loss_and_residual(self.link, self.logits(params, X), Y, sample_weight)
+        Z = _keep_logits(self.logits(params, X), logits_out)
+        loss, residual = data_loss_and_residual(self.link, Z, Y, sample_weight)
         grad_W = X.T @ residual
         if self.alpha:
             grad_W += self.alpha * W
@@ -117,20 +122,31 @@ class SampleSpaceObjective:
         ops = array_ops(self.gram)
         return ops.dot(a["C"], self.gram @ b["C"]) + ops.dot(a["b"], b["b"])
 
-    def _logits_and_penalty(self, params):
-        C = params["C"]
-        Z = self.gram @ C  # = X W
-        # alpha/2 ||X^T C||^2 = alpha/2 <C, G C>
-        penalty = 0.5 * self.alpha * array_ops(C).dot(C, Z) if self.alpha else 0.0
+    def logits(self, params, X):
+        """``Z = G C + b`` (``= X W + b``); X is ignored."""
+        Z = _fortran_product(self.gram, params["C"])
         Z += params["b"]
-        return Z, penalty
+        return Z
+
+    def _penalty(self, params, Z):
+        """``alpha/2 ||X^T C||^2 = alpha/2 <C, G C>``, with ``G C = Z - b`` read off the logits."""
+        if not self.alpha:
+            return 0.0
+        C = params["C"]
+        ops = array_ops(C)
+        return 0.5 * self.alpha * (ops.dot(C, Z) - ops.dot(ops.xp.sum(C, axis=0), params["b"]))
 
     def loss(self, params, X, Y, sample_weight):
-        Z, penalty = self._logits_and_penalty(params)
-        return data_loss(self.link, Z, Y, sample_weight) + penalty
+        return self.loss_from_logits(params, self.logits(params, X), Y, sample_weight)
 
-    def loss_grad(self, params, X, Y, sample_weight):
-        Z, penalty = self._logits_and_penalty(params)
+    def loss_from_logits(self, params, Z, Y, sample_weight):
+        """The loss at ``params`` whose logits are ``Z`` (left intact)."""
+        return data_loss(self.link, Z, Y, sample_weight) + self._penalty(params, Z)
+
+    def loss_grad(self, params, X, Y, sample_weight, logits_out=None):
+        """Loss and gradient at ``params``; ``logits_out`` receives the logits (a line search's)."""
+        Z = _keep_logits(self.logits(params, X), logits_out)
+        penalty = self._penalty(params, Z)
         loss, residual = data_loss_and_residual(self.link, Z, Y, sample_weight)
         grad_b = array_ops(residual).xp.sum(residual, axis=0)
         if self.alpha:
@@ -165,6 +181,23 @@ def _total_weight(X, sample_weight):
     if sample_weight is None:
         return X.shape[0]
     return float(array_ops(sample_weight).xp.sum(sample_weight))
+
+
+def _fortran_product(A, B):
+    """``A @ B`` for a dense A, Fortran-ordered: as ``(B^T A^T)^T``, no copy of A.
+
+    The (n_samples, n_outputs) logits are reduced over their short rows
+    (softmax) and their columns (the intercept's gradient): both are fast
+    along contiguous columns and slow along short contiguous rows.
+    """
+    return (B.T @ A.T).T
+
+
+def _keep_logits(Z, logits_out):
+    """Copy ``Z`` into ``logits_out`` (unless None) before the loss overwrites it; return Z."""
+    if logits_out is not None:
+        array_ops(Z).copy_into(logits_out, Z)
+    return Z
 
 
 def _sample_space_pays(n_samples, n_features, n_outputs, max_iter):

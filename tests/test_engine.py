@@ -114,9 +114,9 @@ def test_non_finite_loss_stops_training():
     class NaNAfterTwoSteps(LinearObjective):
         calls = 0
 
-        def loss_grad(self, params, X, Y, sample_weight):
+        def loss_grad(self, params, X, Y, sample_weight, **kwargs):
             self.calls += 1
-            loss, grads = super().loss_grad(params, X, Y, sample_weight)
+            loss, grads = super().loss_grad(params, X, Y, sample_weight, **kwargs)
             return (np.nan if self.calls > 2 else loss), grads
 
     X, Y = _data()
@@ -171,3 +171,51 @@ def test_mini_batch_epoch_loss_is_weighted_mean_of_batch_losses():
     )
     # With a negligible step every batch sees the initial weights: loss log 2.
     assert log.loss_curve[0] == pytest.approx(np.log(2))
+
+
+class _PlainLoss:
+    """An objective's three basic methods only: line-search trials recompute the logits."""
+
+    def __init__(self, objective):
+        self.loss, self.loss_grad, self.inner = objective.loss, objective.loss_grad, objective.inner
+
+
+class _StepSizes:
+    """Hooks recording the line search's step after every epoch."""
+
+    def __init__(self, optimizer):
+        self.optimizer, self.steps = optimizer, []
+
+    def epoch_begin(self, params):
+        pass
+
+    def epoch_end(self, epoch, loss, validation_loss, params):
+        self.steps.append(self.optimizer.step_size)
+        return False
+
+
+@pytest.mark.parametrize("space", ["direct", "sample"])
+@pytest.mark.parametrize("link, n_outputs", [("sigmoid", 1), ("sigmoid", 3), ("softmax", 3)])
+def test_line_search_on_reused_logits_takes_the_steps_of_recomputed_ones(space, link, n_outputs):
+    from sknn.linear import SampleSpaceObjective
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 50 if space == "sample" else 4)
+    Y = np.eye(n_outputs)[rng.randint(n_outputs, size=30)] if n_outputs > 1 else _data(30)[1]
+    sample_weight = rng.uniform(0.5, 2.0, size=30)
+    objective = LinearObjective(link, alpha=1e-2)
+    if space == "sample":
+        objective = SampleSpaceObjective(objective, X)
+    runs = []
+    for candidate in (objective, _PlainLoss(objective)):
+        optimizer = make_optimizer("nesterov", 10.0, 0.9, 0.999, 1e-8, line_search=True)
+        params = objective.init_params(X.shape[1], n_outputs, None, X.dtype)
+        hooks, log = _StepSizes(optimizer), TrainingLog()
+        train(candidate, params, optimizer, X, Y, sample_weight, log=log, max_iter=60, hooks=hooks)
+        runs.append((hooks.steps, log.loss_curve, params))
+    (steps, curve, params), (plain_steps, plain_curve, plain_params) = runs
+    assert len(set(steps)) > 3  # the search backtracked and grew
+    np.testing.assert_allclose(steps, plain_steps, rtol=1e-12)
+    np.testing.assert_allclose(curve, plain_curve, rtol=1e-12)
+    for name in params:
+        np.testing.assert_allclose(params[name], plain_params[name], rtol=1e-10, atol=1e-12)

@@ -54,10 +54,28 @@ def test_link_loss_matches_definition_and_residual_is_its_gradient(link):
         P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
         expected = -(Y * np.log(P)).sum(axis=1)
     loss_and_residual, loss_only = OUTPUT_LINKS[link]
-    assert_allclose(loss_only(Z, Y), expected, rtol=1e-12)
+    assert_allclose(_per_sample(loss_only(Z, Y)), expected, rtol=1e-12)
     losses, residual = loss_and_residual(Z.copy(), Y)
-    assert_allclose(losses, expected, rtol=1e-12)
+    assert_allclose(_per_sample(losses), expected, rtol=1e-12)
     assert_allclose(residual, P - Y, atol=1e-15)
+
+
+def _per_sample(losses):
+    """A link's losses summed per sample (the sigmoid's come per unit)."""
+    return losses if losses.ndim == 1 else losses.sum(axis=1)
+
+
+@pytest.mark.parametrize("link", ["sigmoid", "softmax"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_link_losses_keep_dtype_and_agree(link, dtype):
+    rng = np.random.RandomState(0)
+    Z = (rng.randn(50, 4) * 30).astype(dtype)
+    Y = np.eye(4, dtype=dtype)[rng.randint(4, size=50)]
+    loss_and_residual, loss_only = OUTPUT_LINKS[link]
+    only = loss_only(Z, Y)
+    losses, residual = loss_and_residual(Z.copy(), Y)
+    assert only.dtype == losses.dtype == residual.dtype == dtype
+    assert_allclose(only, losses, rtol=10 * np.finfo(dtype).eps)
 
 
 @pytest.mark.parametrize("link", ["sigmoid", "softmax"])
