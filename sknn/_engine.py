@@ -198,7 +198,7 @@ def train(
     batches = Batches(X, Y, sample_weight, batch_size, shuffle, rng)
     full_batch = batches.full_batch
     problem = _FullBatchProblem(objective, X, Y, sample_weight) if full_batch else None
-    guard = _Guard(params, full_batch)
+    guard = _Guard(params, full_batch, log.loss_curve)
     best_monitored = np.inf
     best_params = None  # weights of the best validation loss
     no_improvement = 0
@@ -233,6 +233,7 @@ def train(
                     break
             log.loss_curve.append(epoch_loss / epoch_weight)
             loss = log.loss_curve[-1]
+            guard.first_loss = log.loss_curve[0]
 
             if full_batch:
                 action = guard.judge_full_batch(loss, point, params, optimizer)
@@ -356,11 +357,17 @@ class _Guard:
     ``best`` holds the weights of the lowest training loss seen (full batch:
     the point whose loss was evaluated; mini-batches: the weights at the end
     of the epoch).
+
+    The limits are multiples of ``first_loss``, the first epoch's loss of the
+    whole training (``loss_curve[0]``, carried across warm starts and
+    partial_fit calls, so that a continued fit judges its losses as one
+    uninterrupted fit would); before the first epoch of a fresh fit ends,
+    the first batch's loss stands in.
     """
 
-    def __init__(self, params, full_batch):
+    def __init__(self, params, full_batch, loss_curve):
         self.full_batch = full_batch
-        self.first_loss = None
+        self.first_loss = loss_curve[0] if loss_curve else None
         self.best_loss = math.inf
         self.best = None
         self.halvings = 0

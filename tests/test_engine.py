@@ -3,8 +3,10 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
+from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
+from sknn import ShallowNNClassifier
 from sknn._engine import TrainingLog, train
 from sknn._optimizers import make_optimizer
 from sknn.linear import LinearObjective
@@ -219,3 +221,29 @@ def test_line_search_on_reused_logits_takes_the_steps_of_recomputed_ones(space, 
     np.testing.assert_allclose(curve, plain_curve, rtol=1e-12)
     for name in params:
         np.testing.assert_allclose(params[name], plain_params[name], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("first_epochs", [150, 156])
+def test_a_continued_fit_judges_instability_against_the_whole_fits_first_loss(first_epochs):
+    # The guard's limits are multiples of the training's first loss. A warm start
+    # once measured them from its own first batch, far lower: here its last epoch
+    # looked unstable, and it went back to its best weights where one
+    # uninterrupted fit of the same epochs did not.
+    X, y = make_classification(
+        n_samples=200,
+        n_features=5,
+        n_informative=3,
+        n_redundant=0,
+        n_classes=3,
+        n_clusters_per_class=1,
+        random_state=0,
+    )
+    params = dict(hidden_layer_size=8, batch_size=16, tol=None, random_state=0)
+    continued = ShallowNNClassifier(max_iter=first_epochs, **params).fit(X, y)
+    continued.set_params(warm_start=True, max_iter=3).fit(X, y)
+    whole = ShallowNNClassifier(max_iter=first_epochs + 3, **params).fit(X, y)
+    assert continued.loss_curve_ == whole.loss_curve_
+    for got, expected in zip(
+        continued.coefs_ + continued.intercepts_, whole.coefs_ + whole.intercepts_
+    ):
+        assert_array_equal(got, expected)
