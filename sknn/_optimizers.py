@@ -41,8 +41,13 @@ _STEP_SHRINK = 0.5
 _STEP_GROWTH = 1.5
 _MAX_BACKTRACKS = 60
 # Near the optimum, loss differences sink into rounding: a decrease this small
-# relative to the loss cannot be measured, so the test allows it.
+# relative to the loss cannot be measured, so the test allows it. A float64
+# loss resolves about 1e-13 of itself; a float32 one, summed over many samples
+# in float32, only ~1e-6 (a few hundred ulps of float32): there the allowance
+# is that many ulps of the parameters' dtype, or the line search would reject
+# every step near the optimum for noise (5000 iterations without converging).
 _ROUNDING_SLACK = 1e-13
+_ROUNDING_ULPS = 10
 
 
 class GradientDescent:
@@ -214,13 +219,14 @@ class Nesterov(GradientDescent):
     def _descend(self, point, grads, loss, problem):
         """Put ``point - s g`` into the trial buffer; return its loss (line search on s)."""
         squared_norm = problem.squared_gradient_norm if self.line_search else 0.0
+        slack = _rounding_slack(grads) * abs(loss)
         for _ in range(_MAX_BACKTRACKS):
             self._move(point, grads)
             trial_loss = problem.step_loss(self._trial, self.step_size)
             if not self.line_search:
                 return trial_loss
             decrease = _ARMIJO_FRACTION * self.step_size * squared_norm
-            if trial_loss <= loss - decrease + _ROUNDING_SLACK * abs(loss):
+            if trial_loss <= loss - decrease + slack:
                 self.step_size *= _STEP_GROWTH
                 return trial_loss
             self.step_size *= _STEP_SHRINK
@@ -292,6 +298,12 @@ def map_parameter_state(state, transform):
     return {
         key: transform(value) if isinstance(value, dict) else value for key, value in state.items()
     }
+
+
+def _rounding_slack(grads):
+    """The relative loss change below which a line search cannot tell (see _ROUNDING_SLACK)."""
+    grad = next(iter(grads.values()))
+    return max(_ROUNDING_SLACK, _ROUNDING_ULPS * float(array_ops(grad).xp.finfo(grad.dtype).eps))
 
 
 def _zeros_like(params):
