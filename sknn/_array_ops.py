@@ -226,7 +226,8 @@ class NumPyOps(ArrayOps):
         return np.greater(a, 0, out=out) if out is not None else (a > 0).astype(a.dtype)
 
     def sum(self, a, axis=None, out=None):
-        return np.sum(a, axis=axis, out=out)
+        # The method: np.sum's Python wrapper costs more than a small sum itself.
+        return a.sum(axis=axis, out=out)
 
     def row_dots(self, a, b):
         return np.einsum("ij,ij->i", a, b)
@@ -278,7 +279,7 @@ def array_ops(*arrays):
     the inputs of fit and predict).
     """
     for array in arrays:
-        if isinstance(array, (np.ndarray, np.generic)) or not _is_foreign_array(array):
+        if type(array) is np.ndarray or not _is_foreign_array(array):
             continue
         ops = _OPS_BY_TYPE.get(type(array))
         if ops is None:
@@ -304,7 +305,7 @@ def input_ops(X):
 
 def _is_foreign_array(value):
     """Whether ``value`` is an array of a namespace other than NumPy."""
-    return not isinstance(value, np.ndarray) and (
+    return not isinstance(value, (np.ndarray, np.generic)) and (
         hasattr(value, "__array_namespace__") or hasattr(value, "__dlpack__")
     )
 

@@ -65,4 +65,4 @@ class Batches:
 
     @staticmethod
     def _batch_weight(sw_batch, size):
-        return float(size) if sw_batch is None else float(array_ops(sw_batch).xp.sum(sw_batch))
+        return float(size) if sw_batch is None else float(array_ops(sw_batch).sum(sw_batch))

@@ -96,7 +96,7 @@ def softmax_loss_and_residual(Z, Y):
     row_max = xp.max(Z, axis=1)
     Z -= row_max[:, None]
     Z = ops.exp(Z, out=Z)
-    normaliser = xp.sum(Z, axis=1)
+    normaliser = ops.sum(Z, axis=1)
     Z /= normaliser[:, None]
     Z -= Y
     losses = xp.log(normaliser)
@@ -119,7 +119,7 @@ def softmax_loss(Z, Y):
     row_max = xp.max(Z, axis=1)
     shifted = Z - row_max[:, None]
     shifted = ops.exp(shifted, out=shifted)
-    losses = xp.log(xp.sum(shifted, axis=1))
+    losses = xp.log(ops.sum(shifted, axis=1))
     losses += row_max
     losses -= ops.row_dots(Y, Z)
     return losses
@@ -223,10 +223,10 @@ def data_loss(link, Z, Y, sample_weight):
 
 def _weighted_total(losses, sample_weight):
     """``sum_i s_i l_i`` of per-sample losses, or of per-unit losses summed over each row."""
-    xp = array_ops(losses).xp
+    ops = array_ops(losses)
     if sample_weight is None:
-        return float(xp.sum(losses))
-    return float(xp.sum(sample_weight @ losses))
+        return float(ops.sum(losses))
+    return float(ops.sum(sample_weight @ losses))
 
 
 def l2_penalty(weights, alpha):

@@ -73,7 +73,7 @@ class LinearObjective:
         grad_W = X.T @ residual
         if self.alpha:
             grad_W += self.alpha * W
-        grads = {"W": grad_W, "b": array_ops(residual).xp.sum(residual, axis=0)}
+        grads = {"W": grad_W, "b": array_ops(residual).sum(residual, axis=0)}
         return loss + l2_penalty([W], self.alpha), grads
 
     def smoothness(self, X, sample_weight, exact=True):
@@ -148,7 +148,7 @@ class SampleSpaceObjective:
         Z = _keep_logits(self.logits(params, X), logits_out)
         penalty = self._penalty(params, Z)
         loss, residual = data_loss_and_residual(self.link, Z, Y, sample_weight)
-        grad_b = array_ops(residual).xp.sum(residual, axis=0)
+        grad_b = array_ops(residual).sum(residual, axis=0)
         if self.alpha:
             residual += self.alpha * params["C"]
         return loss + penalty, {"C": residual, "b": grad_b}
@@ -180,7 +180,7 @@ class SampleSpaceObjective:
 def _total_weight(X, sample_weight):
     if sample_weight is None:
         return X.shape[0]
-    return float(array_ops(sample_weight).xp.sum(sample_weight))
+    return float(array_ops(sample_weight).sum(sample_weight))
 
 
 def _fortran_product(A, B):

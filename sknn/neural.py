@@ -208,7 +208,7 @@ def _chunks(X):
 
 
 def _total(sample_weight):
-    return float(array_ops(sample_weight).xp.sum(sample_weight))
+    return float(array_ops(sample_weight).sum(sample_weight))
 
 
 def _first_layer_forward(ops, X, W1, out):
