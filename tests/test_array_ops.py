@@ -9,13 +9,13 @@ CI installs both (see .ci/run). Everything runs under
 import os
 import warnings
 
+import conftest
 import numpy as np
 import pytest
 from conftest import ESTIMATORS, OPTIMIZERS, make
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
 from sklearn.base import clone
-from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._array_api import get_namespace_and_device, move_to
 from sklearn.utils.estimator_checks import (
@@ -62,15 +62,8 @@ def _numpy(array):
     return move_to(array, xp=np, device="cpu")
 
 
-def _data(n_classes=3, n_samples=60, n_features=5, seed=0):
-    X, y = make_classification(
-        n_samples=n_samples,
-        n_features=n_features,
-        n_informative=3,
-        n_redundant=0,
-        n_classes=n_classes,
-        random_state=seed,
-    )
+def _data(**kwargs):
+    X, y = conftest._data(**kwargs)
     return StandardScaler().fit_transform(X), y
 
 
