@@ -345,12 +345,17 @@ class BaseGDClassifier(
         optimizer = self._make_optimizer(evaluated, X, sample_weight)
         if continue_training:
             optimizer.set_state(self._continued_optimizer_state(X))
+        classes = data.classes
+        if not ops.is_numpy and classes.dtype.kind in "biuf":
+            # In X's namespace, as the weights: predict then returns labels there
+            # (labels that are strings stay a NumPy array).
+            classes = ops.asarray(classes, like=X)
         hooks = FitHooks(
             self,
             data.X,
             data.y,
             data.user_sample_weight,
-            classes=data.classes,
+            classes=classes,
             log=log,
             verbose=self.verbose,
             model_params=(
@@ -384,11 +389,7 @@ class BaseGDClassifier(
             )
 
         # Commit: nothing above has touched the estimator's attributes.
-        self.classes_ = data.classes
-        if not ops.is_numpy and data.classes.dtype.kind in "biuf":
-            # In X's namespace, as the weights: predict then returns labels there
-            # (labels that are strings stay a NumPy array).
-            self.classes_ = ops.asarray(data.classes, like=X)
+        self.classes_ = classes
         self._store_params(params)
         self._optimizer_state = {"name": self.optimizer, "state": optimizer_state}
         self._rng_state = rng.get_state(legacy=False)

@@ -198,7 +198,7 @@ class FitHooks:
 
     def _fitted_attributes(self, params):
         """The fitted attributes of a model stopped at ``params``, as copies: training goes on."""
-        params = {name: array.copy() for name, array in params.items()}
+        params = {name: array_ops(array).copy(array) for name, array in params.items()}
         if self._model_params is not None:
             params = self._model_params(params)
         # `_store_params` only sets attributes: run it on a blank object, not on the estimator.

@@ -369,3 +369,26 @@ def test_softplus_matches_logaddexp_to_a_few_ulps(dtype):
     # np.logaddexp itself errs by up to 1.2).
     assert np.all(np.abs(got - expected) <= 2.5 * ulp)
     assert got[EXTREME.size - 1] == dtype(1e4) and got[0] == 0.0
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_scikit_learn_callbacks_see_the_epoch_models_in_the_namespace(namespace, Estimator):
+    callback = pytest.importorskip(
+        "sklearn.callback", reason="scikit-learn < 1.9 has no callback API"
+    )
+    _, _, to_array = _namespace(namespace)
+    X, y = _data()
+
+    def scores(Xs, ys):
+        monitor = callback.ScoringMonitor(scoring="accuracy")
+        model = make(Estimator, max_iter=4, tol=None)
+        model.set_callbacks(monitor)
+        model.fit(Xs, ys)
+        return [row["accuracy"] for row in monitor.get_logs().data]
+
+    expected = scores(X, y)
+    with config_context(array_api_dispatch=True):
+        # (scikit-learn's accuracy on torch tensors is a float32 mean)
+        assert scores(to_array(X), to_array(y)) == pytest.approx(expected, rel=1e-6)
+    assert len(expected) == 5  # the fit's and each epoch's
