@@ -640,13 +640,20 @@ def test_fit_dask_survives_a_killed_worker(fit_client, tmp_path):
         keys = [str(key).split("-") for key in dask_scheduler.tasks]
         return max((int(k[3]) for k in keys if k[0] == "sknn"), default=0)
 
+    def spilled():
+        return fit_client.run(lambda dask_worker: len(dask_worker.data.slow))
+
     def kill_mid_fit():
+        # Mid-fit, once every worker holds blocks on disk: a worker's memory
+        # monitor spills on its own schedule, which a loaded machine delays.
         deadline = time.monotonic() + 60
-        while fit_client.run_on_scheduler(latest_evaluation) < 8:
+        while fit_client.run_on_scheduler(latest_evaluation) < 8 or not all(
+            n > 0 for n in spilled().values()
+        ):
             if time.monotonic() > deadline:
                 return
             time.sleep(0.005)
-        seen["spilled"] = fit_client.run(lambda dask_worker: len(dask_worker.data.slow))
+        seen["spilled"] = spilled()
         os.kill(pid, signal.SIGKILL)
         seen["killed"] = True
 

@@ -100,7 +100,27 @@ def test_onnx_matches_predict_and_predict_proba(model, n_classes, dtype, labels,
     assert_array_equal(onnx_labels, estimator.predict(X))
     assert onnx_proba.dtype == dtype
     assert np.isfinite(onnx_proba).all()
-    assert_allclose(onnx_proba, estimator.predict_proba(X), rtol=0, atol=ATOL[dtype])
+    difference = np.abs(onnx_proba - estimator.predict_proba(X))
+    assert np.all(difference <= ATOL[dtype] + _logit_rounding(estimator, X, dtype))
+
+
+def _logit_rounding(estimator, X, dtype):
+    """Per row, one ulp of the largest sum of absolute terms that makes up a logit.
+
+    Two matrix products that add the terms of a logit in another order (NumPy's
+    BLAS and onnxruntime's) round it apart by about that much, and a
+    probability moves by less than its logit: in float32 this is above ATOL
+    only on the rows scaled by 1e3..1e6, whose logits reach 1e4.
+    """
+    if hasattr(estimator, "steps"):
+        X, estimator = estimator[:-1].transform(X), estimator[-1]
+    X = np.abs(X.astype(np.float64))
+    if hasattr(estimator, "coefs_"):
+        W1, W2 = (np.abs(W) for W in estimator.coefs_)
+        terms = (X @ W1 + 1.0) @ W2  # |g(z)| <= |z| + 1, |g'| <= 1 for every activation
+    else:
+        terms = X @ np.abs(estimator.coef_).T
+    return np.finfo(dtype).eps * terms.max(axis=1, keepdims=True)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
