@@ -9,9 +9,11 @@ with three methods,
   in the model's own parametrisation (so that gradient norms mean the same
   on a reparametrised problem),
 
-where ``params`` and ``grads`` are dicts of arrays, and an optimizer from
-:mod:`sknn._optimizers`. An objective whose logits are affine in its
-parameters (the linear models) may also have
+where ``params`` and ``grads`` are dicts of arrays (NumPy's, or of any
+Array API namespace: the loop touches them only through
+:mod:`sknn._array_ops`), and an optimizer from :mod:`sknn._optimizers`.
+An objective whose logits are affine in its parameters (the linear models)
+may also have
 
 - ``logits(params, X) -> Z``, a new array,
 - ``loss_from_logits(params, Z, Y, sample_weight) -> loss``, Z left intact,

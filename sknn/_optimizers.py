@@ -1,8 +1,10 @@
 """First-order optimizers: small stateful objects with one verb, ``step``.
 
-Parameters and gradients are dicts of arrays with the same keys. ``step``
+Parameters and gradients are dicts of arrays with the same keys, of NumPy
+or any Array API namespace (through :mod:`sknn._array_ops`). ``step``
 updates the parameters in place and may overwrite the gradients (they are
-scratch space by then), so no step allocates an array of a parameter's size.
+scratch space by then), so with NumPy no step allocates an array of a
+parameter's size.
 Step sizes are kept as Python floats: a NumPy float64 scalar would silently
 promote float32 parameters to float64 under NumPy 2's promotion rules.
 
