@@ -613,9 +613,26 @@ def test_fit_dask_on_a_cluster_by_address(small_memory_cluster, fit_client):
         with other.as_current(), distributed.get_task_stream(other) as tasks:
             got = fit_dask(SoftmaxGD(max_iter=8, tol=None), *_as_dask(X, y))
         assert tasks.data and {t["worker"] for t in tasks.data} <= _workers(other)
-        left = other.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks))
+        left = _fit_tasks_left(other)
     _assert_same_fit(got, expected, X)
-    assert not [key for key in map(str, left) if "sknn-" in key or "_prepare_block" in key]
+    assert not left
+
+
+def _fit_tasks_left(client, timeout=10.0):
+    """The keys of sknn's fit tasks still on the scheduler, once it has had ``timeout`` s.
+
+    Releasing a future only sends a message: the scheduler forgets the task
+    when it has processed it, a moment later on a loaded machine.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        keys = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks))
+        left = [key for key in map(str, keys) if "sknn-" in key or "_prepare_block" in key]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)
 
 
 def test_fit_dask_survives_a_killed_worker(fit_client, tmp_path):
