@@ -170,7 +170,10 @@ class ShallowNetObjective:
         Only NumPy writes into them; other namespaces get None (no ``out=``)
         but the vector of ones.
         """
-        if n_samples not in self._batch_buffers:
+        # Keyed by the namespace and dtype too: an objective may see other arrays
+        # (check_gradient's float64 copies, say) than the fit it was made for.
+        key = (n_samples, type(like), like.dtype)
+        if key not in self._batch_buffers:
             hidden_shape = (self.hidden_layer_size, n_samples)
             dtype = like.dtype
             ones = ops.asarray(np.ones(n_samples, dtype=ops.numpy_dtype(dtype)), like=like)
@@ -182,15 +185,17 @@ class ShallowNetObjective:
                 )
             else:
                 buffers = (None, None, None)
-            self._batch_buffers[n_samples] = (*buffers, ones)
-        return self._batch_buffers[n_samples]
+            self._batch_buffers[key] = (*buffers, ones)
+        return self._batch_buffers[key]
 
     def _grad_buffers(self, params, role):
         """Gradient-shaped buffers: the returned gradient, or one chunk's share."""
-        if role not in self._grads:
-            ops = array_ops(*params.values())
-            self._grads[role] = {name: ops.empty_like(p) for name, p in params.items()}
-        return self._grads[role]
+        first = params["W1"]
+        key = (role, type(first), first.dtype)
+        if key not in self._grads:
+            ops = array_ops(first)
+            self._grads[key] = {name: ops.empty_like(p) for name, p in params.items()}
+        return self._grads[key]
 
 
 def _chunks(X):

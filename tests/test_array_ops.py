@@ -23,7 +23,7 @@ from sklearn.utils.estimator_checks import (
     check_array_api_mixed_inputs,
 )
 
-from sknn import LogisticRegressionGD, ShallowNNClassifier
+from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD
 from sknn._array_ops import NUMPY_OPS, array_ops
 from sknn.io import load, save
 
@@ -392,3 +392,47 @@ def test_scikit_learn_callbacks_see_the_epoch_models_in_the_namespace(namespace,
         # (scikit-learn's accuracy on torch tensors is a float32 mean)
         assert scores(to_array(X), to_array(y)) == pytest.approx(expected, rel=1e-6)
     assert len(expected) == 5  # the fit's and each epoch's
+
+
+GRADIENT_CASES = [
+    (LogisticRegressionGD, {}),
+    (SoftmaxGD, {}),
+    *[(ShallowNNClassifier, {"activation": a}) for a in ("tanh", "relu", "sigmoid", "leaky_relu")],
+]
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+@pytest.mark.parametrize(
+    "Estimator,params", GRADIENT_CASES, ids=lambda v: getattr(v, "__name__", str(v))
+)
+def test_gradients_equal_numpys_and_finite_differences(namespace, Estimator, params):
+    # The objectives' own loss and gradient in the namespace: equal to NumPy's
+    # (whose gradients test_gradient_check.py checks everywhere), and to
+    # central differences of the namespace's own loss.
+    _, _, to_array = _namespace(namespace)
+    X, y = _data()
+    weights = np.linspace(0.5, 1.5, len(y))
+    estimator = make(Estimator, alpha=0.1, **params)
+    objective, theta, X64, Y, sw = estimator._gradient_problem(X, y, weights)
+    theta = {name: value + 0.1 for name, value in theta.items()}  # off the symmetric start
+    loss, grads = objective.loss_grad(theta, X64, Y, sw)
+    grads = {name: g.copy() for name, g in grads.items()}
+
+    theta_xp = {name: to_array(value) for name, value in theta.items()}
+    data_xp = (to_array(X64), to_array(Y), to_array(sw))
+    loss_xp, grads_xp = objective.loss_grad(theta_xp, *data_xp)
+    assert loss_xp == pytest.approx(loss, rel=1e-13)
+    for name, grad in grads.items():
+        assert_allclose(_numpy(grads_xp[name]), grad, rtol=1e-11, atol=1e-14)
+
+    eps = 1e-6
+    for name, value in theta.items():
+        for index in list(np.ndindex(value.shape))[:4]:
+            shifted = []
+            for sign in (1, -1):
+                moved = {key: array.copy() for key, array in theta.items()}
+                moved[name][index] += sign * eps
+                moved_xp = {key: to_array(array) for key, array in moved.items()}
+                shifted.append(objective.loss(moved_xp, *data_xp))
+            numeric = (shifted[0] - shifted[1]) / (2 * eps)
+            assert numeric == pytest.approx(grads[name][index], rel=1e-5, abs=1e-8)
