@@ -534,16 +534,17 @@ def _target_fits(problem, sizes, config):
 
 
 # ----------------------------------------------------- where the time goes
-def _counting(counts, owner, method):
-    """Patch ``owner.method`` to count its calls and the time spent in them."""
+def _counting(counts, owner, method, name=None):
+    """Patch ``owner.method`` to count its calls and the time spent in them (under ``name``)."""
     original = getattr(owner, method)
+    name = method if name is None else name
 
     def counted(self, *args, **kwargs):
         start = time.perf_counter()
         try:
             return original(self, *args, **kwargs)
         finally:
-            entry = counts.setdefault(method, [0, 0.0])
+            entry = counts.setdefault(name, [0, 0.0])
             entry[0] += 1
             entry[1] += time.perf_counter() - start
 
@@ -558,6 +559,7 @@ def _evaluations(problem):
     try:
         from sklearn.linear_model._linear_loss import LinearModelLoss
 
+        from sknn._engine import _FullBatchProblem
         from sknn.linear import LinearObjective, SampleSpaceObjective
     except ImportError:
         return None
@@ -565,8 +567,10 @@ def _evaluations(problem):
     with ExitStack() as stack, blas_threads(CURVE_THREADS), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for owner in (LinearObjective, SampleSpaceObjective):
-            for method in ("loss", "loss_grad"):
-                stack.enter_context(_counting(sknn_counts, owner, method))
+            stack.enter_context(_counting(sknn_counts, owner, "loss_grad"))
+        # The line search's trial losses: on the linear models' reused logits, one
+        # product per step (the gradient's logits) and elementwise work per trial.
+        stack.enter_context(_counting(sknn_counts, _FullBatchProblem, "step_loss", "loss"))
         start = time.perf_counter()
         fitted = problem.sknn().fit(problem.X, problem.y)
         sknn_seconds = time.perf_counter() - start
@@ -906,11 +910,12 @@ def _add_notes(section, sizes, plots, default_table, gap_table, curve_table, tim
     ]
     time_table.notes += [
         "Counted on one untimed default fit by wrapping sknn's objective (LinearObjective / "
-        "SampleSpaceObjective `loss_grad` and `loss`) and scikit-learn's "
-        "`LinearModelLoss.loss_gradient`; time per epoch from the timed default fit. Each "
-        "epoch evaluates loss and gradient once at the look-ahead point plus the line "
-        "search's trial losses; what is not inside the objective is the optimizer's "
-        "updates, the engine's bookkeeping and the fit's set-up.",
+        "SampleSpaceObjective `loss_grad`), the line search's trial losses (the engine's "
+        "`step_loss`, on reused logits: one product per step, elementwise work per trial) "
+        "and scikit-learn's `LinearModelLoss.loss_gradient`; time per epoch from the timed "
+        "default fit. Each epoch evaluates loss and gradient once at the look-ahead point "
+        "plus the line search's trial losses; what is not inside the objective is the "
+        "optimizer's updates, the engine's bookkeeping and the fit's set-up.",
     ]
 
 
