@@ -76,10 +76,6 @@ class ArrayOps:
         """``array[rows]`` for a NumPy integer array ``rows``."""
         return self.xp.take(array, self.xp.asarray(rows, device=array.device), axis=0)
 
-    def fortran(self, array):
-        """``array`` laid out for the BLAS as column-major, where the namespace has layouts."""
-        return array
-
     def contiguous(self, array):
         """``array`` in row-major layout, where the namespace has layouts."""
         return array
@@ -189,9 +185,6 @@ class NumPyOps(ArrayOps):
             return np.take(array, rows, axis=0, out=out, mode="clip")
         out[...] = array[rows]
         return out
-
-    def fortran(self, array):
-        return np.asfortranarray(array)
 
     def contiguous(self, array):
         return np.ascontiguousarray(array)

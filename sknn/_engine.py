@@ -200,7 +200,7 @@ def train(
     batches = Batches(X, Y, sample_weight, batch_size, shuffle, rng)
     full_batch = batches.full_batch
     problem = _FullBatchProblem(objective, X, Y, sample_weight) if full_batch else None
-    guard = _Guard(params, full_batch, log.loss_curve)
+    guard = _Guard(log.loss_curve)
     best_monitored = np.inf
     best_params = None  # weights of the best validation loss
     no_improvement = 0
@@ -367,8 +367,7 @@ class _Guard:
     the first batch's loss stands in.
     """
 
-    def __init__(self, params, full_batch, loss_curve):
-        self.full_batch = full_batch
+    def __init__(self, loss_curve):
         self.first_loss = loss_curve[0] if loss_curve else None
         self.best_loss = math.inf
         self.best = None

@@ -13,11 +13,10 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import skops.io
-from conftest import ESTIMATORS, OPTIMIZERS
+from conftest import ESTIMATORS, OPTIMIZERS, _data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
-from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
@@ -44,15 +43,7 @@ def make(Estimator, **params):
 
 
 def data(n_classes=3, n_samples=60, n_features=5, dtype=np.float64, seed=0):
-    X, y = make_classification(
-        n_samples=n_samples,
-        n_features=n_features,
-        n_informative=3,
-        n_redundant=0,
-        n_classes=n_classes,
-        n_clusters_per_class=1,
-        random_state=seed,
-    )
+    X, y = _data(n_classes=n_classes, n_samples=n_samples, n_features=n_features, seed=seed)
     return X.astype(dtype), y
 
 
