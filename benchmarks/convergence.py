@@ -8,8 +8,10 @@ implementation of ``J``, and every method is judged by the relative gap
 that returned it.
 
 The methods: sknn's ``gd`` (fixed step 1/L), ``momentum`` (heavy ball, 1/L),
-the default ``nesterov`` (FISTA momentum, Armijo line search, function
-restart), ``adam`` (step 0.01), and scikit-learn's lbfgs ``LogisticRegression``
+``nesterov`` (FISTA momentum, Armijo line search, function restart), the
+default ``cg`` (preconditioned Polak-Ribiere+ conjugate gradient with a
+Newton line search on the logits), ``adam`` (step 0.01), and scikit-learn's
+lbfgs ``LogisticRegression``
 on the same objective (``C = 1 / (n alpha)``; one-vs-rest for
 LogisticRegressionGD with more than two classes).
 
@@ -68,10 +70,11 @@ MODELS = {"LogisticRegressionGD": LogisticRegressionGD, "SoftmaxGD": SoftmaxGD}
 METHODS = {
     "gd (step 1/L)": dict(optimizer="gd"),
     "momentum (1/L)": dict(optimizer="momentum"),
-    "nesterov + line search (default)": {},
+    "nesterov + line search": dict(optimizer="nesterov"),
+    "conjugate gradient (default)": {},
     "adam (0.01)": dict(optimizer="adam"),
 }
-DEFAULT_METHOD = "nesterov + line search (default)"
+DEFAULT_METHOD = "conjugate gradient (default)"
 LBFGS = "lbfgs (scikit-learn)"
 #: BLAS threads of the curves and of the targets (see the intro for why); the
 #: target fits also run with each OpenBLAS's default thread count (None).
@@ -559,18 +562,21 @@ def _evaluations(problem):
     try:
         from sklearn.linear_model._linear_loss import LinearModelLoss
 
-        from sknn._engine import _FullBatchProblem
+        from sknn._engine import _FullBatchProblem, _Line
         from sknn.linear import LinearObjective, SampleSpaceObjective
     except ImportError:
         return None
     sknn_counts, lbfgs_counts = {}, {}
     with ExitStack() as stack, blas_threads(CURVE_THREADS), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        # Every gradient (one per epoch), and those computed from X itself: the
+        # others come from the logits and probabilities of the line search's
+        # last point.
+        stack.enter_context(_counting(sknn_counts, _FullBatchProblem, "loss_grad"))
         for owner in (LinearObjective, SampleSpaceObjective):
-            stack.enter_context(_counting(sknn_counts, owner, "loss_grad"))
-        # The line search's trial losses: on the linear models' reused logits, one
-        # product per step (the gradient's logits) and elementwise work per trial.
-        stack.enter_context(_counting(sknn_counts, _FullBatchProblem, "step_loss", "loss"))
+            stack.enter_context(_counting(sknn_counts, owner, "loss_grad", "from_X"))
+        # The line search's points: elementwise work on the logits, no product.
+        stack.enter_context(_counting(sknn_counts, _Line, "at", "loss"))
         start = time.perf_counter()
         fitted = problem.sknn().fit(problem.X, problem.y)
         sknn_seconds = time.perf_counter() - start
@@ -585,6 +591,7 @@ def _evaluations(problem):
     return {
         "n_iter": n_iter,
         "loss_grads": loss_grads,
+        "from_X": sknn_counts.get("from_X", (0, 0.0))[0],
         "losses": losses,
         "evaluations_per_iteration": (loss_grads + losses) / n_iter,
         "loss_grad_seconds": loss_grad_seconds / max(loss_grads, 1),
@@ -678,7 +685,8 @@ def run(config):
             *_PROBLEM_COLUMNS,
             Column("n_iter", "epochs", "int"),
             Column("loss_grads", "loss+gradient evaluations", "int"),
-            Column("losses", "loss-only evaluations (line search)", "int"),
+            Column("from_X", "of which from X (else from the line's logits)", "int"),
+            Column("losses", "line-search points (loss, slope, curvature)", "int"),
             Column("per_iteration", "evaluations per epoch", "float"),
             Column("epoch_seconds", "fit time per epoch", "seconds"),
             Column("loss_grad_seconds", "per loss+gradient", "seconds"),
@@ -909,13 +917,15 @@ def _add_notes(section, sizes, plots, default_table, gap_table, curve_table, tim
         "has exact counts).",
     ]
     time_table.notes += [
-        "Counted on one untimed default fit by wrapping sknn's objective (LinearObjective / "
-        "SampleSpaceObjective `loss_grad`), the line search's trial losses (the engine's "
-        "`step_loss`, on reused logits: one product per step, elementwise work per trial) "
-        "and scikit-learn's `LinearModelLoss.loss_gradient`; time per epoch from the timed "
-        "default fit. Each epoch evaluates loss and gradient once at the look-ahead point "
-        "plus the line search's trial losses; what is not inside the objective is the "
-        "optimizer's updates, the engine's bookkeeping and the fit's set-up.",
+        "Counted on one untimed default fit by wrapping the engine's full-batch `loss_grad` "
+        "(one per epoch), sknn's objective (LinearObjective / SampleSpaceObjective "
+        "`loss_grad`: the gradients computed from X; the others are one product with X from "
+        "the logits and probabilities of the line search's last point), the line search's "
+        "points (the engine's `_Line.at`: loss, slope and curvature along the direction from "
+        "the logits, no product) and scikit-learn's `LinearModelLoss.loss_gradient`; time "
+        "per epoch from the timed default fit. Each epoch is one gradient, one product for "
+        "the direction's logits and the line search's points; what is not inside these is "
+        "the optimizer's vector updates, the engine's bookkeeping and the fit's set-up.",
     ]
 
 
@@ -934,6 +944,7 @@ def _figure(key, plot):
 _STYLES = {
     "gd (step 1/L)": dict(color="tab:blue"),
     "momentum (1/L)": dict(color="tab:orange"),
+    "nesterov + line search": dict(color="tab:olive"),
     DEFAULT_METHOD: dict(color="tab:green", linewidth=2.2),
     "adam (0.01)": dict(color="tab:purple"),
 }

@@ -111,6 +111,10 @@ class BaseGDClassifier(
     # Names of the public attributes that hold the weights.
     _weight_attributes = ()
 
+    # What optimizer='auto' means on the full batch and on mini-batches, where
+    # an estimator offers it.
+    _AUTO_OPTIMIZERS = None
+
     # Whether a multilabel indicator y is accepted (and the tag says so).
     _supports_multilabel = False
 
@@ -391,7 +395,7 @@ class BaseGDClassifier(
         # Commit: nothing above has touched the estimator's attributes.
         self.classes_ = classes
         self._store_params(params)
-        self._optimizer_state = {"name": self.optimizer, "state": optimizer_state}
+        self._optimizer_state = {"name": self._optimizer_name(X), "state": optimizer_state}
         self._rng_state = rng.get_state(legacy=False)
         self.stop_reason_ = stop_reason
         self.loss_curve_ = log.loss_curve
@@ -404,22 +408,39 @@ class BaseGDClassifier(
         hooks.end(stop_reason, self.best_loss_)
         return self
 
+    def _optimizer_name(self, X):
+        """The optimizer of a fit on ``X``: ``optimizer``, with 'auto' resolved.
+
+        'auto' (where an estimator offers it) is ``_AUTO_OPTIMIZERS[0]`` on the
+        full batch and ``_AUTO_OPTIMIZERS[1]`` on mini-batches.
+        """
+        if self.optimizer != "auto":
+            return self.optimizer
+        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
+        return self._AUTO_OPTIMIZERS[0 if full_batch else 1]
+
     def _make_optimizer(self, objective, X, sample_weight):
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
+        name = self._optimizer_name(X)
         return make_optimizer(
-            self.optimizer,
+            name,
             self._initial_learning_rate(objective, X, sample_weight),
             self.beta_1,
             self.beta_2,
             self.epsilon,
             full_batch=full_batch,
             line_search=self.learning_rate == "auto",
+            preconditioner=(
+                objective.preconditioner(X, sample_weight)
+                if name == "cg" and full_batch and hasattr(objective, "preconditioner")
+                else None
+            ),
         )
 
     def _continued_optimizer_state(self, X):
         """A private copy of the last fit's optimizer state, if it used the same optimizer."""
         previous = getattr(self, "_optimizer_state", None)
-        if previous is None or previous["name"] != self.optimizer:
+        if previous is None or previous["name"] != self._optimizer_name(X):
             return {}
         return map_parameter_state(previous["state"], lambda arrays: self._continued(arrays, X))
 

@@ -226,7 +226,9 @@ class EpochCheckpoint:
     """The training state at the last epoch boundary, to roll back to on Ctrl-C.
 
     The state is what a warm start continues from: the parameters, every
-    public attribute of the optimizer (its arrays and dicts of arrays copied;
+    public attribute of the optimizer (its arrays and dicts of arrays copied,
+    unless the optimizer ``replaces_its_state``: binds new arrays at each
+    step and never writes into old ones, so references are a snapshot;
     attributes named with a leading underscore are scratch buffers, not
     state, and are left alone), the
     random generator's state (the next epoch's shuffle) and the lengths of the
@@ -268,7 +270,11 @@ class EpochCheckpoint:
         reuse = self._snapshots[spare] or {}
         self._snapshots[spare] = {
             "params": _copy_state(self._params, reuse.get("params")),
-            "optimizer": _copy_state(_optimizer_state(self._optimizer), reuse.get("optimizer")),
+            "optimizer": (
+                _optimizer_state(self._optimizer)
+                if getattr(self._optimizer, "replaces_its_state", False)
+                else _copy_state(_optimizer_state(self._optimizer), reuse.get("optimizer"))
+            ),
             "rng": None if self._rng is None else self._rng.get_state(),
             "n_epochs": (len(self._log.loss_curve), len(self._log.validation_loss_curve)),
         }

@@ -17,6 +17,8 @@ from scipy.sparse.linalg import LinearOperator
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_array
 
+from ._functions import LineLoss
+from ._preconditioning import CenteringPreconditioner
 from ._preparation import (
     _check_labels_known,
     _encode_targets,
@@ -250,6 +252,26 @@ class _DaskObjective:
     def loss(self, params, X, Y, sample_weight):
         return self.store.reduce("loss", self.objective, params)
 
+    def line(self, point, direction):
+        """The loss along ``point + s direction`` with its derivatives (linear models), or None.
+
+        Each point of the line is one evaluation on the workers (see
+        :class:`sknn._engine._Line` for what a local fit computes instead).
+        """
+        if not hasattr(self.objective, "line_penalty"):
+            return None
+        return _DaskLine(self, point, direction)
+
+    def preconditioner(self, X, sample_weight):
+        """:meth:`sknn.linear.LinearObjective.preconditioner`, from the blocks' column moments."""
+        if not hasattr(self.objective, "preconditioner"):
+            return None
+        mean, second_moment = self.store.reduce("moments", self.objective)
+        n_samples, n_features = X.shape
+        return CenteringPreconditioner.from_moments(
+            mean, np.clip(second_moment - mean * mean, 0.0, None), scale=2 * n_samples > n_features
+        )
+
     def smoothness(self, X, sample_weight, exact=True):
         """:meth:`sknn.linear.LinearObjective.smoothness` of all the blocks' rows."""
         if not exact:
@@ -270,6 +292,30 @@ class _DaskObjective:
             top = _top_eigenvalue(LinearOperator((size, size), matvec=gram_times, dtype=float))
         curvature = _LINK_CURVATURE[self.objective.link]
         return curvature * top / self.store.total_weight + self.objective.alpha
+
+
+class _DaskLine:
+    """A line of :class:`_DaskObjective`: loss, slope and curvature summed over the blocks."""
+
+    exact = True
+
+    def __init__(self, objective, point, direction):
+        self._objective, self._point, self._direction = objective, point, direction
+        self._penalty = objective.objective.line_penalty(point, direction, None, None)
+
+    def at(self, step):
+        loss, derivative, curvature = self._objective.store.reduce(
+            "line", self._objective.objective, self._point, argument=(self._direction, step)
+        )
+        value, slope, quadratic = self._penalty
+        loss += value + step * (slope + 0.5 * step * quadratic)
+        return loss, derivative + slope + step * quadratic, curvature + quadratic
+
+    def curvature_at_start(self):
+        return self.at(0.0)[2]
+
+    def moved_to(self, step):
+        pass
 
 
 # Worker-side objectives, one per fit and thread: the network's objective
@@ -314,12 +360,44 @@ def _evaluate_group(kind, fit_key, objective, params, total_weight, argument, *b
             part = objective.loss(params, X, Y, sw) * share
         elif kind == "smoothness":
             part = objective.smoothness(X, sw, exact=False) * share
+        elif kind == "line":
+            direction, step = argument
+            part = tuple(
+                value * share for value in _block_line(objective, params, direction, step, X, Y, sw)
+            )
+        elif kind == "moments":
+            part = _block_moments(X, sw, share)
         elif kind == "gram":
             part = _weighted_gram(X, sw)
         else:
             part = _weighted_gram_times(X, sw, argument)
         total = part if total is None else _add_into(total, part)
     return total, time.perf_counter() - start
+
+
+def _block_line(objective, point, direction, step, X, Y, sample_weight):
+    """The block's mean data loss at ``point + step direction``, and its two derivatives."""
+    Z0 = objective.logits(point, X)
+    D = objective.logits(direction, X)
+    line = LineLoss(objective.link, Z0, D, Y, sample_weight)
+    Z0 += step * D
+    return line.at(step, Z0)
+
+
+def _block_moments(X, sample_weight, share):
+    """The block's share of the weighted column means of X and of X squared."""
+    n_rows = X.shape[0]
+    weights = (
+        np.full(n_rows, 1.0 / n_rows)
+        if sample_weight is None
+        else sample_weight / sample_weight.sum()
+    )
+    weights = weights * share
+    squares = X.multiply(X) if hasattr(X, "multiply") else X * X
+    return (
+        np.asarray(safe_sparse_dot(weights, X), dtype=float),
+        np.asarray(safe_sparse_dot(weights, squares), dtype=float),
+    )
 
 
 def _nbytes(params):

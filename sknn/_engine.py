@@ -56,7 +56,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ._array_ops import array_ops
 from ._batches import Batches
 from ._callbacks import EpochCheckpoint, SilentHooks, user_stacklevel
-from ._functions import underflow_is_fine
+from ._functions import LineLoss, data_residual, underflow_is_fine
 
 # A loss this many times the first loss of a fit (or above it when that is
 # below 1) means the steps are blowing up rather than descending. With stable
@@ -66,6 +66,12 @@ DIVERGENCE_FACTOR = 1e4
 
 # A loss above this multiple of the fit's first loss is unstable training.
 INSTABILITY_FACTOR = 2.0
+
+# A full-batch gradient at the point a line search moved to is computed from
+# the logits carried along the line (Z + s D, no product with X) at most this
+# many times in a row; then once from X itself, so rounding drift in the
+# logits stays within a few ulps.
+_MAX_REUSED_IN_A_ROW = 15
 
 # Full batch: how often an unstable loss may halve the learning rate before
 # the fit is declared diverged (2^-40 ~ 1e-12 of the original step).
@@ -101,13 +107,38 @@ class _FullBatchProblem:
         self.objective, self.data = objective, (X, Y, sample_weight)
         self.squared_gradient_norm = None
         self._affine = hasattr(objective, "loss_from_logits")
+        # float32 logits carried along lines drift by ulps of 1e-7 per step: at
+        # the float32 gradient test's floor, so float32 recomputes them.
+        self._reuse_arrivals = (
+            self._affine
+            and hasattr(objective, "gradient_from_residual")
+            and array_ops(X).numpy_dtype(X.dtype) == np.dtype(np.float64)
+        )
         self._grads = None
         self._logits = self._direction = self._trial_logits = None
+        # What the last line search left at the point it moved to (see _Line).
+        self._start_hessian = self._arrival = None
+        self._gradients_since_move = 0
+        self._reused_in_a_row = 0
 
     def loss_grad(self, point):
         """Loss and gradient at ``point``; the start of the next line search."""
+        self._gradients_since_move += 1
         if not self._affine:
             return self.objective.loss_grad(point, *self.data)
+        arrival, self._arrival = self._arrival, None
+        if arrival is not None and self._reused_in_a_row < _MAX_REUSED_IN_A_ROW:
+            # ``point`` is where the last line search moved to: its loss, logits
+            # and probabilities are known, and its gradient is one product away.
+            self._reused_in_a_row += 1
+            loss, logits, probabilities = arrival
+            self._logits, self._trial_logits = logits, self._logits
+            X, Y, sample_weight = self.data
+            residual = data_residual(probabilities, Y, sample_weight)
+            self._grads = self.objective.gradient_from_residual(point, X, residual)
+            self._direction = None
+            return loss, self._grads
+        self._reused_in_a_row = 0
         if self._logits is None:
             X, b = self.data[0], point["b"]
             ops = array_ops(b)
@@ -132,6 +163,87 @@ class _FullBatchProblem:
         Z = _axpy_into(self._trial_logits, -step_size, self._direction, self._logits)
         self._trial_logits = Z
         return self.objective.loss_from_logits(trial, Z, Y, sample_weight)
+
+    def inner(self, a, b):
+        """The objective's inner product of two gradient-shaped dicts."""
+        return self.objective.inner(a, b)
+
+    def line(self, point, direction):
+        """The objective along ``point + s * direction``, from the last ``loss_grad``'s point.
+
+        An objective that evaluates elsewhere (on Dask workers) may bring its
+        own exact line (``objective.line``); otherwise a :class:`_Line`.
+        """
+        own_line = getattr(self.objective, "line", None)
+        line = None if own_line is None else own_line(point, direction)
+        return _Line(self, point, direction) if line is None else line
+
+
+class _Line:
+    """The objective along ``point + s * direction``, for a line search.
+
+    For an objective with affine logits, :meth:`at` gives the loss and its
+    first two derivatives in s from the logits alone (``Z(point) + s D``, one
+    product with X for D), through the objective's ``line_penalty`` and
+    :class:`sknn._functions.LineLoss`, and :meth:`curvature_at_start` the
+    second derivative at s = 0.
+
+    A line search that moves to a point of the line says so with
+    :meth:`moved_to`: the next line, started from that point after its
+    gradient, then measures its curvature at s = 0 from what this line
+    computed there, and the gradient there is computed from the logits and
+    probabilities this line computed (see :meth:`_FullBatchProblem.loss_grad`).
+    """
+
+    def __init__(self, problem, point, direction):
+        objective = problem.objective
+        if not (problem._affine and hasattr(objective, "line_penalty")):
+            raise TypeError(
+                f"{type(objective).__name__} has no exact line search (affine logits and "
+                "line_penalty), which conjugate gradient needs."
+            )
+        X, Y, sample_weight = problem.data
+        Z0 = problem._logits
+        D = objective.logits(direction, X)
+        self._problem = problem
+        self._penalty = objective.line_penalty(point, direction, Z0, D)
+        self._data = LineLoss(objective.link, Z0, D, Y, sample_weight)
+        self._D = D
+        self._last_step = self._last_loss = None
+
+    def at(self, step):
+        """``(loss, derivative, curvature)`` of the objective at ``point + step * direction``."""
+        problem = self._problem
+        Z = _axpy_into(problem._trial_logits, step, self._D, problem._logits)
+        problem._trial_logits = Z
+        loss, derivative, curvature = self._data.at(step, Z)
+        value, slope, quadratic = self._penalty
+        loss += value + step * (slope + 0.5 * step * quadratic)
+        self._last_step, self._last_loss = step, loss
+        return loss, derivative + slope + step * quadratic, curvature + quadratic
+
+    def curvature_at_start(self):
+        """The second derivative at s = 0 (exact lines only)."""
+        problem = self._problem
+        hessian, problem._start_hessian = problem._start_hessian, None
+        if hessian is None or problem._gradients_since_move != 1:
+            # No reusable point: evaluate at s = 0 itself.
+            return self.at(0.0)[2]
+        return self._data.curvature(hessian) + self._penalty[2]
+
+    def moved_to(self, step):
+        """The line search moved the parameters to ``point + step * direction``."""
+        problem = self._problem
+        problem._gradients_since_move = 0
+        problem._start_hessian = problem._arrival = None
+        if step == self._last_step:
+            problem._start_hessian = self._data.hessian
+            if problem._reuse_arrivals:
+                problem._arrival = (
+                    self._last_loss,
+                    problem._trial_logits,
+                    self._data.probabilities,
+                )
 
 
 # Exponentials of very negative logits underflow to 0 by design: ignored once

@@ -212,6 +212,16 @@ def data_loss_and_residual(link, Z, Y, sample_weight, total_weight=None):
     return _weighted_total(losses, scaled), residual
 
 
+def data_residual(P, Y, sample_weight):
+    """The residual of :func:`data_loss_and_residual` from the probabilities ``P`` (kept)."""
+    residual = P - Y
+    if sample_weight is None:
+        residual *= 1.0 / P.shape[0]
+    else:
+        residual *= (sample_weight / _weighted_total(sample_weight, None))[:, None]
+    return residual
+
+
 @underflow_is_fine
 def data_loss(link, Z, Y, sample_weight):
     """Weighted mean loss of an output layer, from its logits ``Z`` (left intact)."""
@@ -219,6 +229,102 @@ def data_loss(link, Z, Y, sample_weight):
     if sample_weight is None:
         return _weighted_total(losses, None) / losses.shape[0]
     return _weighted_total(losses, sample_weight) / _weighted_total(sample_weight, None)
+
+
+class LineLoss:
+    """The weighted mean loss of an output layer along a line of logits, with its derivatives.
+
+    On the line ``Z(s) = Z0 + s D``, :meth:`at` gives the mean loss ``f(s)``
+    (as :func:`data_loss`), ``f'(s) = mean (P - Y) . D`` and
+    ``f''(s) = mean D^T H D``, H the Hessian of the link's loss in the logits
+    (``P (1 - P)`` for independent sigmoid units, ``diag(p) - p p^T`` per
+    softmax row): what an exact line search on a linear model needs, at
+    O(n_samples * n_outputs) per point and no product with X.
+
+    Parameters
+    ----------
+    link : {'sigmoid', 'softmax'}
+    Z0, D : ndarray of shape (n_samples, n_outputs)
+        The logits at ``s = 0`` and their direction; not modified.
+    Y : ndarray of shape (n_samples, n_outputs)
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Attributes
+    ----------
+    probabilities : ndarray of shape (n_samples, n_outputs)
+        P at the last point :meth:`at` evaluated (the gradient there is
+        ``X^T`` of :func:`data_residual` of them).
+    hessian : ndarray of shape (n_samples, n_outputs)
+        What :meth:`curvature` needs of that point (``P (1 - P)``, or the
+        softmax's P) to measure another direction's curvature there without
+        an exponential.
+    """
+
+    def __init__(self, link, Z0, D, Y, sample_weight):
+        self.link, self.D, self.Y, self.sample_weight = link, D, Y, sample_weight
+        self.total = Z0.shape[0] if sample_weight is None else _weighted_total(sample_weight, None)
+        self.target_slope = _target_total(Y, D, sample_weight)
+        self.probabilities = self.hessian = None
+
+    def at(self, step, Z):
+        """``(f(s), f'(s), f''(s))`` at ``s = step``, whose logits are ``Z`` (kept)."""
+        ops = array_ops(Z)
+        D, weights = self.D, self.sample_weight
+        # The losses are summed per sample as the objective's own (y . z taken
+        # off each sample's loss, not off the total): near the optimum the loss
+        # is far below the logits' size, and a difference of totals would lose
+        # it to rounding, in float32 above the line search's tolerance.
+        if self.link == "sigmoid":
+            losses = sigmoid_loss(Z, self.Y)
+            P = ops.sigmoid(Z)
+            slopes = P * D
+            self.hessian = ops.subtract(P, P * P)
+            curvatures = self.hessian * D
+            curvatures *= D
+        else:
+            xp = ops.xp
+            row_max = xp.max(Z, axis=1)
+            P = Z - row_max[:, None]
+            P = ops.exp(P, out=P)
+            normaliser = ops.sum(P, axis=1)
+            P /= normaliser[:, None]
+            losses = xp.log(normaliser)
+            losses += row_max
+            losses -= ops.row_dots(self.Y, Z)
+            self.hessian = P
+            slopes, curvatures = _softmax_directional(P, D)
+        self.probabilities = P
+        loss = _weighted_total(losses, weights) / self.total
+        derivative = (_weighted_total(slopes, weights) - self.target_slope) / self.total
+        return loss, derivative, _weighted_total(curvatures, weights) / self.total
+
+    def curvature(self, hessian):
+        """``f''`` along this line's D at a point whose :attr:`hessian` is given."""
+        if self.link == "sigmoid":
+            curvatures = hessian * self.D
+            curvatures *= self.D
+        else:
+            _, curvatures = _softmax_directional(hessian, self.D)
+        return _weighted_total(curvatures, self.sample_weight) / self.total
+
+
+def _softmax_directional(P, D):
+    """Per row, ``p . d`` and ``d^T (diag(p) - p p^T) d``."""
+    ops = array_ops(P)
+    PD = P * D
+    slopes = ops.sum(PD, axis=1)
+    PD *= D
+    curvatures = ops.sum(PD, axis=1)
+    curvatures -= slopes * slopes
+    return slopes, curvatures
+
+
+def _target_total(Y, Z, sample_weight):
+    """``sum_i s_i y_i . z_i``."""
+    ops = array_ops(Z)
+    if sample_weight is None:
+        return ops.dot(Y, Z)
+    return _weighted_total(Y * Z, sample_weight)
 
 
 def _weighted_total(losses, sample_weight):
@@ -239,8 +345,10 @@ def l2_penalty(weights, alpha):
 
 def inner_product(a, b):
     """Sum over the arrays of two dicts with the same keys of their elementwise products."""
-    ops = array_ops(*a.values())
-    return float(sum(ops.dot(a[name], b[name]) for name in a))
+    total = 0.0
+    for name, array in a.items():
+        total += array_ops(array).dot(array, b[name])
+    return total
 
 
 @underflow_is_fine

@@ -50,6 +50,15 @@ _MAX_BACKTRACKS = 60
 # every step near the optimum for noise (5000 iterations without converging).
 _ROUNDING_SLACK = 1e-13
 _ROUNDING_ULPS = 10
+# Conjugate gradient's line search: the strong Wolfe conditions, with the
+# curvature constant Nocedal & Wright recommend for nonlinear conjugate
+# gradient (0.1: close to an exact line search, which keeps the directions
+# conjugate); a bracket-free step grows 4-fold.
+_WOLFE_DECREASE = 1e-4
+_WOLFE_CURVATURE = 0.1
+_STEP_EXPANSION = 4.0
+_APPROXIMATE_SLACK = 100.0
+_MAX_LINE_EVALUATIONS = 30
 
 
 class GradientDescent:
@@ -273,13 +282,158 @@ class Nesterov(GradientDescent):
         self.lookahead = state.get("lookahead")
 
 
-OPTIMIZERS = {cls.name: cls for cls in (GradientDescent, Momentum, Adam, Nesterov)}
+class ConjugateGradient(GradientDescent):
+    """Nonlinear conjugate gradient (Polak-Ribiere+), preconditioned, with a line search.
+
+    Gradient descent with momentum, both chosen afresh at every step: the
+    direction is ``d = -M g + beta d_prev`` with the Polak-Ribiere+ momentum
+    ``beta = max(0, <g, M g - M g_prev> / <g_prev, M g_prev>)`` (0 restarts
+    from the steepest descent direction, as does any d that is not a descent
+    direction), and the step ``s`` along d is found by a line search, so no
+    learning rate needs tuning. M is the problem's preconditioner (identity
+    when there is none): a fixed change of coordinates that leaves the model
+    and its minimum alone.
+
+    The line search needs the loss and its first two derivatives along d,
+    which the linear models give from their logits at O(n_samples) per point
+    (``problem.line``, see :class:`sknn._engine._Line`): it is a safeguarded
+    Newton iteration on ``phi(s) = J(x + s d)`` (bisection inside the bracket
+    when a Newton step leaves it), from the Newton step at ``s = 0``, and
+    stops at the first s meeting the strong Wolfe conditions
+    ``phi(s) <= phi(0) + c1 s phi'(0)`` and ``|phi'(s)| <= c2 |phi'(0)|``
+    (usually the first). ``learning_rate`` is the first trial step only
+    where the curvature at s = 0 is not positive.
+
+    Full batch only: losses and gradients of different mini-batches are not
+    one function, and conjugacy means nothing across them.
+    """
+
+    name = "cg"
+    # Each step binds new direction and gradient arrays (see EpochCheckpoint).
+    replaces_its_state = True
+
+    def __init__(self, learning_rate, preconditioner=None):
+        self.learning_rate = learning_rate
+        self.direction = None
+        self.preconditioned_gradient = None
+        self.gradient_product = None
+        self._preconditioner = preconditioner
+
+    def step(self, params, grads, loss=None, problem=None):
+        if self._preconditioner is None:
+            # The gradients are not written to (here or by the loop): no copy.
+            Mg, gMg = grads, problem.squared_gradient_norm
+        else:
+            Mg = self._preconditioner(grads)
+            gMg = problem.inner(grads, Mg)
+        direction = None
+        if self.direction is not None and self.gradient_product > 0:
+            beta = max(0.0, (gMg - problem.inner(grads, self.preconditioned_gradient)))
+            beta /= self.gradient_product
+            direction = {name: beta * d - Mg[name] for name, d in self.direction.items()}
+            slope = problem.inner(grads, direction)
+        if direction is None or not slope < 0:
+            direction = {name: -g for name, g in Mg.items()}
+            slope = -gMg
+        step = self._line_search(problem, params, direction, loss, slope) if slope < 0 else 0.0
+        if step > 0:
+            for name, d in direction.items():
+                params[name] += step * d
+            self.direction = direction
+            self.preconditioned_gradient, self.gradient_product = Mg, gMg
+        else:
+            # No decrease along any direction the line search could measure:
+            # start afresh from the steepest descent direction.
+            self.direction = self.preconditioned_gradient = self.gradient_product = None
+
+    def _line_search(self, problem, point, direction, loss, slope):
+        """A step along ``direction`` meeting the line search's conditions; 0.0 if none."""
+        line = problem.line(point, direction)
+        slack = _rounding_slack(direction) * abs(loss)
+
+        def sufficient(step, value):
+            return value <= loss + _WOLFE_DECREASE * step * slope + slack
+
+        curvature = line.curvature_at_start()
+        step = -slope / curvature if curvature > 0 else float(self.learning_rate)
+        low, high, best = 0.0, math.inf, 0.0
+        for _ in range(_MAX_LINE_EVALUATIONS):
+            value, derivative, curvature = line.at(step)
+            if not math.isfinite(value):
+                high = step
+            else:
+                flat = abs(derivative) <= _WOLFE_CURVATURE * -slope
+                # Near the optimum the loss's decrease sinks below its rounding
+                # (float32: 1e-7 of it) while its derivative, a sum of signed
+                # terms, still resolves: the loss is convex along the line, so
+                # a point where it still descends, or has just passed the
+                # minimum by a little, lies below the start (Hager & Zhang's
+                # approximate Wolfe conditions).
+                if flat and derivative <= 0 and value <= loss + _APPROXIMATE_SLACK * slack:
+                    line.moved_to(step)
+                    return step
+                if sufficient(step, value):
+                    if flat:
+                        line.moved_to(step)
+                        return step
+                    best = step
+                if derivative > 0:
+                    high = step
+                else:
+                    low = step
+            newton = step - derivative / curvature if math.isfinite(value) and curvature > 0 else -1
+            if low < newton < high:
+                step = newton
+            else:
+                step = 0.5 * (low + high) if high < math.inf else _STEP_EXPANSION * step
+        line.moved_to(best)
+        return best
+
+    def get_state(self):
+        if self.direction is None:
+            return {}
+        return {
+            "direction": self.direction,
+            "preconditioned_gradient": self.preconditioned_gradient,
+            "gradient_product": self.gradient_product,
+        }
+
+    def set_state(self, state):
+        self.direction = state.get("direction")
+        self.preconditioned_gradient = state.get("preconditioned_gradient")
+        self.gradient_product = state.get("gradient_product")
+        if self.gradient_product is not None:
+            self.gradient_product = float(self.gradient_product)
+
+
+OPTIMIZERS = {
+    cls.name: cls for cls in (GradientDescent, Momentum, Adam, Nesterov, ConjugateGradient)
+}
 
 
 def make_optimizer(
-    name, learning_rate, beta_1, beta_2, epsilon, *, full_batch=True, line_search=False
+    name,
+    learning_rate,
+    beta_1,
+    beta_2,
+    epsilon,
+    *,
+    full_batch=True,
+    line_search=False,
+    preconditioner=None,
 ):
-    """Build the optimizer the estimator's ``optimizer`` parameter names."""
+    """Build the optimizer the estimator's ``optimizer`` parameter names.
+
+    ``preconditioner`` (a map of gradient dicts, see :mod:`sknn._preconditioning`)
+    is used by 'cg' only, which refuses mini-batches.
+    """
+    if name == "cg":
+        if not full_batch:
+            raise ValueError(
+                "optimizer='cg' (conjugate gradient) trains on the full batch: set "
+                "batch_size=None, or choose another optimizer for mini-batches."
+            )
+        return ConjugateGradient(learning_rate, preconditioner)
     if name == "gd":
         return GradientDescent(learning_rate)
     if name == "momentum":

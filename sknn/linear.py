@@ -11,6 +11,7 @@ from ._base import BaseGDClassifier
 from ._compat import Interval, StrOptions
 from ._docs import SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
 from ._functions import data_loss, data_loss_and_residual, inner_product, l2_penalty
+from ._preconditioning import CenteringPreconditioner, SampleSpaceCentering
 from ._spectrum import (
     _gram_top_eigenvalue,
     _weighted_squared_norm,
@@ -65,16 +66,43 @@ class LinearObjective:
         """The loss at ``params`` whose logits are ``Z`` (left intact)."""
         return data_loss(self.link, Z, Y, sample_weight) + l2_penalty([params["W"]], self.alpha)
 
+    def line_penalty(self, params, direction, Z, D):
+        """The L2 term along ``params + s direction`` as ``(value, slope, curvature)`` at s = 0.
+
+        The term is ``value + slope s + curvature s^2 / 2``; ``Z`` and ``D``
+        (the logits of ``params`` and of ``direction``) are not needed here.
+        """
+        if not self.alpha:
+            return 0.0, 0.0, 0.0
+        W, dW = params["W"], direction["W"]
+        ops = array_ops(W)
+        return (
+            0.5 * self.alpha * ops.squared_norm(W),
+            self.alpha * ops.dot(W, dW),
+            self.alpha * ops.squared_norm(dW),
+        )
+
+    def preconditioner(self, X, sample_weight):
+        """Conjugate gradient's preconditioner: centering and feature scaling (see there)."""
+        # Scaling has no counterpart in sample space (see there): wide data,
+        # which trains there, is not scaled on this path either, so that a
+        # warm start here continues what a sample-space fit began.
+        n_samples, n_features = X.shape
+        return CenteringPreconditioner(X, sample_weight, scale=2 * n_samples > n_features)
+
     def loss_grad(self, params, X, Y, sample_weight, logits_out=None):
         """Loss and gradient at ``params``; ``logits_out`` receives the logits (a line search's)."""
-        W = params["W"]
         Z = _keep_logits(self.logits(params, X), logits_out)
         loss, residual = data_loss_and_residual(self.link, Z, Y, sample_weight)
+        grads = self.gradient_from_residual(params, X, residual)
+        return loss + l2_penalty([params["W"]], self.alpha), grads
+
+    def gradient_from_residual(self, params, X, residual):
+        """The gradient at ``params`` from the loss's gradient in the logits (``residual``)."""
         grad_W = X.T @ residual
         if self.alpha:
-            grad_W += self.alpha * W
-        grads = {"W": grad_W, "b": array_ops(residual).sum(residual, axis=0)}
-        return loss + l2_penalty([W], self.alpha), grads
+            grad_W += self.alpha * params["W"]
+        return {"W": grad_W, "b": array_ops(residual).sum(residual, axis=0)}
 
     def smoothness(self, X, sample_weight, exact=True):
         """Lipschitz constant L of the loss's gradient (an upper bound).
@@ -143,15 +171,44 @@ class SampleSpaceObjective:
         """The loss at ``params`` whose logits are ``Z`` (left intact)."""
         return data_loss(self.link, Z, Y, sample_weight) + self._penalty(params, Z)
 
+    def line_penalty(self, params, direction, Z, D):
+        """The L2 term along ``params + s direction``, as :meth:`LinearObjective.line_penalty`.
+
+        ``||X^T (C + s dC)||^2`` expands into ``<C, G C>``, ``<dC, G C>`` and
+        ``<dC, G dC>``, read off the logits ``Z - b = G C`` and ``D - db = G dC``.
+        """
+        if not self.alpha:
+            return 0.0, 0.0, 0.0
+        C, dC = params["C"], direction["C"]
+        ops = array_ops(C)
+        xp = ops.xp
+
+        def gram_product(left, logits, intercept):
+            return ops.dot(left, logits) - ops.dot(xp.sum(left, axis=0), intercept)
+
+        return (
+            0.5 * self.alpha * gram_product(C, Z, params["b"]),
+            self.alpha * gram_product(dC, Z, params["b"]),
+            self.alpha * gram_product(dC, D, direction["b"]),
+        )
+
+    def preconditioner(self, X, sample_weight):
+        """Conjugate gradient's preconditioner: centering only (see there)."""
+        return SampleSpaceCentering(self.gram, sample_weight)
+
     def loss_grad(self, params, X, Y, sample_weight, logits_out=None):
         """Loss and gradient at ``params``; ``logits_out`` receives the logits (a line search's)."""
         Z = _keep_logits(self.logits(params, X), logits_out)
         penalty = self._penalty(params, Z)
         loss, residual = data_loss_and_residual(self.link, Z, Y, sample_weight)
+        return loss + penalty, self.gradient_from_residual(params, X, residual)
+
+    def gradient_from_residual(self, params, X, residual):
+        """The C-gradient at ``params`` from the loss's gradient in the logits (reused)."""
         grad_b = array_ops(residual).sum(residual, axis=0)
         if self.alpha:
             residual += self.alpha * params["C"]
-        return loss + penalty, {"C": residual, "b": grad_b}
+        return {"C": residual, "b": grad_b}
 
     def smoothness(self, X, sample_weight, exact=True):
         total_weight = _total_weight(X, sample_weight)
@@ -221,7 +278,10 @@ class _LinearModelHooks:
     _parameter_constraints = {
         **BaseGDClassifier._parameter_constraints,
         "learning_rate": [Interval(Real, 0, np.inf, closed="neither"), StrOptions({"auto"})],
+        "optimizer": [StrOptions({"auto", "cg", "gd", "momentum", "nesterov", "adam"})],
     }
+
+    _AUTO_OPTIMIZERS = ("cg", "nesterov")
 
     def _make_objective(self, link):
         return LinearObjective(link, self.alpha)
@@ -231,14 +291,15 @@ class _LinearModelHooks:
     def _initial_learning_rate(self, objective, X, sample_weight):
         if self.learning_rate != "auto":
             return float(self.learning_rate)
-        if self.optimizer == "adam":
+        optimizer = self._optimizer_name(X)
+        if optimizer == "adam":
             return _ADAM_AUTO_LEARNING_RATE
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
-        if self.optimizer == "nesterov" and full_batch:
+        if optimizer == "cg" or (optimizer == "nesterov" and full_batch):
             # Only where the line search starts: it finds the step itself.
             return 1.0 / objective.smoothness(X, sample_weight, exact=False)
         step = 1.0 / objective.smoothness(X, sample_weight)
-        if not full_batch and self.optimizer in ("momentum", "nesterov"):
+        if not full_batch and optimizer in ("momentum", "nesterov"):
             # Momentum multiplies the step by up to 1 / (1 - beta_1) (10x), and a
             # mini-batch's curvature can exceed the full batch's L: keep the
             # effective step at 1/L.
@@ -249,7 +310,7 @@ class _LinearModelHooks:
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
         if (
             full_batch
-            and self.optimizer in ("gd", "momentum", "nesterov")
+            and self._optimizer_name(X) in ("cg", "gd", "momentum", "nesterov")
             and _sample_space_pays(*X.shape, n_outputs, self.max_iter)
         ):
             return SampleSpaceObjective(objective, X)
@@ -266,7 +327,7 @@ class _LinearModelHooks:
         return {"coef_": param_shapes["W"][::-1], "intercept_": param_shapes["b"]}
 
 
-_LINEAR_DEFAULTS = {"max_iter": 5000, "tol": 1e-5, "alpha": 1e-4, "optimizer": "nesterov"}
+_LINEAR_DEFAULTS = {"max_iter": 5000, "tol": 1e-5, "alpha": 1e-4, "optimizer": "auto"}
 
 _LEARNING_RATE_DOC = """\
 learning_rate : float or 'auto', default='auto'
@@ -347,7 +408,7 @@ class LogisticRegressionGD(_LinearModelHooks, BaseGDClassifier):
         alpha=1e-4,
         batch_size=None,
         shuffle=True,
-        optimizer="nesterov",
+        optimizer="auto",
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
@@ -433,7 +494,7 @@ class SoftmaxGD(_LinearModelHooks, BaseGDClassifier):
         alpha=1e-4,
         batch_size=None,
         shuffle=True,
-        optimizer="nesterov",
+        optimizer="auto",
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
