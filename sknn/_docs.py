@@ -33,14 +33,15 @@ max_iter : int, default={max_iter}
     shuffle : bool, default=True
         Reshuffle the mini-batches every epoch (ignored for full batch).
 
-    optimizer : {{'gd', 'momentum', 'nesterov', 'adam'}}, default='{optimizer}'
-        'gd' is plain gradient descent (with a float ``learning_rate`` and full
-        batch, exactly the course's algorithm); 'momentum' heavy-ball momentum
-        (``beta_1`` is the momentum); 'nesterov' Nesterov's accelerated
-        gradient: full batch, with FISTA's momentum sequence, adaptive restart
-        and, when ``learning_rate='auto'``, an Armijo backtracking line search
-        that also grows the step; on mini-batches, Nesterov momentum
-        ``beta_1`` with a fixed step; 'adam' is Adam.
+    optimizer : {{{optimizer_choices}}}, default='{optimizer}'
+        {optimizer_extra}'gd' is plain gradient descent (with a float
+        ``learning_rate`` and full batch, exactly the course's algorithm);
+        'momentum' heavy-ball momentum (``beta_1`` is the momentum);
+        'nesterov' Nesterov's accelerated gradient: full batch, with FISTA's
+        momentum sequence, adaptive restart and, when ``learning_rate='auto'``,
+        an Armijo backtracking line search that also grows the step; on
+        mini-batches, Nesterov momentum ``beta_1`` with a fixed step; 'adam'
+        is Adam.
 
     beta_1 : float, default=0.9
         Momentum coefficient ('momentum', mini-batch 'nesterov'), or Adam's

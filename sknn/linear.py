@@ -329,9 +329,24 @@ class _LinearModelHooks:
 
 _LINEAR_DEFAULTS = {"max_iter": 5000, "tol": 1e-5, "alpha": 1e-4, "optimizer": "auto"}
 
+_OPTIMIZER_DOC = """\
+'auto' is 'cg' on the full batch and 'nesterov' on mini-batches.
+        'cg' is preconditioned nonlinear conjugate gradient (Polak-Ribiere+):
+        gradient descent whose momentum and step are both chosen at every
+        step, the momentum by the Polak-Ribiere formula, the step by an exact
+        line search (Newton's method along the direction, on the logits, with
+        the strong Wolfe conditions), on a centred (and, for features of very
+        different scales, rescaled) copy of the coordinates that leaves the
+        model alone. It needs no learning rate, reaches the optimum in a few
+        hundred steps where 'nesterov' takes 2-10 times more, and runs on the
+        full batch only (with ``batch_size`` set it raises).
+        """
+
 _LEARNING_RATE_DOC = """\
 learning_rate : float or 'auto', default='auto'
-        Step size. With 'nesterov' and full batch, 'auto' means a backtracking
+        Step size. 'cg' finds its steps by line search: a float is only its
+        first trial step where the loss is flat along the first direction.
+        With 'nesterov' and full batch, 'auto' means a backtracking
         line search (starting from a cheap bound of 1/L and growing the step
         where the loss allows). With 'gd' or 'momentum', or on mini-batches,
         'auto' takes the fixed step 1/L (with momentum on mini-batches
@@ -527,6 +542,10 @@ class SoftmaxGD(_LinearModelHooks, BaseGDClassifier):
 for _estimator in (LogisticRegressionGD, SoftmaxGD):
     _estimator.__doc__ = _estimator.__doc__.format(
         learning_rate=_LEARNING_RATE_DOC,
-        shared_parameters=SHARED_PARAMETER_DOCS.format(**_LINEAR_DEFAULTS),
+        shared_parameters=SHARED_PARAMETER_DOCS.format(
+            **_LINEAR_DEFAULTS,
+            optimizer_choices="'auto', 'cg', 'gd', 'momentum', 'nesterov', 'adam'",
+            optimizer_extra=_OPTIMIZER_DOC,
+        ),
         shared_attributes=SHARED_ATTRIBUTE_DOCS,
     )

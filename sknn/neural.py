@@ -396,7 +396,12 @@ class ShallowNNClassifier(BaseGDClassifier):
 
 ShallowNNClassifier.__doc__ = ShallowNNClassifier.__doc__.format(
     shared_parameters=SHARED_PARAMETER_DOCS.format(
-        max_iter=500, tol=1e-4, alpha=1e-4, optimizer="nesterov"
+        max_iter=500,
+        tol=1e-4,
+        alpha=1e-4,
+        optimizer="nesterov",
+        optimizer_choices="'gd', 'momentum', 'nesterov', 'adam'",
+        optimizer_extra="",
     ),
     shared_attributes=SHARED_ATTRIBUTE_DOCS,
 )
