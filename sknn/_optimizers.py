@@ -459,7 +459,15 @@ def map_parameter_state(state, transform):
 def _rounding_slack(grads):
     """The relative loss change below which a line search cannot tell (see _ROUNDING_SLACK)."""
     grad = next(iter(grads.values()))
-    return max(_ROUNDING_SLACK, _ROUNDING_ULPS * float(array_ops(grad).xp.finfo(grad.dtype).eps))
+    slack = _SLACK_BY_DTYPE.get(grad.dtype)
+    if slack is None:
+        epsilon = float(array_ops(grad).xp.finfo(grad.dtype).eps)
+        slack = _SLACK_BY_DTYPE[grad.dtype] = max(_ROUNDING_SLACK, _ROUNDING_ULPS * epsilon)
+    return slack
+
+
+# finfo costs microseconds, once per line search: looked up once per dtype.
+_SLACK_BY_DTYPE = {}
 
 
 def _zeros_like(params):
