@@ -268,10 +268,10 @@ def _line_setup(space, link, n_outputs, dtype=np.float64, seed=0):
     shapes = objective.init_params(X.shape[1], n_outputs, None, dtype)
     # Logits of order one on both paths (a C's logits are G C, G ~ n_features).
     size = 1.0 if space == "direct" else 1.0 / X.shape[1]
-    point = {name: (0.3 * size * rng.randn(*p.shape)).astype(dtype) for name, p in shapes.items()}
-    direction = {
-        name: (0.2 * size * rng.randn(*p.shape)).astype(dtype) for name, p in shapes.items()
-    }
+    point, direction = (
+        {name: (scale * size * rng.randn(*p.shape)).astype(dtype) for name, p in shapes.items()}
+        for scale in (0.3, 0.2)
+    )
     data = X.astype(dtype), Y.astype(dtype), sample_weight.astype(dtype)
     return objective, point, direction, data
 
