@@ -406,3 +406,74 @@ def test_converged_means_the_relative_gradient_test_held(Estimator):
     loss, grad = objective(np.concatenate([model.coef_.T.ravel(), model.intercept_]))
     assert np.linalg.norm(grad) <= 1e-4 * loss
     assert loss == pytest.approx(model.loss_curve_[-1], rel=1e-12)
+
+
+# ------------------------------------------ conjugate gradient, the default optimizer
+@parametrize_linear
+@pytest.mark.parametrize("load", [load_breast_cancer, load_wine], ids=["breast_cancer", "wine"])
+def test_defaults_converge_on_raw_features_to_the_minimum(Estimator, load):
+    # Raw measurements: feature variances spanning 8 orders of magnitude, where
+    # only the scaling preconditioner lets conjugate gradient converge.
+    X, y = load(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = Estimator(random_state=0).fit(X, y)
+    assert model.stop_reason_ == "converged"
+    assert model._optimizer_state["name"] == "cg"
+    objective, minimum = _exact_objective(Estimator, X, y, model.alpha, rescaled=True)
+    theta = np.concatenate([model.coef_.T.ravel(), model.intercept_])
+    gap = (objective(theta)[0] - minimum) / minimum
+    assert -1e-9 <= gap <= 1e-6  # below the minimum would mean L-BFGS missed it
+
+
+@parametrize_linear
+def test_auto_is_cg_on_the_full_batch_and_nesterov_on_mini_batches(Estimator):
+    X, y = _data(3)
+    for batch_size, expected in [
+        (None, "cg"),
+        (len(y), "cg"),
+        (len(y) + 5, "cg"),
+        (10, "nesterov"),
+    ]:
+        auto = Estimator(batch_size=batch_size, max_iter=5, tol=None, random_state=0).fit(X, y)
+        assert auto._optimizer_state["name"] == expected, batch_size
+        named = Estimator(
+            optimizer=expected, batch_size=batch_size, max_iter=5, tol=None, random_state=0
+        ).fit(X, y)
+        assert_array_equal(auto.coef_, named.coef_)
+        assert auto.loss_curve_ == named.loss_curve_
+    assert Estimator().optimizer == "auto"
+
+
+@parametrize_linear
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_X_gives_the_default_fit_of_dense_X(Estimator, weighted):
+    X, y = _data(3, n_samples=80, n_features=8)
+    X[np.abs(X) < 0.7] = 0
+    X = X * np.logspace(-2, 2, 8) + 0.5 * (X != 0)  # uncentred, badly scaled
+    weights = _weights(len(y)) if weighted else None
+    dense = Estimator().fit(X, y, sample_weight=weights)
+    sparse = Estimator().fit(sp.csr_matrix(X), y, sample_weight=weights)
+    assert dense.stop_reason_ == sparse.stop_reason_ == "converged"
+    assert dense.n_iter_ == sparse.n_iter_
+    assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-9)
+    assert_allclose(sparse.coef_, dense.coef_, rtol=1e-9, atol=1e-9 * np.abs(dense.coef_).max())
+    assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-9, atol=1e-9)
+
+
+@parametrize_linear
+@pytest.mark.parametrize("load", [load_wine, load_iris], ids=["wine raw", "iris raw"])
+def test_float32_default_stays_float32(Estimator, load):
+    X, y = load(return_X_y=True)
+    X32 = X.astype(np.float32)
+    model = Estimator(random_state=0, max_iter=300, tol=None).fit(X32, y)
+    assert model._optimizer_state["name"] == "cg"
+    assert model.coef_.dtype == model.intercept_.dtype == np.float32
+    assert model.predict_proba(X32).dtype == np.float32
+    state = model._optimizer_state["state"]
+    for key in ("direction", "preconditioned_gradient"):
+        assert all(array.dtype == np.float32 for array in state.get(key, {}).values())
+    assert np.all(np.isfinite(model.loss_curve_))
+    # Near the float64 fit's loss (float32 resolves ~1e-6 of it).
+    reference = Estimator(random_state=0, max_iter=300, tol=None).fit(X, y)
+    assert model.loss_curve_[-1] == pytest.approx(reference.loss_curve_[-1], rel=1e-3)
