@@ -11,6 +11,9 @@ from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD
 ESTIMATORS = [LogisticRegressionGD, SoftmaxGD, ShallowNNClassifier]
 LINEAR = [LogisticRegressionGD, SoftmaxGD]
 OPTIMIZERS = ["gd", "momentum", "nesterov", "adam"]
+# The linear models also take conjugate gradient (full batch only) and 'auto',
+# their default (cg on the full batch, nesterov on mini-batches).
+LINEAR_OPTIMIZERS = [*OPTIMIZERS, "cg", "auto"]
 
 # The course's cat images: next to the repository in shared/, or where
 # SKNN_DATA_DIR points. Tests that need them skip, saying so, where absent.
@@ -57,3 +60,4 @@ def _data(n_classes=3, n_samples=60, n_features=5, seed=0):
 
 
 parametrize_estimators = pytest.mark.parametrize("Estimator", ESTIMATORS, ids=lambda E: E.__name__)
+parametrize_linear = pytest.mark.parametrize("Estimator", LINEAR, ids=lambda E: E.__name__)

@@ -5,7 +5,7 @@ import warnings
 import joblib
 import numpy as np
 import pytest
-from conftest import OPTIMIZERS, _data, make, parametrize_estimators
+from conftest import OPTIMIZERS, _data, make, parametrize_estimators, parametrize_linear
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sknn import SoftmaxGD, check_gradient
+from sknn import ShallowNNClassifier, SoftmaxGD, check_gradient
 
 
 # ------------------------------------------------------------ hyperparameters
@@ -262,3 +262,49 @@ def test_check_gradient_refuses_a_meaningless_step(eps):
     X, y = _data()
     with pytest.raises(InvalidParameterError, match="eps"):
         check_gradient(SoftmaxGD(), X, y, eps=eps)
+
+
+# ------------------------------------------------- conjugate gradient, 'auto'
+@parametrize_linear
+@pytest.mark.parametrize("optimizer", ["cg", "auto"])
+def test_linear_cg_partial_fit_n_times_equals_fit_with_max_iter_n(Estimator, optimizer):
+    X, y = _data()
+    X = X * np.logspace(-2, 2, X.shape[1]) + 1.0  # the preconditioner centres and scales
+    fitted = make(Estimator, optimizer=optimizer, max_iter=7, tol=None).fit(X, y)
+    incremental = make(Estimator, optimizer=optimizer)
+    for _ in range(7):
+        incremental.partial_fit(X, y, classes=np.unique(y))
+    assert incremental._optimizer_state["name"] == fitted._optimizer_state["name"] == "cg"
+    assert_allclose(incremental.loss_curve_, fitted.loss_curve_, rtol=1e-12)
+    assert_allclose(incremental.predict_proba(X), fitted.predict_proba(X), rtol=1e-12)
+    assert incremental.n_iter_ == 7
+
+
+@parametrize_linear
+@pytest.mark.parametrize("call", ["fit", "warm fit", "partial_fit"])
+def test_cg_on_mini_batches_is_refused_and_leaves_the_estimator_as_it_was(Estimator, call):
+    X, y = _data()
+    estimator = make(Estimator, max_iter=5, tol=None).fit(X, y)
+    before = _snapshot(estimator)
+    estimator.set_params(optimizer="cg", batch_size=10, warm_start=call == "warm fit")
+    with pytest.raises(ValueError, match="optimizer='cg'.*full batch"):
+        if call == "partial_fit":
+            estimator.partial_fit(X, y)
+        else:
+            estimator.fit(X, y)
+    estimator.set_params(optimizer="auto", batch_size=None, warm_start=False)
+    _assert_same_vars(before, estimator)
+    for name in ("_optimizer_state", "_rng_state"):
+        assert repr(vars(estimator)[name]) == repr(before[name])
+    # A batch as large as the data is the full batch: cg trains there.
+    estimator.set_params(optimizer="cg", batch_size=len(y)).fit(X, y)
+    assert estimator._optimizer_state["name"] == "cg"
+
+
+@pytest.mark.parametrize("optimizer", ["cg", "auto"])
+def test_the_network_refuses_cg_and_auto_by_name(optimizer):
+    X, y = _data()
+    with pytest.raises(InvalidParameterError, match="'optimizer' parameter"):
+        make(ShallowNNClassifier, optimizer=optimizer).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'optimizer' parameter"):
+        make(ShallowNNClassifier, optimizer=optimizer).partial_fit(X, y, classes=np.unique(y))

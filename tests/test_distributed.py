@@ -729,3 +729,36 @@ def test_fit_dask_bad_blocks_leave_the_estimator_as_it_was(fit_client):
         fit_dask(estimator, *_as_dask(X, y, -np.ones(FIT_ROWS)), client=fit_client)
     assert_array_equal(estimator.coef_, before)
     assert estimator.n_iter_ == 3
+
+
+@pytest.mark.parametrize("name", ["logistic", "softmax"])
+def test_fit_dask_cg_on_raw_scales_is_preconditioned_as_fit(fit_client, name, monkeypatch):
+    # Raw measurements: far from zero mean, variances spanning 8 decades. The
+    # default optimizer (cg) then centres and scales, from the column moments
+    # the workers sum, as a fit in memory does from X.
+    from sknn._preconditioning import CenteringPreconditioner
+
+    X, y = _fit_data(3, seed=8)
+    X = X * np.logspace(-2, 2, FIT_FEATURES) + 3.0 * np.logspace(-2, 2, FIT_FEATURES)
+    sample_weight = np.random.default_rng(1).uniform(0.5, 2.0, FIT_ROWS)
+    built = []
+    from_moments = CenteringPreconditioner.from_moments
+
+    def spy(*args, **kwargs):
+        built.append(from_moments(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(CenteringPreconditioner, "from_moments", spy)
+    params = dict(max_iter=15, tol=None)
+    expected = FIT_ESTIMATORS[name](**params).fit(X, y, sample_weight=sample_weight)
+    assert not built  # in memory, from X itself
+    got = fit_dask(
+        FIT_ESTIMATORS[name](**params), *_as_dask(X, y, sample_weight), client=fit_client
+    )
+    assert len(built) == 1
+    local = CenteringPreconditioner(X, sample_weight)
+    assert local.scale is not None and local.mean is not None
+    assert_allclose(built[0].mean, local.mean, rtol=1e-12)
+    assert_allclose(built[0].scale, local.scale, rtol=1e-9)
+    assert got._optimizer_state["name"] == expected._optimizer_state["name"] == "cg"
+    _assert_same_fit(got, expected, X)

@@ -2,7 +2,7 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
@@ -247,3 +247,161 @@ def test_a_continued_fit_judges_instability_against_the_whole_fits_first_loss(fi
         continued.coefs_ + continued.intercepts_, whole.coefs_ + whole.intercepts_
     ):
         assert_array_equal(got, expected)
+
+
+# ------------------------------------------ the exact line of conjugate gradient
+def _line_setup(space, link, n_outputs, dtype=np.float64, seed=0):
+    """An objective (direct or sample space), a point, a direction and weighted data."""
+    from sknn.linear import SampleSpaceObjective
+
+    rng = np.random.RandomState(seed)
+    n_samples = 30
+    X = rng.randn(n_samples, 50 if space == "sample" else 4) + 0.5
+    if link == "softmax" or n_outputs > 1:
+        Y = np.eye(n_outputs)[rng.randint(n_outputs, size=n_samples)]
+    else:
+        Y = rng.randint(2, size=(n_samples, 1)).astype(float)
+    sample_weight = rng.uniform(0.5, 2.0, size=n_samples)
+    objective = LinearObjective(link, alpha=0.1)
+    if space == "sample":
+        objective = SampleSpaceObjective(objective, X.astype(dtype))
+    shapes = objective.init_params(X.shape[1], n_outputs, None, dtype)
+    # Logits of order one on both paths (a C's logits are G C, G ~ n_features).
+    size = 1.0 if space == "direct" else 1.0 / X.shape[1]
+    point, direction = (
+        {name: (scale * size * rng.randn(*p.shape)).astype(dtype) for name, p in shapes.items()}
+        for scale in (0.3, 0.2)
+    )
+    data = X.astype(dtype), Y.astype(dtype), sample_weight.astype(dtype)
+    return objective, point, direction, data
+
+
+def _along(point, direction, step):
+    return {name: point[name] + step * direction[name] for name in point}
+
+
+parametrize_line_objectives = pytest.mark.parametrize(
+    "link, n_outputs", [("sigmoid", 1), ("sigmoid", 3), ("softmax", 3)]
+)
+parametrize_spaces = pytest.mark.parametrize("space", ["direct", "sample"])
+
+
+@parametrize_spaces
+@parametrize_line_objectives
+def test_line_is_the_objective_along_the_direction(space, link, n_outputs):
+    from sknn._engine import _FullBatchProblem
+
+    objective, point, direction, data = _line_setup(space, link, n_outputs)
+    problem = _FullBatchProblem(objective, *data)
+    problem.loss_grad(point)
+    line = problem.line(point, direction)
+
+    def J(step):
+        return objective.loss(_along(point, direction, step), *data)
+
+    for step in (0.0, 0.7, -1.3, 4.0):
+        loss, derivative, curvature = line.at(step)
+        assert loss == pytest.approx(J(step), rel=1e-13)
+        h = 1e-5
+        assert derivative == pytest.approx((J(step + h) - J(step - h)) / (2 * h), rel=1e-6)
+        h = 1e-3
+        second = (J(step + h) - 2 * J(step) + J(step - h)) / h**2
+        assert curvature == pytest.approx(second, rel=1e-6)
+    # The slope at 0 is the gradient's inner product with the direction (in
+    # sample space the W-space one: <X^T g_C, X^T d_C> + <g_b, d_b>).
+    _, grads = objective.loss_grad(point, *data)
+    assert line.at(0.0)[1] == pytest.approx(objective.inner(grads, direction), rel=1e-12)
+    assert line.curvature_at_start() == pytest.approx(line.at(0.0)[2], rel=1e-14)
+
+
+@parametrize_spaces
+@parametrize_line_objectives
+def test_a_gradient_reused_from_the_line_is_the_exact_gradient(space, link, n_outputs):
+    from sknn._engine import _FullBatchProblem
+
+    objective, point, direction, data = _line_setup(space, link, n_outputs, seed=1)
+    problem = _FullBatchProblem(objective, *data)
+    calls = _count_loss_grad_calls(objective)
+    problem.loss_grad(point)
+    line = problem.line(point, direction)
+    line.at(2.0)
+    line.at(0.6)
+    line.moved_to(0.6)
+    arrived = _along(point, direction, 0.6)
+    loss, grads = problem.loss_grad(arrived)
+    assert len(calls) == 1  # from the line's logits and probabilities
+    exact_loss, exact_grads = objective.loss_grad(arrived, *data)
+    assert loss == pytest.approx(exact_loss, rel=1e-12)
+    for name in grads:
+        assert_allclose(grads[name], exact_grads[name], rtol=1e-12, atol=1e-14)
+    # The next line measures its starting curvature from the arrival's Hessian.
+    next_direction = {name: -g for name, g in exact_grads.items()}
+    line = problem.line(arrived, next_direction)
+    start = line.curvature_at_start()
+    assert start == pytest.approx(line.at(0.0)[2], rel=1e-12)
+    assert line.at(0.0)[0] == pytest.approx(exact_loss, rel=1e-13)
+
+
+def _count_loss_grad_calls(objective):
+    """The list that objective.loss_grad appends to on each call (the instance patched)."""
+    calls, original = [], objective.loss_grad
+
+    def counting(*args, **kwargs):
+        calls.append(True)
+        return original(*args, **kwargs)
+
+    objective.loss_grad = counting
+    return calls
+
+
+@parametrize_spaces
+def test_at_most_fifteen_gradients_in_a_row_come_from_the_line(space):
+    from sknn._engine import _MAX_REUSED_IN_A_ROW, _FullBatchProblem
+
+    assert _MAX_REUSED_IN_A_ROW == 15
+    objective, point, _, data = _line_setup(space, "softmax", 3, seed=2)
+    problem = _FullBatchProblem(objective, *data)
+    calls = _count_loss_grad_calls(objective)
+    exact_after = []
+    for iteration in range(40):
+        before = len(calls)
+        loss, grads = problem.loss_grad(point)
+        if len(calls) > before:
+            exact_after.append(iteration)
+        direction = {name: -0.5 * g for name, g in grads.items()}
+        line = problem.line(point, direction)
+        line.at(1.0)
+        line.moved_to(1.0)
+        point = _along(point, direction, 1.0)
+    # Exact at 0, then 15 reused, exact at 16, 15 reused, exact at 32.
+    assert exact_after == [0, 16, 32]
+    exact_loss, exact_grads = objective.loss_grad(point, *data)
+    loss, grads = problem.loss_grad(point)  # the 8th reused in a row
+    assert loss == pytest.approx(exact_loss, rel=1e-12)
+    for name in grads:
+        assert_allclose(grads[name], exact_grads[name], rtol=1e-10, atol=1e-13)
+
+
+def test_a_move_elsewhere_than_the_last_trial_or_float32_reuses_nothing():
+    from sknn._engine import _FullBatchProblem
+
+    for dtype, moved_to in ((np.float64, 0.5), (np.float32, 1.0)):
+        objective, point, direction, data = _line_setup("direct", "sigmoid", 3, dtype, seed=3)
+        problem = _FullBatchProblem(objective, *data)
+        calls = _count_loss_grad_calls(objective)
+        problem.loss_grad(point)
+        line = problem.line(point, direction)
+        line.at(1.0)
+        line.moved_to(moved_to)
+        problem.loss_grad(_along(point, direction, moved_to))
+        assert len(calls) == 2, dtype
+
+
+def test_an_objective_without_affine_logits_has_no_exact_line():
+    from sknn._engine import _FullBatchProblem
+
+    objective, point, direction, data = _line_setup("direct", "sigmoid", 1, seed=4)
+    problem = _FullBatchProblem(_PlainLoss(objective), *data)
+    problem.loss_grad(point)
+    with pytest.raises(TypeError, match="no exact line search"):
+        problem.line(point, direction)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import skops.io
-from conftest import ESTIMATORS, OPTIMIZERS, _data
+from conftest import ESTIMATORS, LINEAR, OPTIMIZERS, _data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
@@ -533,3 +533,81 @@ def test_a_multilabel_flag_is_refused_where_it_cannot_hold(tmp_path):
         f.attrs["multilabel"] = True
     with pytest.raises(ValueError, match="multilabel"):
         load(tmp_path / "s.h5")
+
+
+# --- conjugate gradient (the linear models' full-batch default) -----------------
+
+parametrize_linear = pytest.mark.parametrize("Estimator", LINEAR, ids=lambda E: E.__name__)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("optimizer", ["cg", "auto"])
+@pytest.mark.parametrize("early_stopping", [False, True], ids=["", "early_stopping"])
+@parametrize_linear
+def test_cg_warm_start_after_load_continues_exactly(
+    tmp_path, Estimator, optimizer, early_stopping, dtype
+):
+    X, y = data(dtype=dtype)
+    X = X * np.logspace(-2, 2, X.shape[1], dtype=dtype) + dtype(1.0)  # centred and scaled
+    model = make(
+        Estimator, optimizer=optimizer, warm_start=True, early_stopping=early_stopping
+    ).fit(X, y)
+    saved = model._get_state()["optimizer"]
+    assert saved["name"] == "cg"
+    assert set(saved["state"]) == {"direction", "preconditioned_gradient", "gradient_product"}
+
+    loaded = round_trip(model, tmp_path / "model.h5")
+    assert_same_state(model, loaded)
+    model.fit(X, y)
+    loaded.fit(X, y)
+
+    assert_same_state(model, loaded)
+
+
+@pytest.mark.parametrize("optimizer", ["cg", "auto"])
+@parametrize_linear
+def test_cg_partial_fit_after_load_continues_exactly(tmp_path, Estimator, optimizer):
+    X, y = data()
+    model = make(Estimator, optimizer=optimizer)
+    model.partial_fit(X, y, classes=np.unique(y)).partial_fit(X, y)
+
+    loaded = round_trip(model, tmp_path / "model.h5")
+    model.partial_fit(X, y)
+    loaded.partial_fit(X, y)
+
+    assert_same_state(model, loaded)
+    # and as one fit of three epochs (which reuses the line's logits for its
+    # gradients, where each partial_fit starts from X: ulps apart).
+    once = make(Estimator, optimizer=optimizer, max_iter=3).fit(X, y)
+    np.testing.assert_allclose(loaded.predict_proba(X), once.predict_proba(X), rtol=1e-12)
+
+
+@parametrize_linear
+def test_cg_before_its_first_step_and_a_sample_space_fit_round_trip(tmp_path, Estimator):
+    X, y = data()
+    model = make(Estimator, optimizer="cg").fit(X, y)
+    model._set_state({**model._get_state(), "optimizer": {"name": "cg", "state": {}}})
+    loaded = round_trip(model, tmp_path / "unstepped.h5")
+    assert_same_state(model, loaded)
+    model.partial_fit(X, y)
+    loaded.partial_fit(X, y)
+    assert_same_state(model, loaded)
+    # Wide data trains in sample space; its state is saved mapped to W.
+    X, y = data(n_samples=20, n_features=60)
+    model = make(Estimator, max_iter=30, warm_start=True).fit(X, y)
+    loaded = round_trip(model, tmp_path / "wide.h5")
+    model.fit(X, y)
+    loaded.fit(X, y)
+    assert_same_state(model, loaded)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@parametrize_linear
+def test_cg_state_matches_the_schema(Estimator, n_classes):
+    X, y = data(n_classes)
+    state = make(Estimator, optimizer="cg").fit(X, y)._get_state()
+    schema = make(Estimator)._state_schema(5, n_classes)
+    arrays = [value for value in state["optimizer"]["state"].values() if isinstance(value, dict)]
+    assert len(arrays) == 2
+    for value in arrays:
+        assert {k: a.shape for k, a in value.items()} == schema["parameters"]

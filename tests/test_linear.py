@@ -219,7 +219,33 @@ def test_sample_space_path_equals_direct_path(
     assert kernel.coef_.flags.c_contiguous
 
 
-@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov"])
+@parametrize_linear
+@pytest.mark.parametrize("optimizer", ["cg", "auto"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("alpha", [1e-2, 0.5])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_sample_space_cg_equals_direct_cg(
+    monkeypatch, Estimator, optimizer, n_classes, alpha, weighted, sparse
+):
+    # Centring in C (SampleSpaceCentering) is centring in W; wide data is not
+    # scaled on the direct path either. With alpha = 0 the separable loss
+    # falls to 1e-10 within 15 steps, where relative differences mean nothing.
+    X, y = _data(n_classes, n_samples=20, n_features=60)
+    X[np.abs(X) < 0.5] = 0
+    X += 1.0  # far from zero mean: the centring matters
+    X_input = sp.csr_matrix(X) if sparse else X
+    weights = _weights(len(y)) if weighted else None
+    kernel, direct = _fit_both_paths(
+        monkeypatch, Estimator, X_input, y, weights, optimizer=optimizer, alpha=alpha, max_iter=40
+    )
+    assert kernel._optimizer_state["name"] == direct._optimizer_state["name"] == "cg"
+    assert_allclose(kernel.loss_curve_, direct.loss_curve_, rtol=1e-9)
+    assert_allclose(kernel.coef_, direct.coef_, rtol=1e-9, atol=1e-10)
+    assert_allclose(kernel.intercept_, direct.intercept_, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov", "cg", "auto"])
 def test_warm_start_continues_a_sample_space_fit_exactly(monkeypatch, optimizer):
     import sknn.linear
 
@@ -260,7 +286,7 @@ def test_sample_space_is_chosen_only_where_it_pays(monkeypatch):
     assert built == [True]
 
 
-@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov"])
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov", "cg"])
 def test_sample_space_path_keeps_float32(monkeypatch, optimizer):
     X, y = _data(3, n_samples=20, n_features=60)
     kernel, direct = _fit_both_paths(
@@ -268,15 +294,25 @@ def test_sample_space_path_keeps_float32(monkeypatch, optimizer):
     )
     assert kernel.coef_.dtype == kernel.intercept_.dtype == np.float32
     assert kernel.predict_proba(X.astype(np.float32)).dtype == np.float32
-    assert_allclose(kernel.loss_curve_, direct.loss_curve_, rtol=1e-5)
+    # cg is down at its float32 floor within 7 steps: a loss of 1e-3 summed from
+    # logits of ~10 resolves only ~1e-4 of itself there.
+    assert_allclose(
+        kernel.loss_curve_, direct.loss_curve_, rtol=3e-4 if optimizer == "cg" else 1e-5
+    )
+    if optimizer == "cg":
+        state = kernel._optimizer_state["state"]
+        assert all(a.dtype == np.float32 for a in state["direction"].values())
 
 
 # ------------------------------------------- the defaults reach their optimum
-def _exact_objective(Estimator, X, y, alpha):
+def _exact_objective(Estimator, X, y, alpha, rescaled=False):
     """The estimator's objective written independently, on a flat vector; and its minimum.
 
     Mean log-loss (one-vs-rest sigmoids, or a softmax) plus alpha/2 ||W||^2,
     minimised by scipy's L-BFGS at a far tighter tolerance than any fit uses.
+    ``rescaled``: L-BFGS runs in coordinates where the features have unit
+    variance (the weights of feature j times its standard deviation), the
+    same objective and minimum, which it does not reach on raw measurements.
     """
     classes = np.unique(y)
     Y = (y[:, None] == classes[None, :]).astype(float)
@@ -300,8 +336,17 @@ def _exact_objective(Estimator, X, y, alpha):
         grad_W = X.T @ residual / n_samples + alpha * W
         return loss, np.concatenate([grad_W.ravel(), residual.sum(axis=0) / n_samples])
 
+    scale = np.ones(n_features * n_outputs + n_outputs)
+    if rescaled:
+        std = X.std(axis=0)
+        scale[: n_features * n_outputs] = np.repeat(1.0 / np.where(std > 0, std, 1.0), n_outputs)
+
+    def in_rescaled_coordinates(u):
+        loss, grad = objective(scale * u)
+        return loss, scale * grad
+
     result = minimize(
-        objective,
+        in_rescaled_coordinates,
         np.zeros(n_features * n_outputs + n_outputs),
         jac=True,
         method="L-BFGS-B",
@@ -361,3 +406,74 @@ def test_converged_means_the_relative_gradient_test_held(Estimator):
     loss, grad = objective(np.concatenate([model.coef_.T.ravel(), model.intercept_]))
     assert np.linalg.norm(grad) <= 1e-4 * loss
     assert loss == pytest.approx(model.loss_curve_[-1], rel=1e-12)
+
+
+# ------------------------------------------ conjugate gradient, the default optimizer
+@parametrize_linear
+@pytest.mark.parametrize("load", [load_breast_cancer, load_wine], ids=["breast_cancer", "wine"])
+def test_defaults_converge_on_raw_features_to_the_minimum(Estimator, load):
+    # Raw measurements: feature variances spanning 8 orders of magnitude, where
+    # only the scaling preconditioner lets conjugate gradient converge.
+    X, y = load(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = Estimator(random_state=0).fit(X, y)
+    assert model.stop_reason_ == "converged"
+    assert model._optimizer_state["name"] == "cg"
+    objective, minimum = _exact_objective(Estimator, X, y, model.alpha, rescaled=True)
+    theta = np.concatenate([model.coef_.T.ravel(), model.intercept_])
+    gap = (objective(theta)[0] - minimum) / minimum
+    assert -1e-9 <= gap <= 1e-6  # below the minimum would mean L-BFGS missed it
+
+
+@parametrize_linear
+def test_auto_is_cg_on_the_full_batch_and_nesterov_on_mini_batches(Estimator):
+    X, y = _data(3)
+    for batch_size, expected in [
+        (None, "cg"),
+        (len(y), "cg"),
+        (len(y) + 5, "cg"),
+        (10, "nesterov"),
+    ]:
+        auto = Estimator(batch_size=batch_size, max_iter=5, tol=None, random_state=0).fit(X, y)
+        assert auto._optimizer_state["name"] == expected, batch_size
+        named = Estimator(
+            optimizer=expected, batch_size=batch_size, max_iter=5, tol=None, random_state=0
+        ).fit(X, y)
+        assert_array_equal(auto.coef_, named.coef_)
+        assert auto.loss_curve_ == named.loss_curve_
+    assert Estimator().optimizer == "auto"
+
+
+@parametrize_linear
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_X_gives_the_default_fit_of_dense_X(Estimator, weighted):
+    X, y = _data(3, n_samples=80, n_features=8)
+    X[np.abs(X) < 0.7] = 0
+    X = X * np.logspace(-2, 2, 8) + 0.5 * (X != 0)  # uncentred, badly scaled
+    weights = _weights(len(y)) if weighted else None
+    dense = Estimator().fit(X, y, sample_weight=weights)
+    sparse = Estimator().fit(sp.csr_matrix(X), y, sample_weight=weights)
+    assert dense.stop_reason_ == sparse.stop_reason_ == "converged"
+    assert dense.n_iter_ == sparse.n_iter_
+    assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-9)
+    assert_allclose(sparse.coef_, dense.coef_, rtol=1e-9, atol=1e-9 * np.abs(dense.coef_).max())
+    assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-9, atol=1e-9)
+
+
+@parametrize_linear
+@pytest.mark.parametrize("load", [load_wine, load_iris], ids=["wine raw", "iris raw"])
+def test_float32_default_stays_float32(Estimator, load):
+    X, y = load(return_X_y=True)
+    X32 = X.astype(np.float32)
+    model = Estimator(random_state=0, max_iter=300, tol=None).fit(X32, y)
+    assert model._optimizer_state["name"] == "cg"
+    assert model.coef_.dtype == model.intercept_.dtype == np.float32
+    assert model.predict_proba(X32).dtype == np.float32
+    state = model._optimizer_state["state"]
+    for key in ("direction", "preconditioned_gradient"):
+        assert all(array.dtype == np.float32 for array in state.get(key, {}).values())
+    assert np.all(np.isfinite(model.loss_curve_))
+    # Near the float64 fit's loss (float32 resolves ~1e-6 of it).
+    reference = Estimator(random_state=0, max_iter=300, tol=None).fit(X, y)
+    assert model.loss_curve_[-1] == pytest.approx(reference.loss_curve_[-1], rel=1e-3)

@@ -3,8 +3,12 @@ import math
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.optimize import minimize, minimize_scalar
 
-from sknn._optimizers import Adam, GradientDescent, Momentum, make_optimizer
+from sknn._engine import TrainingLog, _FullBatchProblem, train
+from sknn._optimizers import Adam, ConjugateGradient, GradientDescent, Momentum, make_optimizer
+from sknn._preconditioning import CenteringPreconditioner
+from sknn.linear import LinearObjective
 
 
 def _problem(dtype=np.float64):
@@ -72,3 +76,246 @@ def test_make_optimizer_types():
     assert type(make_optimizer("momentum", 1.0, 0.9, 0.999, 1e-8)) is Momentum
     adam = make_optimizer("adam", 1.0, 0.8, 0.99, 1e-7)
     assert_array_equal([adam.beta_1, adam.beta_2, adam.epsilon], [0.8, 0.99, 1e-7])
+
+
+# ------------------------------------------------------------ conjugate gradient
+def _cg_problem(link="softmax", n_outputs=3, seed=0, dtype=np.float64):
+    """A weighted, L2-penalised linear problem on badly scaled, uncentred features."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(60, 5) * [1.0, 3.0, 0.3, 20.0, 1.0] + 2.0
+    if link == "softmax" or n_outputs > 1:
+        Y = np.eye(n_outputs)[rng.randint(n_outputs, size=60)]
+    else:
+        Y = rng.randint(2, size=(60, 1)).astype(float)
+    sample_weight = rng.uniform(0.5, 2.0, size=60)
+    objective = LinearObjective(link, alpha=0.01)
+    return objective, (X.astype(dtype), Y.astype(dtype), sample_weight.astype(dtype))
+
+
+def _first_gradient(objective, data, params):
+    problem = _FullBatchProblem(objective, *data)
+    loss, grads = problem.loss_grad(params)
+    problem.squared_gradient_norm = objective.inner(grads, grads)
+    return problem, loss, grads
+
+
+def _flat_minimum(objective, data, n_features, n_outputs):
+    """The objective's minimum by L-BFGS-B on the flattened parameters, far below any tol."""
+    size = n_features * n_outputs
+
+    def fun(theta):
+        params = {"W": theta[:size].reshape(n_features, n_outputs), "b": theta[size:]}
+        loss, grads = objective.loss_grad(params, *data)
+        return loss, np.concatenate([grads["W"].ravel(), grads["b"]])
+
+    result = minimize(
+        fun,
+        np.zeros(size + n_outputs),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 100_000, "ftol": 1e-16, "gtol": 1e-13, "maxcor": 30},
+    )
+    return result.fun
+
+
+def test_make_optimizer_cg_is_full_batch_only():
+    preconditioner = object()
+    cg = make_optimizer("cg", 0.5, 0.9, 0.999, 1e-8, preconditioner=preconditioner)
+    assert type(cg) is ConjugateGradient and cg.name == "cg"
+    assert cg.learning_rate == 0.5 and cg._preconditioner is preconditioner
+    assert ConjugateGradient.replaces_its_state
+    with pytest.raises(ValueError, match="full batch"):
+        make_optimizer("cg", 0.5, 0.9, 0.999, 1e-8, full_batch=False)
+
+
+def test_cg_state_round_trips_by_reference():
+    objective, data = _cg_problem()
+    cg = make_optimizer("cg", 1.0, 0.9, 0.999, 1e-8)
+    assert cg.get_state() == {}
+    params = objective.init_params(5, 3, None, np.float64)
+    problem, loss, grads = _first_gradient(objective, data, params)
+    cg.step(params, grads, loss, problem)
+    state = cg.get_state()
+    assert set(state) == {"direction", "preconditioned_gradient", "gradient_product"}
+    assert state["direction"] is cg.direction
+    assert state["preconditioned_gradient"] is cg.preconditioned_gradient
+    assert isinstance(state["gradient_product"], float) and state["gradient_product"] > 0
+    other = make_optimizer("cg", 1.0, 0.9, 0.999, 1e-8)
+    other.set_state(state)
+    again = other.get_state()
+    assert again["direction"] is state["direction"]
+    assert again["preconditioned_gradient"] is state["preconditioned_gradient"]
+    assert again["gradient_product"] == state["gradient_product"]
+    # A stored NumPy scalar comes back a Python float; an empty state clears.
+    other.set_state({**state, "gradient_product": np.float64(2.5)})
+    assert type(other.gradient_product) is float
+    other.set_state({})
+    assert other.get_state() == {}
+
+
+@pytest.mark.parametrize("link, n_outputs", [("sigmoid", 1), ("sigmoid", 3), ("softmax", 3)])
+def test_cg_reaches_the_minimum(link, n_outputs):
+    objective, data = _cg_problem(link, n_outputs, seed=1)
+    X, _, sample_weight = data
+    minimum = _flat_minimum(objective, data, 5, n_outputs)
+    preconditioner = CenteringPreconditioner(X, sample_weight)
+    assert preconditioner.mean is not None and preconditioner.scale is not None
+    iterations = {}
+    for name, candidate in (("plain", None), ("preconditioned", preconditioner)):
+        params = objective.init_params(5, n_outputs, None, np.float64)
+        optimizer = make_optimizer("cg", 1.0, 0.9, 0.999, 1e-8, preconditioner=candidate)
+        log = TrainingLog()
+        reason = train(objective, params, optimizer, *data, log=log, max_iter=3000, tol=1e-10)
+        assert reason == "converged", name
+        assert (objective.loss(params, *data) - minimum) / minimum < 1e-10, name
+        # Every step descends (a line search along descent directions).
+        assert np.all(np.diff(log.loss_curve) <= 1e-15 * log.loss_curve[0]), name
+        iterations[name] = len(log.loss_curve)
+    # Centred and scaled, the problem is far better conditioned (measured: 5-30x).
+    assert iterations["preconditioned"] * 4 < iterations["plain"]
+
+
+@pytest.mark.parametrize("preconditioned", [False, True], ids=["plain", "preconditioned"])
+@pytest.mark.parametrize("link", ["sigmoid", "softmax"])
+def test_cg_first_step_is_a_line_minimum_along_the_preconditioned_steepest_descent(
+    link, preconditioned
+):
+    objective, data = _cg_problem(link, seed=2)
+    X, _, sample_weight = data
+    preconditioner = CenteringPreconditioner(X, sample_weight) if preconditioned else None
+    params = objective.init_params(5, 3, None, np.float64)
+    start = {name: p.copy() for name, p in params.items()}
+    problem, loss, grads = _first_gradient(objective, data, params)
+    direction = {
+        name: -g for name, g in (grads if preconditioner is None else preconditioner(grads)).items()
+    }
+    cg = make_optimizer("cg", 1.0, 0.9, 0.999, 1e-8, preconditioner=preconditioner)
+    cg.step(params, grads, loss, problem)
+
+    def phi(step):
+        return objective.loss({k: start[k] + step * direction[k] for k in start}, *data)
+
+    # The step moved exactly along -M g ...
+    step = float((params["b"] - start["b"])[0] / direction["b"][0])
+    assert step > 0
+    for name in params:
+        assert_allclose(params[name], start[name] + step * direction[name], rtol=1e-12)
+    for name in direction:
+        assert_allclose(cg.direction[name], direction[name], rtol=1e-15)
+    # ... to a point of the strong Wolfe conditions (c1 = 1e-4, c2 = 0.1) ...
+    slope = objective.inner(grads, direction)
+    h = 1e-6 * step
+    derivative = (phi(step + h) - phi(step - h)) / (2 * h)
+    assert phi(step) <= loss + 1e-4 * step * slope
+    assert abs(derivative) <= 0.1 * abs(slope)
+    # ... near the exact line minimum (a scalar minimisation): the strong Wolfe
+    # search is not exact, but it takes nearly all of the line's decrease.
+    exact = minimize_scalar(phi, bracket=(0.0, step), tol=1e-12)
+    assert exact.fun <= phi(step)
+    assert abs(step - exact.x) <= 0.2 * exact.x
+    assert phi(step) - exact.fun <= 0.02 * (loss - exact.fun)
+
+
+def test_cg_resets_a_direction_that_does_not_descend():
+    objective, data = _cg_problem(seed=3)
+    params = objective.init_params(5, 3, None, np.float64)
+    problem, loss, grads = _first_gradient(objective, data, params)
+    gMg = objective.inner(grads, grads)
+    cg = make_optimizer("cg", 1.0, 0.9, 0.999, 1e-8)
+    # A previous direction uphill, and a momentum beta = gMg / 1e-3 >> 1:
+    # beta d_prev - g points uphill, so the step starts afresh from -g.
+    cg.set_state(
+        {
+            "direction": {name: g.copy() for name, g in grads.items()},
+            "preconditioned_gradient": {name: np.zeros_like(g) for name, g in grads.items()},
+            "gradient_product": 1e-3 * gMg,
+        }
+    )
+    start = {name: p.copy() for name, p in params.items()}
+    cg.step(params, grads, loss, problem)
+    step = float((params["b"] - start["b"])[0] / -grads["b"][0])
+    assert step > 0
+    for name in grads:
+        assert_allclose(cg.direction[name], -grads[name], rtol=1e-15)
+        assert_allclose(params[name], start[name] - step * grads[name], rtol=1e-12)
+    assert objective.loss(params, *data) < loss
+    assert cg.gradient_product == pytest.approx(gMg, rel=1e-15)
+
+
+def test_cg_momentum_is_polak_ribiere_plus():
+    objective, data = _cg_problem(seed=4)
+    params = objective.init_params(5, 3, None, np.float64)
+    problem, loss, grads = _first_gradient(objective, data, params)
+    cg = make_optimizer("cg", 1.0, 0.9, 0.999, 1e-8)
+    cg.step(params, grads, loss, problem)
+    previous = {name: d.copy() for name, d in cg.direction.items()}
+    previous_gradient = {name: g.copy() for name, g in grads.items()}
+    loss, grads = problem.loss_grad(params)
+    problem.squared_gradient_norm = objective.inner(grads, grads)
+    cg.step(params, grads, loss, problem)
+    difference = {name: grads[name] - previous_gradient[name] for name in grads}
+    beta = max(0.0, objective.inner(grads, difference)) / objective.inner(
+        previous_gradient, previous_gradient
+    )
+    assert beta > 0
+    for name in grads:
+        assert_allclose(cg.direction[name], beta * previous[name] - grads[name], rtol=1e-12)
+
+
+class _NowhereFinite:
+    """A problem whose loss is infinite at every step: no step is found."""
+
+    squared_gradient_norm = 1.0
+
+    def inner(self, a, b):
+        return sum(float(np.sum(a[name] * b[name])) for name in a)
+
+    def line(self, point, direction):
+        return self
+
+    def curvature_at_start(self):
+        return 1.0
+
+    def at(self, step):
+        self.steps.append(step)
+        return math.inf, math.nan, math.nan
+
+    def moved_to(self, step):
+        self.moved = step
+
+
+def test_cg_takes_no_step_and_resets_where_the_line_search_finds_none():
+    params, grads = _problem()
+    before = {name: p.copy() for name, p in params.items()}
+    problem = _NowhereFinite()
+    problem.steps = []
+    cg = make_optimizer("cg", 1.0, 0.9, 0.999, 1e-8)
+    cg.set_state(
+        {
+            "direction": {name: -g for name, g in grads().items()},
+            "preconditioned_gradient": grads(),
+            "gradient_product": 1.0,
+        }
+    )
+    problem.squared_gradient_norm = problem.inner(grads(), grads())
+    cg.step(params, grads(), 1.0, problem)
+    assert len(problem.steps) == 30 and problem.moved == 0.0
+    # Bisection towards 0 from the Newton step: every trial is smaller.
+    assert np.all(np.diff(problem.steps) < 0)
+    for name in params:
+        assert_array_equal(params[name], before[name])
+    assert cg.get_state() == {}
+
+
+def test_cg_keeps_float32():
+    objective, data = _cg_problem(dtype=np.float32, seed=5)
+    X, _, sample_weight = data
+    params = objective.init_params(5, 3, None, np.float32)
+    optimizer = make_optimizer(
+        "cg", 1.0, 0.9, 0.999, 1e-8, preconditioner=CenteringPreconditioner(X, sample_weight)
+    )
+    train(objective, params, optimizer, *data, log=TrainingLog(), max_iter=20, tol=None)
+    assert all(p.dtype == np.float32 for p in params.values())
+    state = optimizer.get_state()
+    for key in ("direction", "preconditioned_gradient"):
+        assert all(array.dtype == np.float32 for array in state[key].values())
