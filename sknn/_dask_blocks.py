@@ -267,6 +267,8 @@ class _DaskObjective:
         if not hasattr(self.objective, "preconditioner"):
             return None
         mean, second_moment = self.store.reduce("moments", self.objective)
+        # Summed in float64 on the workers; the preconditioner keeps X's dtype.
+        mean, second_moment = mean.astype(X.dtype), second_moment.astype(X.dtype)
         n_samples, n_features = X.shape
         return CenteringPreconditioner.from_moments(
             mean, np.clip(second_moment - mean * mean, 0.0, None), scale=2 * n_samples > n_features

@@ -18,7 +18,7 @@ Scaling divides each centred feature by ``sqrt(var_j + median(var))``, and
 only where the variances span more than a factor of 100: it evens out
 features of very different scales (raw measurements, where variances span 10
 orders of magnitude and unscaled conjugate gradient does not converge in 5000
-iterations: breast_cancer 262 iterations with it) while leaving features of
+iterations: raw breast_cancer 245 and 304 with it) while leaving features of
 similar scales alone (on pixels even this damped scaling, and more so full
 Jacobi scaling ``1 / var_j``, which blows up the nearly constant border
 pixels, doubles or triples the iterations).
@@ -47,20 +47,22 @@ class CenteringPreconditioner:
     Parameters
     ----------
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        Read twice (dense: in blocks of rows, so no copy of X is made;
-        sparse: never densified).
+        Read twice (dense: in blocks of at most ``_BLOCK_ELEMENTS`` values, so
+        X is never copied whole; sparse: never densified).
     sample_weight : ndarray of shape (n_samples,) or None
     scale : bool, default=True
         False: centering only (S = I).
     """
 
-    _BLOCK_ROWS = 2048
+    # Dense X is centred in blocks of about this many elements (1 MB in float64).
+    _BLOCK_ELEMENTS = 2**17
 
     def __init__(self, X, sample_weight, scale=True):
         ops = array_ops(X)
         weights = _normalized(sample_weight, X.shape[0], X, ops)
         mean = _weighted_column_sum(X, weights, ops)
-        variance = _weighted_column_variance(X, weights, mean, ops, self._BLOCK_ROWS)
+        block_rows = max(1, self._BLOCK_ELEMENTS // max(X.shape[1], 1))
+        variance = _weighted_column_variance(X, weights, mean, ops, block_rows)
         self._set_moments(mean, variance, scale)
 
     @classmethod
@@ -81,7 +83,8 @@ class CenteringPreconditioner:
         self.scale = None
         reference = _positive_reference(spread) if scale else None
         if reference is not None and spread.max() > _SCALE_SPREAD * reference:
-            self.scale = reference / (variance + reference)
+            # Relative to the intercept's, as Jacobi's 1 / (c var_j) is to 1 / c.
+            self.scale = 1.0 / (variance + reference)
 
     def __call__(self, grads):
         """``M grads``: new arrays."""

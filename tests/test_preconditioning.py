@@ -73,12 +73,12 @@ def test_the_direct_preconditioner_is_symmetric_positive_definite(scale, weighte
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 def test_the_direct_preconditioner_is_T_T_transposed(scale, weighted):
     # T (v_W, v_b) = (S v_W, v_b - m^T S v_W) for each output, with S^2 the
-    # damped scaling median(var) / (var + median(var)) (here: raw scales).
+    # damped scaling 1 / (var + median(var)) (here: raw scales).
     X = _raw(seed=2)
     weights = _weights(len(X)) if weighted else None
     mean, variance = _moments(X, weights)
     n_features, n_outputs = X.shape[1], 2
-    S = np.sqrt(np.median(variance) / (variance + np.median(variance))) if scale else 1.0
+    S = np.sqrt(1.0 / (variance + np.median(variance))) if scale else 1.0
     T = np.eye(n_features + 1)
     T[:n_features, :n_features] *= S
     T[n_features, :n_features] = -mean * S
@@ -179,11 +179,13 @@ def test_features_are_scaled_only_where_their_scales_differ_widely(name, load, s
     assert (preconditioner.scale is not None) == scaled
     assert CenteringPreconditioner(X, None, scale=False).scale is None
     if scaled:
-        # Damped: the widest features shrink, the narrowest keep their step.
+        # Damped Jacobi: 1 / (var + median var), relative to the intercept's 1,
+        # so the widest features shrink most and none gets more than 1 / median.
         variance = X.var(axis=0)
-        assert preconditioner.scale[np.argmax(variance)] < 1e-2
-        assert preconditioner.scale[np.argmin(variance)] > 0.5
-        assert np.all((preconditioner.scale > 0) & (preconditioner.scale <= 1))
+        reference = np.median(variance)
+        assert_allclose(preconditioner.scale, 1.0 / (variance + reference), rtol=1e-10)
+        assert np.argmin(preconditioner.scale) == np.argmax(variance)
+        assert np.all((preconditioner.scale > 0) & (preconditioner.scale <= 1.0 / reference))
 
 
 def _standardized(load):
@@ -202,9 +204,9 @@ def test_standardized_data_is_left_alone():
 
 def test_constant_features_and_all_zero_variances():
     X = _raw(seed=7)
-    X[:, 2] = 5.0  # no variance: its scale is 1 (full step), not infinite
+    X[:, 2] = 5.0  # no variance: its scale is 1 / median(var), not infinite
     preconditioner = CenteringPreconditioner(X, None)
-    assert preconditioner.scale[2] == 1.0
+    assert preconditioner.scale[2] == pytest.approx(1.0 / np.median(X.var(axis=0)), rel=1e-10)
     assert np.isfinite(_matrix(preconditioner, 6, 1)).all()
     constant = CenteringPreconditioner(np.ones((10, 3)), None)
     assert constant.scale is None and constant.mean is not None
