@@ -21,6 +21,9 @@ may also have
 and take ``loss_grad(..., logits_out=buffer)``, which copies the logits of
 ``params`` into the buffer; a full-batch line search then evaluates its
 trial points without a product with X (see :class:`_FullBatchProblem`).
+With ``link``, ``line_penalty(params, direction, Z, D)`` (the L2 term along a
+line as a quadratic in s) and ``gradient_from_residual(params, X, R)`` too,
+it gets an exact line search along any direction (:class:`_Line`).
 
 The loop owns everything else: batches, the loss curve, the stopping rules,
 the validation loss, the instability and divergence guards and the progress
@@ -98,9 +101,16 @@ class _FullBatchProblem:
     :meth:`loss_grad` at ``y`` needs no product with X per trial:
     ``Z(y - s g) = Z(y) - s D`` with ``D = X g_W + g_b``, one product per
     step, however many step sizes are tried. ``Z(y)`` is computed exactly
-    from ``y`` at every gradient evaluation, so no rounding drift carries
+    from ``y`` at every such gradient evaluation, so no rounding drift carries
     over between steps, and the losses of the loss curve and of the stopping
     test are the objective's own.
+
+    :meth:`line` gives an exact line search (conjugate gradient's) the loss
+    and its derivatives along any direction (see :class:`_Line`). After a
+    move along a line (float64), the next :meth:`loss_grad` takes the loss,
+    logits and probabilities of the point moved to from that line and needs
+    only the product ``X^T R``; every ``_MAX_REUSED_IN_A_ROW + 1``-th gradient
+    is computed from X again, so the logits' drift stays within a few ulps.
     """
 
     def __init__(self, objective, X, Y, sample_weight):
