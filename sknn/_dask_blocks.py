@@ -270,9 +270,10 @@ class _DaskObjective:
         # Summed in float64 on the workers; the preconditioner keeps X's dtype.
         mean, second_moment = mean.astype(X.dtype), second_moment.astype(X.dtype)
         n_samples, n_features = X.shape
-        return CenteringPreconditioner.from_moments(
+        preconditioner = CenteringPreconditioner.from_moments(
             mean, np.clip(second_moment - mean * mean, 0.0, None), scale=2 * n_samples > n_features
         )
+        return None if preconditioner.is_identity else preconditioner
 
     def smoothness(self, X, sample_weight, exact=True):
         """:meth:`sknn.linear.LinearObjective.smoothness` of all the blocks' rows."""

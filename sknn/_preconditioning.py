@@ -60,7 +60,7 @@ class CenteringPreconditioner:
     def __init__(self, X, sample_weight, scale=True):
         ops = array_ops(X)
         weights = _normalized(sample_weight, X.shape[0], X, ops)
-        mean = _weighted_column_sum(X, weights, ops)
+        mean = _weighted_column_sum(X, weights)
         block_rows = max(1, self._BLOCK_ELEMENTS // max(X.shape[1], 1))
         variance = _weighted_column_variance(X, weights, mean, ops, block_rows)
         self._set_moments(mean, variance, scale)
@@ -86,16 +86,20 @@ class CenteringPreconditioner:
             # Relative to the intercept's, as Jacobi's 1 / (c var_j) is to 1 / c.
             self.scale = 1.0 / (variance + reference)
 
+    @property
+    def is_identity(self):
+        """Whether M is the identity (centred, evenly scaled data): then nothing need apply it."""
+        return self.mean is None and self.scale is None
+
     def __call__(self, grads):
         """``M grads``: new arrays."""
         g_W, g_b = grads["W"], grads["b"]
-        if self.mean is None:
-            v_W = g_W if self.scale is None else g_W * self.scale[:, None]
-            return {"W": array_ops(v_W).copy(v_W) if v_W is g_W else v_W, "b": g_b + 0.0}
-        v_W = g_W - self.mean[:, None] * g_b[None, :]
+        ops = array_ops(g_W)
+        v_W = ops.copy(g_W) if self.mean is None else g_W - self.mean[:, None] * g_b[None, :]
         if self.scale is not None:
             v_W *= self.scale[:, None]
-        return {"W": v_W, "b": g_b - self.mean @ v_W}
+        v_b = ops.copy(g_b) if self.mean is None else g_b - self.mean @ v_W
+        return {"W": v_W, "b": v_b}
 
 
 class SampleSpaceCentering:
@@ -134,7 +138,7 @@ def _normalized(sample_weight, n_samples, like, ops):
     return sample_weight / ops.sum(sample_weight)
 
 
-def _weighted_column_sum(X, weights, ops):
+def _weighted_column_sum(X, weights):
     if hasattr(X, "tocsr"):
         return X.T @ weights
     return weights @ X

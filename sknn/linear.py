@@ -88,7 +88,9 @@ class LinearObjective:
         # which trains there, is not scaled on this path either, so that a
         # warm start here continues what a sample-space fit began.
         n_samples, n_features = X.shape
-        return CenteringPreconditioner(X, sample_weight, scale=2 * n_samples > n_features)
+        preconditioner = CenteringPreconditioner(X, sample_weight, scale=2 * n_samples > n_features)
+        # None: conjugate gradient then skips the map and an inner product per step.
+        return None if preconditioner.is_identity else preconditioner
 
     def loss_grad(self, params, X, Y, sample_weight, logits_out=None):
         """Loss and gradient at ``params``; ``logits_out`` receives the logits (a line search's)."""
