@@ -59,8 +59,12 @@ class ArrayOps:
     def empty_like(self, array):
         return self.xp.empty_like(array)
 
-    def copy(self, array, dtype=None):
-        """An independent copy of ``array`` (in ``dtype`` when given), same namespace and device."""
+    def copy(self, array, dtype=None, order="K"):
+        """An independent copy of ``array`` (in ``dtype`` when given), same namespace and device.
+
+        ``order`` ('C', 'F' or 'K': as ``array``) is NumPy's memory layout;
+        other namespaces have none to choose.
+        """
         return self.xp.asarray(array, dtype=dtype, copy=True)
 
     def copy_into(self, target, source):
@@ -165,8 +169,8 @@ class NumPyOps(ArrayOps):
     def empty(self, shape, like, dtype=None, order="C"):
         return np.empty(shape, dtype=like.dtype if dtype is None else dtype, order=order)
 
-    def copy(self, array, dtype=None):
-        return np.array(array, dtype=dtype, order="K")
+    def copy(self, array, dtype=None, order="K"):
+        return np.array(array, dtype=dtype, order=order)
 
     def copy_into(self, target, source):
         np.copyto(target, source)

@@ -13,7 +13,8 @@ estimator supplies its model through the abstract hooks of
   of arrays and the public fitted attributes named in ``_weight_attributes``;
 - ``_weight_attribute_shapes(param_shapes)``: the shapes of those attributes;
 - optionally ``_training_objective(objective, X, n_outputs)``: an equivalent,
-  cheaper parametrisation for a fresh full-batch fit;
+  cheaper parametrisation for a fresh full-batch fit (with ``to_model_params``,
+  and ``targets(Y)`` where it trains on targets of its own);
 - ``_supports_multilabel``: True where a multilabel indicator ``y`` is
   trained as independent sigmoid units (see ``_output_layer_of``).
 
@@ -331,11 +332,14 @@ class BaseGDClassifier(
         training_objective = objective
         ops = array_ops(X)
         if continue_training:
-            params = self._continued(self._load_params(), X)
+            params = self._continued(self._load_params(), X, objective)
         else:
             if not incremental and validation is None and objective_wrapper is None:
                 # A fresh full fit may run on an equivalent, cheaper parametrisation.
                 training_objective = self._training_objective(objective, X, n_outputs)
+                # It may train on targets of its own (one column of two, say).
+                if hasattr(training_objective, "targets"):
+                    Y = training_objective.targets(Y)
             # Drawn by NumPy's generator in every namespace: the same seed gives
             # the same initial weights on any array library and device.
             params = training_objective.init_params(
@@ -348,7 +352,7 @@ class BaseGDClassifier(
             evaluated = objective_wrapper(training_objective, n_outputs)
         optimizer = self._make_optimizer(evaluated, X, sample_weight)
         if continue_training:
-            optimizer.set_state(self._continued_optimizer_state(X))
+            optimizer.set_state(self._continued_optimizer_state(X, objective))
         classes = data.classes
         if not ops.is_numpy and classes.dtype.kind in "biuf":
             # In X's namespace, as the weights: predict then returns labels there
@@ -437,18 +441,34 @@ class BaseGDClassifier(
             ),
         )
 
-    def _continued_optimizer_state(self, X):
+    def _continued_optimizer_state(self, X, objective):
         """A private copy of the last fit's optimizer state, if it used the same optimizer."""
         previous = getattr(self, "_optimizer_state", None)
         if previous is None or previous["name"] != self._optimizer_name(X):
             return {}
-        return map_parameter_state(previous["state"], lambda arrays: self._continued(arrays, X))
+        return map_parameter_state(
+            previous["state"], lambda arrays: self._continued(arrays, X, objective)
+        )
 
     @staticmethod
-    def _continued(arrays, X):
-        """Private copies of a dict of arrays in the dtype, namespace and device of ``X``."""
+    def _continued(arrays, X, objective):
+        """Private copies of a dict of arrays keyed like the parameters, to train on ``X``.
+
+        In the dtype, namespace and device of ``X``, and in the memory layout
+        a fresh fit's ``objective.init_params`` gives each parameter (its
+        ``fortran_ordered`` names; the rest C-ordered): a BLAS product's
+        rounding can depend on its operands' layout, and a continued fit (of
+        weights loaded from a file, say) must take the steps one
+        uninterrupted fit would.
+        """
         ops = array_ops(X)
-        return {name: ops.copy(ops.asarray(a, like=X), dtype=X.dtype) for name, a in arrays.items()}
+        fortran = getattr(objective, "fortran_ordered", ())
+        return {
+            name: ops.copy(
+                ops.asarray(a, like=X), dtype=X.dtype, order="F" if name in fortran else "C"
+            )
+            for name, a in arrays.items()
+        }
 
     def _host_classes(self):
         """``classes_`` as a NumPy array (it is in the namespace of the training X)."""

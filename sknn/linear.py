@@ -236,6 +236,91 @@ class SampleSpaceObjective:
         return array_ops(C).contiguous(safe_sparse_dot(self.X.T, C, dense_output=True))
 
 
+class TwoClassSoftmaxObjective:
+    """The softmax :class:`LinearObjective` of two classes, trained as one logistic unit.
+
+    A softmax of two logits depends on their difference only: with
+    ``v = w_1 - w_0`` and ``c = b_1 - b_0`` its loss is the logistic loss of
+    ``X v + c`` on the second class. Gradients in the two columns are
+    opposite (``p_0 - y_0 = -(p_1 - y_1)``), so training from ``W = 0``,
+    ``b = 0`` stays on ``w_1 = -w_0 = v/2``, ``b_1 = -b_0 = c/2``, where the
+    penalty ``alpha/2 (||w_0||^2 + ||w_1||^2)`` is ``alpha/4 ||v||^2`` (and
+    smallest among all W of that v: the minimum lies there too). Iterating on
+    ``(v, c)`` with ``binary``, a sigmoid objective of ``alpha / 2`` (direct
+    or in sample space), costs one logit column instead of two and a sigmoid
+    instead of a softmax.
+
+    The geometry is the model's: :meth:`inner` is that of the corresponding
+    two-column parameters (half the plain one) and gradients are taken in it
+    (twice the plain ones), so every full-batch method that moves along
+    gradients under that inner product (gd, momentum, nesterov, cg) takes
+    the same steps, reports the same losses and stops at the same test as on
+    the two columns, rounding aside. Adam, which scales each coordinate on
+    its own, is not trained here.
+
+    The training loop's targets are the second class's column (:meth:`targets`).
+    """
+
+    link = "sigmoid"
+
+    def __init__(self, binary):
+        self.binary = binary
+        self.alpha = 2 * binary.alpha
+
+    @staticmethod
+    def targets(Y):
+        """The one-hot targets of the two classes as the binary unit's: the second column."""
+        return Y[:, 1:]
+
+    def init_params(self, n_features, n_outputs, rng, dtype):
+        return self.binary.init_params(n_features, 1, rng, dtype)
+
+    def inner(self, a, b):
+        """The inner product of the corresponding two-column dicts."""
+        return 0.5 * self.binary.inner(a, b)
+
+    def logits(self, params, X):
+        return self.binary.logits(params, X)
+
+    def loss(self, params, X, Y, sample_weight):
+        return self.binary.loss(params, X, Y, sample_weight)
+
+    def loss_from_logits(self, params, Z, Y, sample_weight):
+        return self.binary.loss_from_logits(params, Z, Y, sample_weight)
+
+    def line_penalty(self, params, direction, Z, D):
+        return self.binary.line_penalty(params, direction, Z, D)
+
+    def preconditioner(self, X, sample_weight):
+        # The same map on each column: the binary one carries over.
+        return self.binary.preconditioner(X, sample_weight)
+
+    def loss_grad(self, params, X, Y, sample_weight, logits_out=None):
+        loss, grads = self.binary.loss_grad(params, X, Y, sample_weight, logits_out)
+        return loss, _doubled(grads)
+
+    def gradient_from_residual(self, params, X, residual):
+        return _doubled(self.binary.gradient_from_residual(params, X, residual))
+
+    def smoothness(self, X, sample_weight, exact=True):
+        """L in :meth:`inner`'s geometry: twice the binary one (= the two-column L)."""
+        return 2 * self.binary.smoothness(X, sample_weight, exact)
+
+    def to_model_params(self, params):
+        """Map a dict keyed like the parameters (v, c) to the model's two columns (linear)."""
+        to_model = getattr(self.binary, "to_model_params", None)
+        params = params if to_model is None else to_model(params)
+        xp = array_ops(*params.values()).xp
+        half_W, half_b = 0.5 * params["W"], 0.5 * params["b"]
+        return {"W": xp.concat([-half_W, half_W], axis=1), "b": xp.concat([-half_b, half_b])}
+
+
+def _doubled(grads):
+    for grad in grads.values():
+        grad *= 2
+    return grads
+
+
 def _total_weight(X, sample_weight):
     if sample_weight is None:
         return X.shape[0]
@@ -310,13 +395,14 @@ class _LinearModelHooks:
 
     def _training_objective(self, objective, X, n_outputs):
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
-        if (
-            full_batch
-            and self._optimizer_name(X) in ("cg", "gd", "momentum", "nesterov")
-            and _sample_space_pays(*X.shape, n_outputs, self.max_iter)
-        ):
-            return SampleSpaceObjective(objective, X)
-        return objective
+        if not (full_batch and self._optimizer_name(X) in ("cg", "gd", "momentum", "nesterov")):
+            return objective
+        two_classes = objective.link == "softmax" and n_outputs == 2
+        if two_classes:
+            objective, n_outputs = LinearObjective("sigmoid", objective.alpha / 2), 1
+        if _sample_space_pays(*X.shape, n_outputs, self.max_iter):
+            objective = SampleSpaceObjective(objective, X)
+        return TwoClassSoftmaxObjective(objective) if two_classes else objective
 
     def _store_params(self, params):
         self.coef_ = array_ops(params["W"]).contiguous(params["W"].T)

@@ -65,6 +65,8 @@ class ShallowNetObjective:
         }
 
     inner = staticmethod(inner_product)
+    #: The parameters :meth:`init_params` makes Fortran-ordered (see there).
+    fortran_ordered = ("W1",)
 
     def init_params(self, n_features, n_outputs, rng, dtype):
         n_hidden = self.hidden_layer_size
