@@ -338,7 +338,7 @@ def train(
                 # The step is taken below, once the loss is judged.
                 point = optimizer.evaluation_point(params)
                 loss, grads = problem.loss_grad(point)
-                if not np.isfinite(loss):
+                if not math.isfinite(loss):
                     stop_reason = "diverged"
                     break
                 epoch_loss, epoch_weight = loss, 1.0

@@ -261,15 +261,19 @@ class LineLoss:
     """
 
     def __init__(self, link, Z0, D, Y, sample_weight):
+        ops = array_ops(D)
         self.link, self.D, self.Y, self.sample_weight = link, D, Y, sample_weight
         self.total = Z0.shape[0] if sample_weight is None else _weighted_total(sample_weight, None)
-        self.target_slope = _target_total(Y, D, sample_weight)
+        # Weighted sums over samples of products with D, as single dots with
+        # s D and s D * D (formed once per line, used at every point).
+        self._weighted_D = D if sample_weight is None else D * sample_weight[:, None]
+        self._weighted_D2 = D * self._weighted_D
+        self.target_slope = ops.dot(Y, self._weighted_D)
         self.probabilities = self.hessian = None
 
     def at(self, step, Z):
         """``(f(s), f'(s), f''(s))`` at ``s = step``, whose logits are ``Z`` (kept)."""
         ops = array_ops(Z)
-        D, weights = self.D, self.sample_weight
         # The losses are summed per sample as the objective's own (y . z taken
         # off each sample's loss, not off the total): near the optimum the loss
         # is far below the logits' size, and a difference of totals would lose
@@ -277,10 +281,7 @@ class LineLoss:
         if self.link == "sigmoid":
             losses = sigmoid_loss(Z, self.Y)
             P = ops.sigmoid(Z)
-            slopes = P * D
             self.hessian = ops.subtract(P, P * P)
-            curvatures = self.hessian * D
-            curvatures *= D
         else:
             xp = ops.xp
             row_max = xp.max(Z, axis=1)
@@ -292,39 +293,24 @@ class LineLoss:
             losses += row_max
             losses -= ops.row_dots(self.Y, Z)
             self.hessian = P
-            slopes, curvatures = _softmax_directional(P, D)
         self.probabilities = P
-        loss = _weighted_total(losses, weights) / self.total
-        derivative = (_weighted_total(slopes, weights) - self.target_slope) / self.total
-        return loss, derivative, _weighted_total(curvatures, weights) / self.total
+        loss = _weighted_total(losses, self.sample_weight) / self.total
+        derivative = (ops.dot(P, self._weighted_D) - self.target_slope) / self.total
+        return loss, derivative, self.curvature(self.hessian)
 
     def curvature(self, hessian):
-        """``f''`` along this line's D at a point whose :attr:`hessian` is given."""
-        if self.link == "sigmoid":
-            curvatures = hessian * self.D
-            curvatures *= self.D
-        else:
-            _, curvatures = _softmax_directional(hessian, self.D)
-        return _weighted_total(curvatures, self.sample_weight) / self.total
+        """``f''`` along this line's D at a point whose :attr:`hessian` is given.
 
-
-def _softmax_directional(P, D):
-    """Per row, ``p . d`` and ``d^T (diag(p) - p p^T) d``."""
-    ops = array_ops(P)
-    PD = P * D
-    slopes = ops.sum(PD, axis=1)
-    PD *= D
-    curvatures = ops.sum(PD, axis=1)
-    curvatures -= slopes * slopes
-    return slopes, curvatures
-
-
-def _target_total(Y, Z, sample_weight):
-    """``sum_i s_i y_i . z_i``."""
-    ops = array_ops(Z)
-    if sample_weight is None:
-        return ops.dot(Y, Z)
-    return _weighted_total(Y * Z, sample_weight)
+        Per sample ``d^T diag(h) d`` for independent sigmoid units (h = P (1 - P)),
+        ``d^T (diag(p) - p p^T) d`` for a softmax row (h = P).
+        """
+        ops = array_ops(hessian)
+        total = ops.dot(hessian, self._weighted_D2)
+        if self.link == "softmax":
+            slopes = ops.row_dots(hessian, self.D)
+            weighted = slopes if self.sample_weight is None else slopes * self.sample_weight
+            total -= ops.dot(slopes, weighted)
+        return total / self.total
 
 
 def _weighted_total(losses, sample_weight):

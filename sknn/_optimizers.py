@@ -318,6 +318,9 @@ class ConjugateGradient(GradientDescent):
         self.preconditioned_gradient = None
         self.gradient_product = None
         self._preconditioner = preconditioner
+        # <g, direction> at the point the last line search moved to, which is
+        # where the next gradient g is taken: the line measured it there.
+        self._slope_at_arrival = None
 
     def step(self, params, grads, loss=None, problem=None):
         if self._preconditioner is None:
@@ -331,11 +334,16 @@ class ConjugateGradient(GradientDescent):
             beta = max(0.0, (gMg - problem.inner(grads, self.preconditioned_gradient)))
             beta /= self.gradient_product
             direction = {name: beta * d - Mg[name] for name, d in self.direction.items()}
-            slope = problem.inner(grads, direction)
+            along_previous = self._slope_at_arrival
+            if along_previous is None:
+                along_previous = problem.inner(grads, self.direction)
+            slope = beta * along_previous - gMg  # <g, beta d_prev - M g>
         if direction is None or not slope < 0:
             direction = {name: -g for name, g in Mg.items()}
             slope = -gMg
-        step = self._line_search(problem, params, direction, loss, slope) if slope < 0 else 0.0
+        step, self._slope_at_arrival = (
+            self._line_search(problem, params, direction, loss, slope) if slope < 0 else (0.0, None)
+        )
         if step > 0:
             for name, d in direction.items():
                 params[name] += step * d
@@ -345,9 +353,10 @@ class ConjugateGradient(GradientDescent):
             # No decrease along any direction the line search could measure:
             # start afresh from the steepest descent direction.
             self.direction = self.preconditioned_gradient = self.gradient_product = None
+            self._slope_at_arrival = None
 
     def _line_search(self, problem, point, direction, loss, slope):
-        """A step along ``direction`` meeting the line search's conditions; 0.0 if none."""
+        """``(step, derivative there)`` of a step meeting the conditions, or ``(0.0, None)``."""
         line = problem.line(point, direction)
         slack = _rounding_slack(direction) * abs(loss)
 
@@ -356,7 +365,7 @@ class ConjugateGradient(GradientDescent):
 
         curvature = line.curvature_at_start()
         step = -slope / curvature if curvature > 0 else float(self.learning_rate)
-        low, high, best = 0.0, math.inf, 0.0
+        low, high, best, best_derivative = 0.0, math.inf, 0.0, None
         for _ in range(_MAX_LINE_EVALUATIONS):
             value, derivative, curvature = line.at(step)
             if not math.isfinite(value):
@@ -371,12 +380,12 @@ class ConjugateGradient(GradientDescent):
                 # approximate Wolfe conditions).
                 if flat and derivative <= 0 and value <= loss + _APPROXIMATE_SLACK * slack:
                     line.moved_to(step)
-                    return step
+                    return step, derivative
                 if sufficient(step, value):
                     if flat:
                         line.moved_to(step)
-                        return step
-                    best = step
+                        return step, derivative
+                    best, best_derivative = step, derivative
                 if derivative > 0:
                     high = step
                 else:
@@ -387,7 +396,7 @@ class ConjugateGradient(GradientDescent):
             else:
                 step = 0.5 * (low + high) if high < math.inf else _STEP_EXPANSION * step
         line.moved_to(best)
-        return best
+        return best, best_derivative
 
     def get_state(self):
         if self.direction is None:
@@ -399,6 +408,7 @@ class ConjugateGradient(GradientDescent):
         }
 
     def set_state(self, state):
+        self._slope_at_arrival = None
         self.direction = state.get("direction")
         self.preconditioned_gradient = state.get("preconditioned_gradient")
         self.gradient_product = state.get("gradient_product")

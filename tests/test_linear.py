@@ -304,6 +304,137 @@ def test_sample_space_path_keeps_float32(monkeypatch, optimizer):
         assert all(a.dtype == np.float32 for a in state["direction"].values())
 
 
+# ---------------------------------------- the two-class softmax as one unit
+def _fit_two_class_paths(monkeypatch, X, y, weights=None, **params):
+    """SoftmaxGD fitted as one logistic unit (its fresh full-batch path) and on both columns."""
+    import sknn.linear
+
+    reduced = SoftmaxGD(**params).fit(X, y, sample_weight=weights)
+    sample_space = sknn.linear._sample_space_pays(*X.shape, 2, params.get("max_iter", 5000))
+    monkeypatch.setattr(
+        SoftmaxGD,
+        "_training_objective",
+        lambda self, objective, X, n_outputs: (
+            sknn.linear.SampleSpaceObjective(objective, X) if sample_space else objective
+        ),
+    )
+    both_columns = SoftmaxGD(**params).fit(X, y, sample_weight=weights)
+    return reduced, both_columns
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov", "cg"])
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_two_class_softmax_takes_the_steps_of_both_columns(
+    monkeypatch, optimizer, alpha, weighted, sparse
+):
+    X, y = _data(2, n_samples=40)
+    X = X * np.logspace(-1, 1, X.shape[1]) + 0.5  # the preconditioner centres and scales
+    X_input = sp.csr_matrix(X) if sparse else X
+    weights = _weights(len(y)) if weighted else None
+    reduced, both = _fit_two_class_paths(
+        monkeypatch, X_input, y, weights, optimizer=optimizer, alpha=alpha, max_iter=40, tol=None
+    )
+    assert_allclose(reduced.loss_curve_, both.loss_curve_, rtol=1e-10)
+    assert_allclose(reduced.coef_, both.coef_, rtol=1e-9, atol=1e-10)
+    assert_allclose(reduced.intercept_, both.intercept_, rtol=1e-9, atol=1e-10)
+    # On the model's symmetric line, as training both columns from zeros stays.
+    assert_allclose(reduced.coef_[0], -reduced.coef_[1], rtol=0, atol=0)
+    assert_allclose(reduced.intercept_[0], -reduced.intercept_[1], rtol=0, atol=0)
+    assert reduced.coef_.shape == (2, X.shape[1]) and reduced.coef_.flags.c_contiguous
+
+
+def test_two_class_softmax_stops_where_both_columns_stop(monkeypatch):
+    # The stopping test measures the two-column gradient: same epoch, same point.
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    reduced, both = _fit_two_class_paths(monkeypatch, X, y, random_state=0)
+    assert reduced.stop_reason_ == both.stop_reason_ == "converged"
+    assert reduced.n_iter_ == both.n_iter_
+    assert_allclose(reduced.coef_, both.coef_, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "cg"])
+def test_two_class_softmax_in_sample_space_takes_the_steps_of_both_columns(
+    monkeypatch, optimizer
+):
+    import sknn.linear
+
+    monkeypatch.setattr(sknn.linear, "_sample_space_pays", lambda *args: True)
+    X, y = _data(2, n_samples=20, n_features=60)
+    X += 1.0
+    reduced, both = _fit_two_class_paths(
+        monkeypatch, X, y, optimizer=optimizer, alpha=0.1, max_iter=30, tol=None
+    )
+    assert_allclose(reduced.loss_curve_, both.loss_curve_, rtol=1e-9)
+    assert_allclose(reduced.coef_, both.coef_, rtol=1e-9, atol=1e-10)
+
+
+def test_two_class_softmax_objective_is_the_two_column_objective():
+    from sknn._functions import inner_product
+    from sknn.linear import TwoClassSoftmaxObjective
+
+    X, y = _data(2, n_samples=25)
+    weights = _weights(len(y))
+    Y_two = np.eye(2)[y]
+    alpha = 0.3
+    objective = TwoClassSoftmaxObjective(LinearObjective("sigmoid", alpha / 2))
+    two_columns = LinearObjective("softmax", alpha)
+    Y = objective.targets(Y_two)
+    rng = np.random.RandomState(0)
+    params = {"W": rng.standard_normal((X.shape[1], 1)), "b": rng.standard_normal(1)}
+    model = objective.to_model_params(params)
+    assert_allclose(
+        objective.loss(params, X, Y, weights), two_columns.loss(model, X, Y_two, weights)
+    )
+    # The gradient in the geometry of inner: <g, h> is the loss's derivative along h.
+    loss, grads = objective.loss_grad(params, X, Y, weights)
+    h = {"W": rng.standard_normal((X.shape[1], 1)), "b": rng.standard_normal(1)}
+    eps = 1e-6
+
+    def loss_at(step):
+        moved = {name: p + step * h[name] for name, p in params.items()}
+        return objective.loss(moved, X, Y, weights)
+
+    derivative = (loss_at(eps) - loss_at(-eps)) / (2 * eps)
+    assert_allclose(objective.inner(grads, h), derivative, rtol=1e-7)
+    # ... which is the two-column gradient's, mapped: the same stopping test.
+    _, model_grads = two_columns.loss_grad(model, X, Y_two, weights)
+    assert_allclose(objective.to_model_params(grads)["W"], model_grads["W"], atol=1e-12)
+    assert_allclose(
+        objective.inner(grads, grads), inner_product(model_grads, model_grads), rtol=1e-12
+    )
+    assert_allclose(
+        objective.smoothness(X, weights), two_columns.smoothness(X, weights), rtol=1e-12
+    )
+
+
+def test_two_class_softmax_is_trained_as_one_unit_only_where_it_pays(monkeypatch):
+    import sknn.linear
+
+    built = []
+    original = sknn.linear.TwoClassSoftmaxObjective.__init__
+    monkeypatch.setattr(
+        sknn.linear.TwoClassSoftmaxObjective,
+        "__init__",
+        lambda self, *args: built.append(True) or original(self, *args),
+    )
+    X, y = _data(2)
+    SoftmaxGD(max_iter=20, tol=None).fit(X, y)
+    assert built == [True]
+    for estimator, data in [
+        (SoftmaxGD(max_iter=20, tol=None), _data(3)),
+        (LogisticRegressionGD(max_iter=20, tol=None), (X, y)),
+        # Adam scales each coordinate on its own: not the same steps on (v, c).
+        (SoftmaxGD(max_iter=20, tol=None, optimizer="adam"), (X, y)),
+        (SoftmaxGD(max_iter=20, tol=None, batch_size=10), (X, y)),
+        (SoftmaxGD(max_iter=20, tol=None, early_stopping=True), (X, y)),
+    ]:
+        estimator.fit(*data)
+    assert built == [True]
+
+
 # ------------------------------------------- the defaults reach their optimum
 def _exact_objective(Estimator, X, y, alpha, rescaled=False):
     """The estimator's objective written independently, on a flat vector; and its minimum.
