@@ -223,8 +223,9 @@ class NumPyOps(ArrayOps):
         return np.greater(a, 0, out=out) if out is not None else (a > 0).astype(a.dtype)
 
     def sum(self, a, axis=None, out=None):
-        # The method: np.sum's Python wrapper costs more than a small sum itself.
-        return a.sum(axis=axis, out=out)
+        # The ufunc's reduce: np.sum's and the method's Python wrappers cost
+        # more than a small sum itself.
+        return np.add.reduce(a, axis=axis, out=out)
 
     def row_dots(self, a, b):
         return np.einsum("ij,ij->i", a, b)

@@ -8,7 +8,8 @@ estimator supplies its model through the abstract hooks of
 
 - ``_output_layer(n_classes) -> (link, n_outputs)``;
 - ``_make_objective(link)``: the objective the training loop optimises;
-- ``_initial_learning_rate(objective, X, sample_weight) -> float``;
+- ``_initial_learning_rate(objective, X, sample_weight, optimizer) -> float``
+  (``optimizer``: the optimizer's name, 'auto' resolved);
 - ``_store_params(params)`` / ``_load_params()``: between the training dict
   of arrays and the public fitted attributes named in ``_weight_attributes``;
 - ``_weight_attribute_shapes(param_shapes)``: the shapes of those attributes;
@@ -129,8 +130,8 @@ class BaseGDClassifier(
         """The objective (see :mod:`sknn._engine`) of this model under ``link``."""
 
     @abstractmethod
-    def _initial_learning_rate(self, objective, X, sample_weight):
-        """The optimizer's learning rate for this fit, as a Python float."""
+    def _initial_learning_rate(self, objective, X, sample_weight, optimizer):
+        """The learning rate of ``optimizer`` (a name) for this fit, as a Python float."""
 
     @abstractmethod
     def _store_params(self, params):
@@ -350,9 +351,9 @@ class BaseGDClassifier(
         evaluated = training_objective
         if objective_wrapper is not None:
             evaluated = objective_wrapper(training_objective, n_outputs)
-        optimizer = self._make_optimizer(evaluated, X, sample_weight)
+        optimizer = self._make_optimizer(evaluated, X, sample_weight, incremental)
         if continue_training:
-            optimizer.set_state(self._continued_optimizer_state(X, objective))
+            optimizer.set_state(self._continued_optimizer_state(X, objective, incremental))
         classes = data.classes
         if not ops.is_numpy and classes.dtype.kind in "biuf":
             # In X's namespace, as the weights: predict then returns labels there
@@ -399,7 +400,10 @@ class BaseGDClassifier(
         # Commit: nothing above has touched the estimator's attributes.
         self.classes_ = classes
         self._store_params(params)
-        self._optimizer_state = {"name": self._optimizer_name(X), "state": optimizer_state}
+        self._optimizer_state = {
+            "name": self._optimizer_name(X, incremental),
+            "state": optimizer_state,
+        }
         self._rng_state = rng.get_state(legacy=False)
         self.stop_reason_ = stop_reason
         self.loss_curve_ = log.loss_curve
@@ -412,23 +416,26 @@ class BaseGDClassifier(
         hooks.end(stop_reason, self.best_loss_)
         return self
 
-    def _optimizer_name(self, X):
+    def _optimizer_name(self, X, incremental=False):
         """The optimizer of a fit on ``X``: ``optimizer``, with 'auto' resolved.
 
         'auto' (where an estimator offers it) is ``_AUTO_OPTIMIZERS[0]`` on the
-        full batch and ``_AUTO_OPTIMIZERS[1]`` on mini-batches.
+        full batch and ``_AUTO_OPTIMIZERS[1]`` on mini-batches and in
+        ``partial_fit`` (``incremental``), whose X is one batch of a stream:
+        the batches of successive calls are different functions, which an
+        optimizer for one (conjugate gradient) must not take for one.
         """
         if self.optimizer != "auto":
             return self.optimizer
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
-        return self._AUTO_OPTIMIZERS[0 if full_batch else 1]
+        return self._AUTO_OPTIMIZERS[0 if full_batch and not incremental else 1]
 
-    def _make_optimizer(self, objective, X, sample_weight):
+    def _make_optimizer(self, objective, X, sample_weight, incremental):
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
-        name = self._optimizer_name(X)
+        name = self._optimizer_name(X, incremental)
         return make_optimizer(
             name,
-            self._initial_learning_rate(objective, X, sample_weight),
+            self._initial_learning_rate(objective, X, sample_weight, name),
             self.beta_1,
             self.beta_2,
             self.epsilon,
@@ -441,10 +448,10 @@ class BaseGDClassifier(
             ),
         )
 
-    def _continued_optimizer_state(self, X, objective):
+    def _continued_optimizer_state(self, X, objective, incremental):
         """A private copy of the last fit's optimizer state, if it used the same optimizer."""
         previous = getattr(self, "_optimizer_state", None)
-        if previous is None or previous["name"] != self._optimizer_name(X):
+        if previous is None or previous["name"] != self._optimizer_name(X, incremental):
             return {}
         return map_parameter_state(
             previous["state"], lambda arrays: self._continued(arrays, X, objective)

@@ -375,10 +375,9 @@ class _LinearModelHooks:
 
     _weight_attributes = ("coef_", "intercept_")
 
-    def _initial_learning_rate(self, objective, X, sample_weight):
+    def _initial_learning_rate(self, objective, X, sample_weight, optimizer):
         if self.learning_rate != "auto":
             return float(self.learning_rate)
-        optimizer = self._optimizer_name(X)
         if optimizer == "adam":
             return _ADAM_AUTO_LEARNING_RATE
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
@@ -418,7 +417,8 @@ class _LinearModelHooks:
 _LINEAR_DEFAULTS = {"max_iter": 5000, "tol": 1e-5, "alpha": 1e-4, "optimizer": "auto"}
 
 _OPTIMIZER_DOC = """\
-'auto' is 'cg' on the full batch and 'nesterov' on mini-batches.
+'auto' is 'cg' on the full batch and 'nesterov' on mini-batches and
+        in ``partial_fit`` (each call's X is one batch of a stream).
         'cg' is preconditioned nonlinear conjugate gradient (Polak-Ribiere+):
         gradient descent whose momentum and step are both chosen at every
         step, the momentum by the Polak-Ribiere formula, the step by an exact

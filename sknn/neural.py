@@ -371,13 +371,13 @@ class ShallowNNClassifier(BaseGDClassifier):
             self.init_scale,
         )
 
-    def _initial_learning_rate(self, objective, X, sample_weight):
+    def _initial_learning_rate(self, objective, X, sample_weight, optimizer):
         if self.learning_rate != "auto":
             return float(self.learning_rate)
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
-        if self.optimizer == "nesterov" and full_batch:
+        if optimizer == "nesterov" and full_batch:
             return _LINE_SEARCH_FIRST_STEP
-        return _AUTO_LEARNING_RATES[self.optimizer]
+        return _AUTO_LEARNING_RATES[optimizer]
 
     _weight_attributes = ("coefs_", "intercepts_")
 

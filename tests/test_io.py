@@ -577,8 +577,10 @@ def test_cg_partial_fit_after_load_continues_exactly(tmp_path, Estimator, optimi
 
     assert_same_state(model, loaded)
     # and as one fit of three epochs (which reuses the line's logits for its
-    # gradients, where each partial_fit starts from X: ulps apart).
-    once = make(Estimator, optimizer=optimizer, max_iter=3).fit(X, y)
+    # gradients, where each partial_fit starts from X: ulps apart) by the
+    # optimizer partial_fit ran ('auto' is nesterov there).
+    assert model._optimizer_state["name"] == ("cg" if optimizer == "cg" else "nesterov")
+    once = make(Estimator, optimizer=model._optimizer_state["name"], max_iter=3).fit(X, y)
     np.testing.assert_allclose(loaded.predict_proba(X), once.predict_proba(X), rtol=1e-12)
 
 

@@ -356,9 +356,7 @@ def test_two_class_softmax_stops_where_both_columns_stop(monkeypatch):
 
 
 @pytest.mark.parametrize("optimizer", ["gd", "cg"])
-def test_two_class_softmax_in_sample_space_takes_the_steps_of_both_columns(
-    monkeypatch, optimizer
-):
+def test_two_class_softmax_in_sample_space_takes_the_steps_of_both_columns(monkeypatch, optimizer):
     import sknn.linear
 
     monkeypatch.setattr(sknn.linear, "_sample_space_pays", lambda *args: True)
@@ -559,6 +557,7 @@ def test_defaults_converge_on_raw_features_to_the_minimum(Estimator, load):
 
 @parametrize_linear
 def test_auto_is_cg_on_the_full_batch_and_nesterov_on_mini_batches(Estimator):
+    # (and in partial_fit: see test_base's streaming test)
     X, y = _data(3)
     for batch_size, expected in [
         (None, "cg"),
