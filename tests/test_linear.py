@@ -261,16 +261,20 @@ def test_warm_start_continues_a_sample_space_fit_exactly(monkeypatch, optimizer)
     assert_allclose(warm.coef_, once.coef_, rtol=1e-9, atol=1e-12)
 
 
+def _constructions(monkeypatch, cls):
+    """A list that gets one entry per instance of ``cls`` built from now on."""
+    built = []
+    original = cls.__init__
+    monkeypatch.setattr(
+        cls, "__init__", lambda self, *args: built.append(True) or original(self, *args)
+    )
+    return built
+
+
 def test_sample_space_is_chosen_only_where_it_pays(monkeypatch):
     import sknn.linear
 
-    built = []
-    original = sknn.linear.SampleSpaceObjective.__init__
-    monkeypatch.setattr(
-        sknn.linear.SampleSpaceObjective,
-        "__init__",
-        lambda self, *args: built.append(True) or original(self, *args),
-    )
+    built = _constructions(monkeypatch, sknn.linear.SampleSpaceObjective)
     wide = _data(2, n_samples=40, n_features=200)
     tall = _data(2, n_samples=200, n_features=20)
     LogisticRegressionGD(tol=None, max_iter=100).fit(*wide)
@@ -411,13 +415,7 @@ def test_two_class_softmax_objective_is_the_two_column_objective():
 def test_two_class_softmax_is_trained_as_one_unit_only_where_it_pays(monkeypatch):
     import sknn.linear
 
-    built = []
-    original = sknn.linear.TwoClassSoftmaxObjective.__init__
-    monkeypatch.setattr(
-        sknn.linear.TwoClassSoftmaxObjective,
-        "__init__",
-        lambda self, *args: built.append(True) or original(self, *args),
-    )
+    built = _constructions(monkeypatch, sknn.linear.TwoClassSoftmaxObjective)
     X, y = _data(2)
     SoftmaxGD(max_iter=20, tol=None).fit(X, y)
     assert built == [True]
