@@ -469,14 +469,17 @@ def map_parameter_state(state, transform):
 def _rounding_slack(grads):
     """The relative loss change below which a line search cannot tell (see _ROUNDING_SLACK)."""
     grad = next(iter(grads.values()))
-    slack = _SLACK_BY_DTYPE.get(grad.dtype)
+    # Keyed by the array type too: dtypes of different namespaces compare
+    # unequal (array_api_strict's warn when compared with NumPy's).
+    key = (type(grad), grad.dtype)
+    slack = _SLACK_BY_DTYPE.get(key)
     if slack is None:
         epsilon = float(array_ops(grad).xp.finfo(grad.dtype).eps)
-        slack = _SLACK_BY_DTYPE[grad.dtype] = max(_ROUNDING_SLACK, _ROUNDING_ULPS * epsilon)
+        slack = _SLACK_BY_DTYPE[key] = max(_ROUNDING_SLACK, _ROUNDING_ULPS * epsilon)
     return slack
 
 
-# finfo costs microseconds, once per line search: looked up once per dtype.
+# finfo costs microseconds, once per line search: looked up once per array type and dtype.
 _SLACK_BY_DTYPE = {}
 
 
