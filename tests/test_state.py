@@ -1,5 +1,7 @@
 """What a fit leaves behind, and how a warm start continues from it (sknn/_state.py)."""
 
+import copy
+
 import numpy as np
 import pytest
 from conftest import OPTIMIZERS, _data, make, parametrize_estimators, parametrize_linear
@@ -19,6 +21,44 @@ def test_warm_start_a_plus_b_equals_fit_a_plus_b(Estimator, optimizer, batch_siz
     assert_allclose(warm.loss_curve_, once.loss_curve_, rtol=1e-12)
     assert_allclose(warm.predict_proba(X), once.predict_proba(X), rtol=1e-12)
     assert warm.n_iter_ == 12
+
+
+@parametrize_estimators
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_a_continued_fit_trains_on_the_layout_of_a_fresh_one(Estimator, optimizer):
+    # Weights and optimizer state in another memory layout than a fresh fit
+    # makes (as a file loader may leave them) continue exactly as the original:
+    # BLAS products can round differently on differently ordered operands.
+    X, y = _data()
+    model = make(Estimator, optimizer=optimizer, max_iter=4, tol=None, warm_start=True)
+    model.fit(X, y)
+    relaid = copy.deepcopy(model)
+    state = relaid._optimizer_state["state"]
+    for key, arrays in state.items():
+        if isinstance(arrays, dict):
+            state[key] = {name: _other_layout(a) for name, a in arrays.items()}
+    weights = relaid._weight_attributes
+    for name in weights:
+        value = getattr(relaid, name)
+        setattr(
+            relaid,
+            name,
+            [_other_layout(a) for a in value] if isinstance(value, list) else _other_layout(value),
+        )
+    model.fit(X, y)
+    relaid.fit(X, y)
+    for name in weights:
+        ours, theirs = getattr(model, name), getattr(relaid, name)
+        for a, b in zip(*(v if isinstance(v, list) else [v] for v in (ours, theirs))):
+            np.testing.assert_array_equal(a, b)
+    assert model.loss_curve_ == relaid.loss_curve_
+
+
+def _other_layout(array):
+    """``array`` copied into the other memory layout (2-D; others as they are)."""
+    if array.ndim < 2:
+        return array.copy()
+    return np.ascontiguousarray(array) if array.flags.f_contiguous else np.asfortranarray(array)
 
 
 @parametrize_linear
