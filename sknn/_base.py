@@ -254,6 +254,9 @@ class BaseGDClassifier(
         Each call runs one epoch with no stopping rule. ``early_stopping=True``
         is refused (a validation split of one chunk would not be a held-out
         set), as are ``class_weight='balanced'``, which needs the whole target.
+        Where ``optimizer='auto'`` is offered, it resolves here as on
+        mini-batches (the linear models: 'nesterov'): the chunks of successive
+        calls are different data, not one function to minimise.
         """
         first_call = not _is_fitted(self)
         if first_call and classes is None:
