@@ -265,7 +265,6 @@ class TwoClassSoftmaxObjective:
 
     def __init__(self, binary):
         self.binary = binary
-        self.alpha = 2 * binary.alpha
 
     @staticmethod
     def targets(Y):
