@@ -20,6 +20,8 @@ The namespace of an array is found by scikit-learn's
 namespaces and devices with its ``move_to``.
 """
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, log_expit
@@ -50,6 +52,13 @@ class ArrayOps:
 
     def zeros_like(self, array):
         return self.xp.zeros_like(array)
+
+    def zeros(self, shape, like):
+        """Zeros of ``like``'s dtype, on its device."""
+        return self.xp.zeros(shape, dtype=like.dtype, device=like.device)
+
+    def reshape(self, a, shape):
+        return self.xp.reshape(a, shape)
 
     def empty(self, shape, like, dtype=None, order="C"):
         """An uninitialised array on the device of ``like``; ``order`` is a layout hint."""
@@ -165,6 +174,12 @@ class NumPyOps(ArrayOps):
 
     def numpy_dtype(self, dtype):
         return np.dtype(dtype)
+
+    def zeros(self, shape, like):
+        return np.zeros(shape, dtype=like.dtype)
+
+    def reshape(self, a, shape):
+        return a.reshape(shape)  # the method: np.reshape's Python wrapper costs more
 
     def empty(self, shape, like, dtype=None, order="C"):
         return np.empty(shape, dtype=like.dtype if dtype is None else dtype, order=order)
@@ -308,6 +323,13 @@ def _is_foreign_array(value):
     """Whether ``value`` is an array of a namespace other than NumPy."""
     return not isinstance(value, (np.ndarray, np.generic)) and (
         hasattr(value, "__array_namespace__") or hasattr(value, "__dlpack__")
+    )
+
+
+def total_nbytes(arrays):
+    """The bytes of the (floating-point) arrays of a dict, of any namespace."""
+    return sum(
+        math.prod(a.shape) * array_ops(a).xp.finfo(a.dtype).bits // 8 for a in arrays.values()
     )
 
 

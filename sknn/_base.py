@@ -397,7 +397,9 @@ class BaseGDClassifier(
         if training_objective is not objective:
             params = training_objective.to_model_params(params)
             optimizer_state = map_parameter_state(
-                optimizer_state, training_objective.to_model_params
+                optimizer_state,
+                training_objective.to_model_params,
+                getattr(training_objective, "to_model_params_all", None),
             )
 
         # Commit: nothing above has touched the estimator's attributes.
@@ -446,7 +448,7 @@ class BaseGDClassifier(
             line_search=self.learning_rate == "auto",
             preconditioner=(
                 objective.preconditioner(X, sample_weight)
-                if name == "cg" and full_batch and hasattr(objective, "preconditioner")
+                if name in ("cg", "lbfgs") and full_batch and hasattr(objective, "preconditioner")
                 else None
             ),
         )

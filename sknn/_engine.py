@@ -56,7 +56,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._array_ops import array_ops
+from ._array_ops import array_ops, total_nbytes
 from ._batches import Batches
 from ._callbacks import EpochCheckpoint, SilentHooks, user_stacklevel
 from ._functions import LineLoss, data_residual, underflow_is_fine
@@ -177,6 +177,21 @@ class _FullBatchProblem:
     def inner(self, a, b):
         """The objective's inner product of two gradient-shaped dicts."""
         return self.objective.inner(a, b)
+
+    def model_nbytes(self, params):
+        """The bytes a dict keyed like the parameters takes in the model's parametrisation."""
+        own = getattr(self.objective, "model_nbytes", None)
+        return total_nbytes(params) if own is None else own(params)
+
+    def covector(self, v):
+        """The dict c with ``inner(a, v)`` = the sum of the elementwise products of a and c.
+
+        ``v`` itself for the Euclidean inner product (objectives without a
+        ``covector`` of their own): products of many dicts with one v then
+        need no inner product per dict.
+        """
+        own = getattr(self.objective, "covector", None)
+        return v if own is None else own(v)
 
     def line(self, point, direction):
         """The objective along ``point + s * direction``, from the last ``loss_grad``'s point.

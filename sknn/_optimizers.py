@@ -30,6 +30,7 @@ a ``problem`` (:class:`sknn._engine._FullBatchProblem`) whose
 import math
 
 import numpy as np
+from scipy.linalg.lapack import dtrtrs
 
 from ._array_ops import array_ops
 
@@ -59,6 +60,16 @@ _WOLFE_CURVATURE = 0.1
 _STEP_EXPANSION = 4.0
 _APPROXIMATE_SLACK = 100.0
 _MAX_LINE_EVALUATIONS = 30
+# L-BFGS's line search accepts what quasi-Newton methods do (Nocedal & Wright).
+_QUASI_NEWTON_CURVATURE = 0.9
+# L-BFGS keeps this many pairs (step, gradient change): more pairs, fewer
+# iterations on the linear models' ill-conditioned losses, at 4 products of
+# a parameter's size per pair and step (see LimitedMemoryBFGS).
+_LBFGS_MEMORY = 100
+# ... and fewer where the pairs would take more than this many bytes: each
+# is held as the state (s, y) and stacked (s, M y).
+_LBFGS_HISTORY_BYTES = 2**28
+_LBFGS_COPIES = 4
 
 
 class GradientDescent:
@@ -357,46 +368,9 @@ class ConjugateGradient(GradientDescent):
 
     def _line_search(self, problem, point, direction, loss, slope):
         """``(step, derivative there)`` of a step meeting the conditions, or ``(0.0, None)``."""
-        line = problem.line(point, direction)
-        slack = _rounding_slack(direction) * abs(loss)
-
-        def sufficient(step, value):
-            return value <= loss + _WOLFE_DECREASE * step * slope + slack
-
-        curvature = line.curvature_at_start()
-        step = -slope / curvature if curvature > 0 else float(self.learning_rate)
-        low, high, best, best_derivative = 0.0, math.inf, 0.0, None
-        for _ in range(_MAX_LINE_EVALUATIONS):
-            value, derivative, curvature = line.at(step)
-            if not math.isfinite(value):
-                high = step
-            else:
-                flat = abs(derivative) <= _WOLFE_CURVATURE * -slope
-                # Near the optimum the loss's decrease sinks below its rounding
-                # (float32: 1e-7 of it) while its derivative, a sum of signed
-                # terms, still resolves: the loss is convex along the line, so
-                # a point where it still descends, or has just passed the
-                # minimum by a little, lies below the start (Hager & Zhang's
-                # approximate Wolfe conditions).
-                if flat and derivative <= 0 and value <= loss + _APPROXIMATE_SLACK * slack:
-                    line.moved_to(step)
-                    return step, derivative
-                if sufficient(step, value):
-                    if flat:
-                        line.moved_to(step)
-                        return step, derivative
-                    best, best_derivative = step, derivative
-                if derivative > 0:
-                    high = step
-                else:
-                    low = step
-            newton = step - derivative / curvature if math.isfinite(value) and curvature > 0 else -1
-            if low < newton < high:
-                step = newton
-            else:
-                step = 0.5 * (low + high) if high < math.inf else _STEP_EXPANSION * step
-        line.moved_to(best)
-        return best, best_derivative
+        return _exact_line_search(
+            problem, point, direction, loss, slope, self.learning_rate, _WOLFE_CURVATURE
+        )
 
     def get_state(self):
         if self.direction is None:
@@ -416,8 +390,299 @@ class ConjugateGradient(GradientDescent):
             self.gradient_product = float(self.gradient_product)
 
 
+class LimitedMemoryBFGS(GradientDescent):
+    """Limited-memory BFGS (L-BFGS), preconditioned, with an exact line search.
+
+    Gradient descent along ``d = -H g``, where H, an estimate of the inverse
+    Hessian, is built from the last ``memory`` steps ``s = x+ - x`` and
+    gradient changes ``y = g+ - g`` alone (no second derivatives): the BFGS
+    updates of ``H0 = gamma M``, with M the problem's preconditioner
+    (identity when there is none) and ``gamma = <s, y> / <y, M y>`` of the
+    newest pair. H is applied in the compact form of Byrd, Nocedal & Schnabel
+    (1994): two products with all stored pairs at once and two triangular
+    solves of size ``memory``, instead of the two-loop recursion's 4 x
+    ``memory`` products with one pair each. A pair that does not curve up
+    (``<s, y> <= 0``: only rounding does that on a convex loss) and a
+    direction that is not one of descent (rounding again) make it forget all
+    pairs and start afresh from ``-M g``.
+
+    The step along d is found by the same exact line search as
+    :class:`ConjugateGradient`'s, with the curvature constant of
+    quasi-Newton methods (0.9, Nocedal & Wright): the Newton step along the
+    line, where the first trial usually lands, nearly always passes.
+
+    Every inner product is the problem's (``problem.inner``, and
+    ``problem.covector`` for the products with the stacked pairs), so a
+    reparametrised problem (sample space) takes the model's steps.
+
+    The state is the pairs, oldest first, as ``s0, y0, s1, y1, ...``, and
+    the last step with the gradient it started from (``last_step``,
+    ``last_gradient``), whose pair the next gradient completes. Full batch
+    only, as conjugate gradient.
+    """
+
+    name = "lbfgs"
+    # Each step binds new pair, step and gradient dicts and new lists.
+    replaces_its_state = True
+
+    def __init__(self, learning_rate, preconditioner=None, memory=_LBFGS_MEMORY):
+        self.learning_rate = learning_rate
+        self.memory = memory
+        self.steps = []
+        self.gradient_changes = []
+        self.last_step = None
+        self.last_gradient = None
+        self._preconditioner = preconditioner
+        # The pairs stacked for the products with all of them (scratch): for
+        # the lists ``_stacked_from``, rebuilt when those are not the pairs.
+        self._stacks = None
+        self._stacked_from = None
+
+    def step(self, params, grads, loss=None, problem=None):
+        if self.last_step is not None:
+            self._remember(problem, grads)
+        if self._preconditioner is None:
+            Mg, gMg = grads, problem.squared_gradient_norm
+        else:
+            Mg = self._preconditioner(grads)
+            gMg = problem.inner(grads, Mg)
+        direction, slope = self._direction(problem, grads, Mg, gMg)
+        if not slope < 0:
+            self._forget()
+            direction, slope = {name: -g for name, g in Mg.items()}, -gMg
+        step = 0.0
+        if slope < 0:
+            step, _ = _exact_line_search(
+                problem, params, direction, loss, slope, self.learning_rate, _QUASI_NEWTON_CURVATURE
+            )
+        if step > 0:
+            self.last_step = {name: step * d for name, d in direction.items()}
+            self.last_gradient = grads
+            for name, s in self.last_step.items():
+                params[name] += s
+        else:
+            # No measurable decrease along the direction: start afresh.
+            self._forget()
+
+    def _remember(self, problem, grads):
+        """Store the pair of the last step, completed by the gradient ``grads`` after it."""
+        s = self.last_step
+        y = {name: g - self.last_gradient[name] for name, g in grads.items()}
+        My = y if self._preconditioner is None else self._preconditioner(y)
+        stacks = self._current_stacks(problem, s)
+        if not stacks.add(s, y, My, problem):
+            # <s, y> > 0 holds on a convex loss up to rounding: where rounding
+            # breaks it, the pairs no longer describe the curvature.
+            self._forget()
+            return
+        # New lists (the old ones may be a checkpoint's): the newest pairs the stacks hold.
+        dropped = max(0, len(self.steps) + 1 - stacks.capacity)
+        self.steps = [*self.steps[dropped:], s]
+        self.gradient_changes = [*self.gradient_changes[dropped:], y]
+        self._stacked_from = self.steps
+        self.last_step = self.last_gradient = None
+
+    def _direction(self, problem, grads, Mg, gMg):
+        """``(-H g, <g, -H g>)``: the quasi-Newton direction and the slope along it."""
+        if not self.steps:
+            return {name: -g for name, g in Mg.items()}, -gMg
+        return self._current_stacks(problem, grads).direction(problem, grads, Mg, gMg)
+
+    def _current_stacks(self, problem, like):
+        """The stacks of the pairs in ``steps`` and ``gradient_changes``, built if need be."""
+        if self._stacks is None or self._stacked_from is not self.steps:
+            stacks = _PairStacks(self._capacity(problem, like), like)
+            for s, y in zip(self.steps, self.gradient_changes):
+                My = y if self._preconditioner is None else self._preconditioner(y)
+                if not stacks.add(s, y, My, problem):
+                    # Pairs handed over (a state, a file) that do not curve up
+                    # describe no convex loss: start without them.
+                    self.steps, self.gradient_changes = [], []
+                    stacks = _PairStacks(stacks.capacity, like)
+                    break
+            self._stacks, self._stacked_from = stacks, self.steps
+        return self._stacks
+
+    def _capacity(self, problem, like):
+        """How many pairs to keep: ``memory``, fewer where they would take too much memory.
+
+        Counted in the model's parametrisation (``problem.model_nbytes``),
+        where the state ends up.
+        """
+        n_bytes = problem.model_nbytes(like)
+        return max(1, min(self.memory, _LBFGS_HISTORY_BYTES // (_LBFGS_COPIES * n_bytes)))
+
+    def _forget(self):
+        self.steps, self.gradient_changes = [], []
+        self.last_step = self.last_gradient = None
+        self._stacks = self._stacked_from = None
+
+    def get_state(self):
+        state = {}
+        for i, (s, y) in enumerate(zip(self.steps, self.gradient_changes)):
+            state[f"s{i}"], state[f"y{i}"] = s, y
+        if self.last_step is not None:
+            state["last_step"], state["last_gradient"] = self.last_step, self.last_gradient
+        return state
+
+    def set_state(self, state):
+        n_pairs = sum(1 for key in state if key[:1] == "s" and key[1:].isdigit())
+        expected = {f"{kind}{i}" for i in range(n_pairs) for kind in "sy"}
+        if "last_step" in state or "last_gradient" in state:
+            expected |= {"last_step", "last_gradient"}
+        if set(state) != expected:
+            raise ValueError(
+                "an L-BFGS state holds pairs s0, y0, s1, y1, ... and optionally both "
+                f"last_step and last_gradient; got {sorted(state)}."
+            )
+        # The newest ``memory`` pairs: a state with more is not this optimizer's
+        # (it does not come back from get_state as it went in).
+        first = max(0, n_pairs - self.memory)
+        self.steps = [state[f"s{i}"] for i in range(first, n_pairs)]
+        self.gradient_changes = [state[f"y{i}"] for i in range(first, n_pairs)]
+        self.last_step = state.get("last_step")
+        self.last_gradient = state.get("last_gradient")
+        self._stacks = self._stacked_from = None
+
+
+class _PairStacks:
+    """An L-BFGS history stacked for products with all its pairs at once.
+
+    Per parameter, ``rows`` holds the pairs flattened, slot k's step s in
+    row 2k and its preconditioned gradient change M y in row 2k + 1; slots
+    fill up from 0 and then form a ring (a new pair replaces the oldest),
+    and ``order`` lists them oldest first. ``SY[i, j] = <s_i, y_j>`` for
+    i <= j and ``YMY[i, j] = <y_i, M y_j>``, pairs numbered oldest first,
+    are float64 on the host, where the small triangular solves run (LAPACK's
+    own: SciPy's wrappers cost 10x more than a solve of this size).
+    """
+
+    def __init__(self, capacity, like):
+        ops = array_ops(*like.values())
+        self.capacity = capacity
+        self.shapes = {name: a.shape for name, a in like.items()}
+        self.rows = {
+            name: ops.zeros((2 * capacity, math.prod(a.shape)), like=a) for name, a in like.items()
+        }
+        self.SY = np.zeros((capacity, capacity), order="F")
+        self.YMY = np.zeros((capacity, capacity))
+        self.order = np.zeros(0, dtype=np.intp)
+        self.gamma = 1.0
+
+    def add(self, s, y, My, problem):
+        """Store the pair; whether it curves up (``<s, y> > 0`` and ``<y, M y> > 0``)."""
+        n = len(self.order)
+        if n == self.capacity:
+            slot, self.order = self.order[0], np.concatenate((self.order[1:], self.order[:1]))
+            # The oldest pair leaves: the others move up by one.
+            self.SY[:-1, :-1] = self.SY[1:, 1:].copy()
+            self.YMY[:-1, :-1] = self.YMY[1:, 1:].copy()
+            n -= 1
+        else:
+            slot, self.order = n, np.append(self.order, n)
+        for name, rows in self.rows.items():
+            ops = array_ops(rows)
+            rows[2 * slot, :] = ops.reshape(s[name], (-1,))
+            rows[2 * slot + 1, :] = ops.reshape(My[name], (-1,))
+        # <s_i, y> and <M y_i, y> = <y_i, M y> for every stored pair i (M is
+        # self-adjoint), from one product with y's covector.
+        steps, changes = self._products(problem.covector(y))
+        self.SY[: n + 1, n] = steps[self.order]
+        self.YMY[: n + 1, n] = self.YMY[n, : n + 1] = changes[self.order]
+        curving, scale = float(self.SY[n, n]), float(self.YMY[n, n])
+        self.gamma = curving / scale if scale > 0 else 0.0
+        return curving > 0 and scale > 0
+
+    def direction(self, problem, grads, Mg, gMg):
+        """``(-H g, <g, -H g>)`` in the compact form (see :class:`LimitedMemoryBFGS`)."""
+        order, n, gamma = self.order, len(self.order), self.gamma
+        steps, changes = self._products(problem.covector(grads))
+        sg, ymg = steps[order], changes[order]
+        upper = self.SY[:n, :n]
+        # H g = gamma M g + S p + gamma M Y q (Byrd, Nocedal & Schnabel), with
+        # q = -R^-1 S^T g and p = R^-T ((D + gamma Y^T M Y) R^-1 S^T g - gamma Y^T M g).
+        r = dtrtrs(upper, sg)[0]
+        middle = upper.diagonal() * r
+        middle += gamma * (self.YMY[:n, :n] @ r - ymg)
+        p = dtrtrs(upper, middle, trans=1)[0]
+        slope = -(gamma * gMg + float(sg @ p) - gamma * float(ymg @ r))
+        weights = np.empty(2 * n)
+        weights[2 * order] = -p
+        weights[2 * order + 1] = gamma * r
+        direction = {}
+        for name, rows in self.rows.items():
+            ops = array_ops(rows)
+            combined = ops.asarray(weights.astype(ops.numpy_dtype(rows.dtype)), like=rows)
+            d = ops.reshape(combined @ rows[: 2 * n, ...], self.shapes[name])
+            d -= gamma * Mg[name]
+            direction[name] = d
+        return direction, slope
+
+    def _products(self, covector):
+        """``(<s_k, covector>, <M y_k, covector>)`` of the filled slots k, float64 on the host."""
+        n, total = len(self.order), None
+        for name, rows in self.rows.items():
+            ops = array_ops(rows)
+            product = rows[: 2 * n, ...] @ ops.reshape(covector[name], (-1,))
+            total = product if total is None else total + product
+        total = np.asarray(ops.to_numpy(total), dtype=np.float64)
+        return total[0::2], total[1::2]
+
+
+def _exact_line_search(problem, point, direction, loss, slope, fallback_step, curvature_constant):
+    """A step along ``direction`` meeting the strong Wolfe conditions (Newton on the line).
+
+    Returns ``(step, derivative there)``, or ``(0.0, None)`` when no step of
+    the line could be measured to decrease the loss. ``slope`` is the
+    derivative at s = 0 (negative); ``fallback_step`` is the first trial
+    where the curvature at s = 0 is not positive; ``curvature_constant`` is
+    c2 of ``|phi'(s)| <= c2 |phi'(0)|`` (see :class:`ConjugateGradient`).
+    """
+    line = problem.line(point, direction)
+    slack = _rounding_slack(direction) * abs(loss)
+
+    def sufficient(step, value):
+        return value <= loss + _WOLFE_DECREASE * step * slope + slack
+
+    curvature = line.curvature_at_start()
+    step = -slope / curvature if curvature > 0 else float(fallback_step)
+    low, high, best, best_derivative = 0.0, math.inf, 0.0, None
+    for _ in range(_MAX_LINE_EVALUATIONS):
+        value, derivative, curvature = line.at(step)
+        if not math.isfinite(value):
+            high = step
+        else:
+            flat = abs(derivative) <= curvature_constant * -slope
+            # Near the optimum the loss's decrease sinks below its rounding
+            # (float32: 1e-7 of it) while its derivative, a sum of signed
+            # terms, still resolves: the loss is convex along the line, so
+            # a point where it still descends, or has just passed the
+            # minimum by a little, lies below the start (Hager & Zhang's
+            # approximate Wolfe conditions).
+            if flat and derivative <= 0 and value <= loss + _APPROXIMATE_SLACK * slack:
+                line.moved_to(step)
+                return step, derivative
+            if sufficient(step, value):
+                if flat:
+                    line.moved_to(step)
+                    return step, derivative
+                best, best_derivative = step, derivative
+            if derivative > 0:
+                high = step
+            else:
+                low = step
+        newton = step - derivative / curvature if math.isfinite(value) and curvature > 0 else -1
+        if low < newton < high:
+            step = newton
+        else:
+            step = 0.5 * (low + high) if high < math.inf else _STEP_EXPANSION * step
+    line.moved_to(best)
+    return best, best_derivative
+
+
 OPTIMIZERS = {
-    cls.name: cls for cls in (GradientDescent, Momentum, Adam, Nesterov, ConjugateGradient)
+    cls.name: cls
+    for cls in (GradientDescent, Momentum, Adam, Nesterov, ConjugateGradient, LimitedMemoryBFGS)
 }
 
 
@@ -435,15 +700,16 @@ def make_optimizer(
     """Build the optimizer the estimator's ``optimizer`` parameter names.
 
     ``preconditioner`` (a map of gradient dicts, see :mod:`sknn._preconditioning`)
-    is used by 'cg' only, which refuses mini-batches.
+    is used by 'cg' and 'lbfgs' only, which refuse mini-batches.
     """
-    if name == "cg":
+    if name in ("cg", "lbfgs"):
         if not full_batch:
+            method = "conjugate gradient" if name == "cg" else "limited-memory BFGS"
             raise ValueError(
-                "optimizer='cg' (conjugate gradient) trains on the full batch: set "
+                f"optimizer={name!r} ({method}) trains on the full batch: set "
                 "batch_size=None, or choose another optimizer for mini-batches."
             )
-        return ConjugateGradient(learning_rate, preconditioner)
+        return OPTIMIZERS[name](learning_rate, preconditioner)
     if name == "gd":
         return GradientDescent(learning_rate)
     if name == "momentum":
@@ -455,15 +721,18 @@ def make_optimizer(
     return Adam(learning_rate, beta_1, beta_2, epsilon)
 
 
-def map_parameter_state(state, transform):
+def map_parameter_state(state, transform, transform_all=None):
     """A copy of an optimizer state with each per-parameter dict passed through ``transform``.
 
     ``transform`` maps a dict of arrays keyed like the parameters to another
-    such dict, e.g. from a reparametrised problem back to the model's weights.
+    such dict, e.g. from a reparametrised problem back to the model's weights;
+    ``transform_all``, if given, maps a list of them at once (one product for
+    all of L-BFGS's pairs instead of one each).
     """
-    return {
-        key: transform(value) if isinstance(value, dict) else value for key, value in state.items()
-    }
+    keys = [key for key, value in state.items() if isinstance(value, dict)]
+    dicts = [state[key] for key in keys]
+    mapped = [transform(d) for d in dicts] if transform_all is None else transform_all(dicts)
+    return {**state, **dict(zip(keys, mapped))}
 
 
 def _rounding_slack(grads):

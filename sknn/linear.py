@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._array_ops import array_ops
+from ._array_ops import array_ops, total_nbytes
 from ._base import BaseGDClassifier
 from ._compat import Interval, StrOptions
 from ._docs import SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
@@ -152,6 +152,10 @@ class SampleSpaceObjective:
         ops = array_ops(self.gram)
         return ops.dot(a["C"], self.gram @ b["C"]) + ops.dot(a["b"], b["b"])
 
+    def covector(self, v):
+        """``(G v_C, v_b)``: :meth:`inner` as a plain sum of elementwise products with it."""
+        return {"C": self.gram @ v["C"], "b": v["b"]}
+
     def logits(self, params, X):
         """``Z = G C + b`` (``= X W + b``); X is ignored."""
         Z = _fortran_product(self.gram, params["C"])
@@ -232,6 +236,25 @@ class SampleSpaceObjective:
         """
         return {"W": self._to_W(params["C"]), "b": params["b"]}
 
+    def to_model_params_all(self, dicts):
+        """:meth:`to_model_params` of each dict, by one product of X^T with all their C."""
+        if not dicts:
+            return []
+        ops = array_ops(dicts[0]["C"])
+        W = self._to_W(ops.xp.concat([d["C"] for d in dicts], axis=1))
+        widths = [d["C"].shape[1] for d in dicts]
+        starts = np.cumsum([0, *widths])
+        return [
+            {"W": ops.contiguous(W[:, start : start + width]), "b": d["b"]}
+            for d, start, width in zip(dicts, starts, widths)
+        ]
+
+    def model_nbytes(self, params):
+        """The bytes of a dict keyed like (C, b) once mapped to (W, b)."""
+        C, b = params["C"], params["b"]
+        itemsize = array_ops(C).xp.finfo(C.dtype).bits // 8
+        return (self.X.shape[1] * C.shape[1] + b.shape[0]) * itemsize
+
     def _to_W(self, C):
         return array_ops(C).contiguous(safe_sparse_dot(self.X.T, C, dense_output=True))
 
@@ -278,6 +301,12 @@ class TwoClassSoftmaxObjective:
         """The inner product of the corresponding two-column dicts."""
         return 0.5 * self.binary.inner(a, b)
 
+    def covector(self, v):
+        """:meth:`inner` as a plain sum of elementwise products with the result."""
+        binary = getattr(self.binary, "covector", None)
+        v = v if binary is None else binary(v)
+        return {name: 0.5 * a for name, a in v.items()}
+
     def logits(self, params, X):
         return self.binary.logits(params, X)
 
@@ -307,11 +336,25 @@ class TwoClassSoftmaxObjective:
 
     def to_model_params(self, params):
         """Map a dict keyed like the parameters (v, c) to the model's two columns (linear)."""
-        to_model = getattr(self.binary, "to_model_params", None)
-        params = params if to_model is None else to_model(params)
-        xp = array_ops(*params.values()).xp
-        half_W, half_b = 0.5 * params["W"], 0.5 * params["b"]
-        return {"W": xp.concat([-half_W, half_W], axis=1), "b": xp.concat([-half_b, half_b])}
+        return self.to_model_params_all([params])[0]
+
+    def to_model_params_all(self, dicts):
+        """:meth:`to_model_params` of each dict (the binary objective's map batched)."""
+        binary_all = getattr(self.binary, "to_model_params_all", None)
+        return [_two_columns(d) for d in (dicts if binary_all is None else binary_all(dicts))]
+
+    def model_nbytes(self, params):
+        """The bytes of a dict keyed like the parameters once mapped to two columns."""
+        own = getattr(self.binary, "model_nbytes", None)
+        binary = total_nbytes(params) if own is None else own(params)
+        return 2 * binary
+
+
+def _two_columns(params):
+    """``(v, c)`` as the two softmax columns ``[-v/2, v/2]``, ``[-c/2, c/2]``."""
+    xp = array_ops(*params.values()).xp
+    half_W, half_b = 0.5 * params["W"], 0.5 * params["b"]
+    return {"W": xp.concat([-half_W, half_W], axis=1), "b": xp.concat([-half_b, half_b])}
 
 
 def _doubled(grads):
@@ -358,16 +401,22 @@ def _sample_space_pays(n_samples, n_features, n_outputs, max_iter):
     )
 
 
+# Optimizers whose full-batch iterates stay in the row space of X and move
+# along gradients in the model's geometry: they take the same steps on the
+# reparametrised problems (sample space, two-class softmax as one unit).
+_REPARAMETRISABLE = ("lbfgs", "cg", "gd", "momentum", "nesterov")
+
+
 class _LinearModelHooks:
     """The hooks of :class:`~sknn._base.BaseGDClassifier` shared by the two linear models."""
 
     _parameter_constraints = {
         **BaseGDClassifier._parameter_constraints,
         "learning_rate": [Interval(Real, 0, np.inf, closed="neither"), StrOptions({"auto"})],
-        "optimizer": [StrOptions({"auto", "cg", "gd", "momentum", "nesterov", "adam"})],
+        "optimizer": [StrOptions({"auto", "lbfgs", "cg", "gd", "momentum", "nesterov", "adam"})],
     }
 
-    _AUTO_OPTIMIZERS = ("cg", "nesterov")
+    _AUTO_OPTIMIZERS = ("lbfgs", "nesterov")
 
     def _make_objective(self, link):
         return LinearObjective(link, self.alpha)
@@ -380,7 +429,7 @@ class _LinearModelHooks:
         if optimizer == "adam":
             return _ADAM_AUTO_LEARNING_RATE
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
-        if optimizer == "cg" or (optimizer == "nesterov" and full_batch):
+        if optimizer in ("cg", "lbfgs") or (optimizer == "nesterov" and full_batch):
             # Only where the line search starts: it finds the step itself.
             return 1.0 / objective.smoothness(X, sample_weight, exact=False)
         step = 1.0 / objective.smoothness(X, sample_weight)
@@ -393,7 +442,7 @@ class _LinearModelHooks:
 
     def _training_objective(self, objective, X, n_outputs):
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
-        if not (full_batch and self._optimizer_name(X) in ("cg", "gd", "momentum", "nesterov")):
+        if not (full_batch and self._optimizer_name(X) in _REPARAMETRISABLE):
             return objective
         two_classes = objective.link == "softmax" and n_outputs == 2
         if two_classes:

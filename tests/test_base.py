@@ -282,9 +282,10 @@ def test_linear_cg_partial_fit_n_times_equals_fit_with_max_iter_n(Estimator):
 @parametrize_linear
 def test_auto_partial_fit_streams_as_mini_batches_do(Estimator):
     # partial_fit's X is one batch of a stream: 'auto' is nesterov there, as on
-    # mini-batches. Conjugate gradient would take the batches for one function:
-    # its exact step on 4 rows of noisy labels overfits them, the next batch's
-    # loss is then twice the first's and training is judged unstable.
+    # mini-batches. A full-batch method (L-BFGS, conjugate gradient) would take
+    # the batches for one function: its exact step on 4 rows of noisy labels
+    # overfits them, the next batch's loss is then twice the first's and
+    # training is judged unstable.
     X, y = np.random.default_rng(0).normal(size=(12, 2)), np.arange(12) % 3
     streamed = make(Estimator)
     for start in range(0, 12, 4):
@@ -297,9 +298,9 @@ def test_auto_partial_fit_streams_as_mini_batches_do(Estimator):
     for start in range(0, 12, 4):
         named.partial_fit(X[start : start + 4], y[start : start + 4], classes=[0, 1, 2])
     assert_array_equal(streamed.coef_, named.coef_)
-    # fit keeps conjugate gradient, and a warm fit after partial_fit starts it afresh.
+    # fit keeps L-BFGS, and a warm fit after partial_fit starts it afresh.
     streamed.set_params(warm_start=True, max_iter=3, tol=None).fit(X, y)
-    assert streamed._optimizer_state["name"] == "cg"
+    assert streamed._optimizer_state["name"] == "lbfgs"
 
 
 @parametrize_linear

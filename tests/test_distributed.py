@@ -732,9 +732,9 @@ def test_fit_dask_bad_blocks_leave_the_estimator_as_it_was(fit_client):
 
 
 @pytest.mark.parametrize("name", ["logistic", "softmax"])
-def test_fit_dask_cg_on_raw_scales_is_preconditioned_as_fit(fit_client, name, monkeypatch):
+def test_fit_dask_on_raw_scales_is_preconditioned_as_fit(fit_client, name, monkeypatch):
     # Raw measurements: far from zero mean, variances spanning 8 decades. The
-    # default optimizer (cg) then centres and scales, from the column moments
+    # default optimizer (lbfgs, from H0 = gamma M) then centres and scales, from the column moments
     # the workers sum, as a fit in memory does from X.
     from sknn._preconditioning import CenteringPreconditioner
 
@@ -760,5 +760,5 @@ def test_fit_dask_cg_on_raw_scales_is_preconditioned_as_fit(fit_client, name, mo
     assert local.scale is not None and local.mean is not None
     assert_allclose(built[0].mean, local.mean, rtol=1e-12)
     assert_allclose(built[0].scale, local.scale, rtol=1e-9)
-    assert got._optimizer_state["name"] == expected._optimizer_state["name"] == "cg"
+    assert got._optimizer_state["name"] == expected._optimizer_state["name"] == "lbfgs"
     _assert_same_fit(got, expected, X)

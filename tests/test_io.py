@@ -541,10 +541,10 @@ parametrize_linear = pytest.mark.parametrize("Estimator", LINEAR, ids=lambda E: 
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
-@pytest.mark.parametrize("optimizer", ["cg", "auto"])
+@pytest.mark.parametrize("optimizer", ["cg", "lbfgs", "auto"])
 @pytest.mark.parametrize("early_stopping", [False, True], ids=["", "early_stopping"])
 @parametrize_linear
-def test_cg_warm_start_after_load_continues_exactly(
+def test_line_search_warm_start_after_load_continues_exactly(
     tmp_path, Estimator, optimizer, early_stopping, dtype
 ):
     X, y = data(dtype=dtype)
@@ -553,8 +553,12 @@ def test_cg_warm_start_after_load_continues_exactly(
         Estimator, optimizer=optimizer, warm_start=True, early_stopping=early_stopping
     ).fit(X, y)
     saved = model._get_state()["optimizer"]
-    assert saved["name"] == "cg"
-    assert set(saved["state"]) == {"direction", "preconditioned_gradient", "gradient_product"}
+    if optimizer == "cg":
+        assert saved["name"] == "cg"
+        assert set(saved["state"]) == {"direction", "preconditioned_gradient", "gradient_product"}
+    else:
+        assert saved["name"] == "lbfgs"
+        assert {"s0", "y0", "s1", "y1"} <= set(saved["state"])
 
     loaded = round_trip(model, tmp_path / "model.h5")
     assert_same_state(model, loaded)
@@ -564,9 +568,9 @@ def test_cg_warm_start_after_load_continues_exactly(
     assert_same_state(model, loaded)
 
 
-@pytest.mark.parametrize("optimizer", ["cg", "auto"])
+@pytest.mark.parametrize("optimizer", ["cg", "lbfgs", "auto"])
 @parametrize_linear
-def test_cg_partial_fit_after_load_continues_exactly(tmp_path, Estimator, optimizer):
+def test_line_search_partial_fit_after_load_continues_exactly(tmp_path, Estimator, optimizer):
     X, y = data()
     model = make(Estimator, optimizer=optimizer)
     model.partial_fit(X, y, classes=np.unique(y)).partial_fit(X, y)
@@ -579,7 +583,7 @@ def test_cg_partial_fit_after_load_continues_exactly(tmp_path, Estimator, optimi
     # and as one fit of three epochs (which reuses the line's logits for its
     # gradients, where each partial_fit starts from X: ulps apart) by the
     # optimizer partial_fit ran ('auto' is nesterov there).
-    assert model._optimizer_state["name"] == ("cg" if optimizer == "cg" else "nesterov")
+    assert model._optimizer_state["name"] == ("nesterov" if optimizer == "auto" else optimizer)
     once = make(Estimator, optimizer=model._optimizer_state["name"], max_iter=3).fit(X, y)
     np.testing.assert_allclose(loaded.predict_proba(X), once.predict_proba(X), rtol=1e-12)
 
@@ -603,13 +607,14 @@ def test_cg_before_its_first_step_and_a_sample_space_fit_round_trip(tmp_path, Es
     assert_same_state(model, loaded)
 
 
+@pytest.mark.parametrize("optimizer", ["cg", "lbfgs"])
 @pytest.mark.parametrize("n_classes", [2, 3])
 @parametrize_linear
-def test_cg_state_matches_the_schema(Estimator, n_classes):
+def test_line_search_state_matches_the_schema(Estimator, n_classes, optimizer):
     X, y = data(n_classes)
-    state = make(Estimator, optimizer="cg").fit(X, y)._get_state()
+    state = make(Estimator, optimizer=optimizer).fit(X, y)._get_state()
     schema = make(Estimator)._state_schema(5, n_classes)
     arrays = [value for value in state["optimizer"]["state"].values() if isinstance(value, dict)]
-    assert len(arrays) == 2
+    assert len(arrays) == 2 if optimizer == "cg" else len(arrays) > 2
     for value in arrays:
         assert {k: a.shape for k, a in value.items()} == schema["parameters"]

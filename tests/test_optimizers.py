@@ -5,8 +5,16 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import minimize, minimize_scalar
 
+import sknn._optimizers
 from sknn._engine import TrainingLog, _FullBatchProblem, train
-from sknn._optimizers import Adam, ConjugateGradient, GradientDescent, Momentum, make_optimizer
+from sknn._optimizers import (
+    Adam,
+    ConjugateGradient,
+    GradientDescent,
+    LimitedMemoryBFGS,
+    Momentum,
+    make_optimizer,
+)
 from sknn._preconditioning import CenteringPreconditioner
 from sknn.linear import LinearObjective
 
@@ -319,3 +327,196 @@ def test_cg_keeps_float32():
     state = optimizer.get_state()
     for key in ("direction", "preconditioned_gradient"):
         assert all(array.dtype == np.float32 for array in state[key].values())
+
+
+# ------------------------------------------------------------ limited-memory BFGS
+def test_make_optimizer_lbfgs_is_full_batch_only():
+    preconditioner = object()
+    lbfgs = make_optimizer("lbfgs", 0.5, 0.9, 0.999, 1e-8, preconditioner=preconditioner)
+    assert type(lbfgs) is LimitedMemoryBFGS and lbfgs.name == "lbfgs"
+    assert lbfgs.learning_rate == 0.5 and lbfgs._preconditioner is preconditioner
+    assert LimitedMemoryBFGS.replaces_its_state
+    with pytest.raises(ValueError, match="'lbfgs'.*full batch"):
+        make_optimizer("lbfgs", 0.5, 0.9, 0.999, 1e-8, full_batch=False)
+
+
+def _two_loop_direction(grads, steps, changes, precondition):
+    """-H g by Nocedal & Wright's two-loop recursion (Algorithm 7.4), H0 = gamma M, flattened."""
+
+    def flat(d):
+        return np.concatenate([d["W"].ravel(), d["b"]])
+
+    def M(v):
+        n_W = steps[0]["W"].size
+        shape = steps[0]["W"].shape
+        mapped = precondition({"W": v[:n_W].reshape(shape), "b": v[n_W:]})
+        return flat(mapped)
+
+    S, Y = [flat(s) for s in steps], [flat(y) for y in changes]
+    q = flat(grads)
+    rho = [1.0 / (y @ s) for s, y in zip(S, Y)]
+    alphas = []
+    for s, y, r in reversed(list(zip(S, Y, rho))):
+        alphas.append(r * (s @ q))
+        q = q - alphas[-1] * y
+    gamma = (S[-1] @ Y[-1]) / (Y[-1] @ M(Y[-1]))
+    h = gamma * M(q)
+    for (s, y, r), a in zip(zip(S, Y, rho), reversed(alphas)):
+        h = h + s * (a - r * (y @ h))
+    return -h
+
+
+@pytest.mark.parametrize("preconditioned", [False, True], ids=["plain", "preconditioned"])
+def test_lbfgs_direction_is_the_two_loop_recursion(preconditioned, monkeypatch):
+    # Memory 4 and 9 steps: the ring of stacked pairs wraps around twice.
+    objective, data = _cg_problem(seed=6)
+    X, _, sample_weight = data
+    preconditioner = CenteringPreconditioner(X, sample_weight) if preconditioned else None
+    lbfgs = LimitedMemoryBFGS(1.0, preconditioner, memory=4)
+    seen = []
+    search = sknn._optimizers._exact_line_search
+
+    def recording(problem, point, direction, loss, slope, *args):
+        seen.append(
+            (
+                list(lbfgs.steps),
+                list(lbfgs.gradient_changes),
+                problem._grads,
+                {name: d.copy() for name, d in direction.items()},
+                slope,
+            )
+        )
+        return search(problem, point, direction, loss, slope, *args)
+
+    monkeypatch.setattr(sknn._optimizers, "_exact_line_search", recording)
+    params = objective.init_params(5, 3, None, np.float64)
+    train(objective, params, lbfgs, *data, log=TrainingLog(), max_iter=9, tol=None)
+    assert len(seen) == 9 and [len(pairs) for pairs, *_ in seen] == [0, 1, 2, 3, 4, 4, 4, 4, 4]
+    identity = (lambda g: g) if preconditioner is None else preconditioner
+    for steps, changes, grads, direction, slope in seen[1:]:
+        expected = _two_loop_direction(grads, steps, changes, identity)
+        got = np.concatenate([direction["W"].ravel(), direction["b"]])
+        assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
+        assert slope == pytest.approx(objective.inner(grads, direction), rel=1e-9)
+
+
+@pytest.mark.parametrize("link, n_outputs", [("sigmoid", 1), ("sigmoid", 3), ("softmax", 3)])
+def test_lbfgs_reaches_the_minimum_in_fewer_steps_than_cg(link, n_outputs):
+    objective, data = _cg_problem(link, n_outputs, seed=1)
+    X, _, sample_weight = data
+    minimum = _flat_minimum(objective, data, 5, n_outputs)
+    iterations = {}
+    for name in ("cg", "lbfgs"):
+        params = objective.init_params(5, n_outputs, None, np.float64)
+        optimizer = make_optimizer(
+            name, 1.0, 0.9, 0.999, 1e-8, preconditioner=CenteringPreconditioner(X, sample_weight)
+        )
+        log = TrainingLog()
+        reason = train(objective, params, optimizer, *data, log=log, max_iter=3000, tol=1e-10)
+        assert reason == "converged", name
+        assert (objective.loss(params, *data) - minimum) / minimum < 1e-10, name
+        assert np.all(np.diff(log.loss_curve) <= 1e-15 * log.loss_curve[0]), name
+        iterations[name] = len(log.loss_curve)
+    assert iterations["lbfgs"] < iterations["cg"]
+
+
+def test_lbfgs_continues_from_its_state_exactly():
+    objective, data = _cg_problem(seed=7)
+    X, _, sample_weight = data
+    preconditioner = CenteringPreconditioner(X, sample_weight)
+    whole = objective.init_params(5, 3, None, np.float64)
+    once = LimitedMemoryBFGS(1.0, preconditioner, memory=3)
+    train(objective, whole, once, *data, log=TrainingLog(), max_iter=12, tol=None)
+    parts = objective.init_params(5, 3, None, np.float64)
+    first = LimitedMemoryBFGS(1.0, preconditioner, memory=3)
+    train(objective, parts, first, *data, log=TrainingLog(), max_iter=5, tol=None)
+    second = LimitedMemoryBFGS(1.0, preconditioner, memory=3)
+    second.set_state(first.get_state())
+    train(objective, parts, second, *data, log=TrainingLog(), max_iter=7, tol=None)
+    for name in whole:
+        assert_allclose(parts[name], whole[name], rtol=1e-13, atol=1e-15)
+
+
+def test_lbfgs_state_round_trips_by_reference():
+    objective, data = _cg_problem(seed=8)
+    lbfgs = LimitedMemoryBFGS(1.0, memory=2)
+    assert lbfgs.get_state() == {}
+    params = objective.init_params(5, 3, None, np.float64)
+    train(objective, params, lbfgs, *data, log=TrainingLog(), max_iter=4, tol=None)
+    state = lbfgs.get_state()
+    # The newest two pairs, oldest first, and the step whose pair is pending.
+    assert set(state) == {"s0", "y0", "s1", "y1", "last_step", "last_gradient"}
+    assert state["s1"] is lbfgs.steps[-1] and state["y0"] is lbfgs.gradient_changes[0]
+    other = LimitedMemoryBFGS(1.0, memory=2)
+    other.set_state(state)
+    again = other.get_state()
+    assert again.keys() == state.keys() and all(again[key] is state[key] for key in state)
+    # More pairs than the memory: only the newest are taken (so a file holding
+    # them is refused as not this optimizer's state), and a broken state raises.
+    small = LimitedMemoryBFGS(1.0, memory=1)
+    small.set_state(state)
+    assert small.steps == [state["s1"]] and set(small.get_state()) != set(state)
+    with pytest.raises(ValueError, match="L-BFGS state"):
+        other.set_state({"s0": state["s0"]})
+    with pytest.raises(ValueError, match="L-BFGS state"):
+        other.set_state({"last_step": state["last_step"]})
+    other.set_state({})
+    assert other.get_state() == {}
+
+
+def test_lbfgs_starts_afresh_from_pairs_that_do_not_curve_up():
+    objective, data = _cg_problem(seed=9)
+    params = objective.init_params(5, 3, None, np.float64)
+    problem, loss, grads = _first_gradient(objective, data, params)
+    lbfgs = LimitedMemoryBFGS(1.0)
+    # A handed-over pair with <s, y> < 0: no convex loss has it.
+    s = {name: np.ones_like(g) for name, g in grads.items()}
+    lbfgs.set_state({"s0": s, "y0": {name: -a for name, a in s.items()}})
+    start = {name: p.copy() for name, p in params.items()}
+    lbfgs.step(params, grads, loss, problem)
+    step = float((params["b"] - start["b"])[0] / -grads["b"][0])
+    assert step > 0
+    for name in grads:
+        assert_allclose(params[name], start[name] - step * grads[name], rtol=1e-12)
+    assert lbfgs.steps == [] and objective.loss(params, *data) < loss
+
+
+def test_lbfgs_takes_no_step_and_resets_where_the_line_search_finds_none():
+    params, grads = _problem()
+    before = {name: p.copy() for name, p in params.items()}
+    problem = _NowhereFinite()
+    problem.steps = []
+    lbfgs = LimitedMemoryBFGS(1.0)
+    problem.squared_gradient_norm = problem.inner(grads(), grads())
+    lbfgs.step(params, grads(), 1.0, problem)
+    assert len(problem.steps) == 30 and problem.moved == 0.0
+    for name in params:
+        assert_array_equal(params[name], before[name])
+    assert lbfgs.get_state() == {}
+
+
+def test_lbfgs_history_is_bounded_in_bytes(monkeypatch):
+    objective, data = _cg_problem(seed=10)
+    params = objective.init_params(5, 3, None, np.float64)
+    n_bytes = sum(p.nbytes for p in params.values())
+    # Room for 3 pairs of this size, held 4 times over (state and stacks).
+    monkeypatch.setattr(sknn._optimizers, "_LBFGS_HISTORY_BYTES", 3 * 4 * n_bytes)
+    lbfgs = LimitedMemoryBFGS(1.0)
+    train(objective, params, lbfgs, *data, log=TrainingLog(), max_iter=8, tol=None)
+    assert lbfgs.memory == 100 and lbfgs._stacks.capacity == 3
+    assert len(lbfgs.steps) == len(lbfgs.gradient_changes) == 3
+
+
+def test_lbfgs_keeps_float32():
+    objective, data = _cg_problem(dtype=np.float32, seed=5)
+    X, _, sample_weight = data
+    params = objective.init_params(5, 3, None, np.float32)
+    optimizer = make_optimizer(
+        "lbfgs", 1.0, 0.9, 0.999, 1e-8, preconditioner=CenteringPreconditioner(X, sample_weight)
+    )
+    train(objective, params, optimizer, *data, log=TrainingLog(), max_iter=20, tol=None)
+    assert all(p.dtype == np.float32 for p in params.values())
+    state = optimizer.get_state()
+    assert len(state) > 2
+    for value in state.values():
+        assert all(array.dtype == np.float32 for array in value.values())

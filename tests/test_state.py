@@ -62,9 +62,9 @@ def _other_layout(array):
 
 
 @parametrize_linear
-@pytest.mark.parametrize("optimizer", ["cg", "auto"])
+@pytest.mark.parametrize("optimizer", ["cg", "lbfgs", "auto"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-def test_linear_cg_warm_start_a_plus_b_equals_fit_a_plus_b(Estimator, optimizer, weighted):
+def test_linear_line_search_warm_start_a_plus_b_equals_fit_a_plus_b(Estimator, optimizer, weighted):
     # Badly scaled, uncentred features: the preconditioner centres and scales.
     X, y = _data()
     X = X * np.logspace(-2, 2, X.shape[1]) + 1.0
@@ -73,11 +73,17 @@ def test_linear_cg_warm_start_a_plus_b_equals_fit_a_plus_b(Estimator, optimizer,
     once = make(Estimator, max_iter=12, **params).fit(X, y, sample_weight=weights)
     warm = make(Estimator, max_iter=5, warm_start=True, **params).fit(X, y, sample_weight=weights)
     state = warm._optimizer_state
-    assert state["name"] == "cg" and set(state["state"]) == {
-        "direction",
-        "preconditioned_gradient",
-        "gradient_product",
-    }
+    if optimizer == "cg":
+        assert state["name"] == "cg" and set(state["state"]) == {
+            "direction",
+            "preconditioned_gradient",
+            "gradient_product",
+        }
+    else:
+        # Five steps: four pairs, and the last step waiting for its gradient change.
+        pairs = {f"{kind}{i}" for i in range(4) for kind in "sy"}
+        assert state["name"] == "lbfgs"
+        assert set(state["state"]) == {*pairs, "last_step", "last_gradient"}
     warm.set_params(max_iter=7).fit(X, y, sample_weight=weights)
     assert_allclose(warm.loss_curve_, once.loss_curve_, rtol=1e-12)
     # The continued fit's first gradient comes from X, the single fit's from a
