@@ -8,10 +8,11 @@ implementation of ``J``, and every method is judged by the relative gap
 that returned it.
 
 The methods: sknn's ``gd`` (fixed step 1/L), ``momentum`` (heavy ball, 1/L),
-``nesterov`` (FISTA momentum, Armijo line search, function restart), the
-default ``cg`` (preconditioned Polak-Ribiere+ conjugate gradient with a
-Newton line search on the logits), ``adam`` (step 0.01), and scikit-learn's
-lbfgs ``LogisticRegression``
+``nesterov`` (FISTA momentum, Armijo line search, function restart), ``cg``
+(preconditioned Polak-Ribiere+ conjugate gradient with a Newton line search
+on the logits), the default ``lbfgs`` (limited-memory BFGS, 100 pairs, with
+the same preconditioner and line search), ``adam`` (step 0.01), and
+scikit-learn's lbfgs ``LogisticRegression``
 on the same objective (``C = 1 / (n alpha)``; one-vs-rest for
 LogisticRegressionGD with more than two classes).
 
@@ -71,10 +72,11 @@ METHODS = {
     "gd (step 1/L)": dict(optimizer="gd"),
     "momentum (1/L)": dict(optimizer="momentum"),
     "nesterov + line search": dict(optimizer="nesterov"),
-    "conjugate gradient (default)": {},
+    "conjugate gradient": dict(optimizer="cg"),
+    "L-BFGS (default)": {},
     "adam (0.01)": dict(optimizer="adam"),
 }
-DEFAULT_METHOD = "conjugate gradient (default)"
+DEFAULT_METHOD = "L-BFGS (default)"
 LBFGS = "lbfgs (scikit-learn)"
 #: BLAS threads of the curves and of the targets (see the intro for why); the
 #: target fits also run with each OpenBLAS's default thread count (None).
@@ -945,6 +947,7 @@ _STYLES = {
     "gd (step 1/L)": dict(color="tab:blue"),
     "momentum (1/L)": dict(color="tab:orange"),
     "nesterov + line search": dict(color="tab:olive"),
+    "conjugate gradient": dict(color="tab:cyan"),
     DEFAULT_METHOD: dict(color="tab:green", linewidth=2.2),
     "adam (0.01)": dict(color="tab:purple"),
 }

@@ -50,7 +50,7 @@ str and None as attributes; ``__kind__`` tags lists and object arrays)::
                   coef_, ... as datasets (coefs_ and intercepts_ as groups
                   0 and 1); n_features_in_, n_iter_, best_loss_,
                   stop_reason_ as attributes
-    /optimizer    attr name ('gd', 'momentum', 'nesterov', 'adam' or 'cg'); group
+    /optimizer    attr name ('gd', 'momentum', 'nesterov', 'adam', 'cg' or 'lbfgs'); group
                   state: its numbers as attributes and its per-parameter
                   arrays as groups (e.g. first_moments with W and b)
     /rng          RandomState.get_state(legacy=False): attrs bit_generator,

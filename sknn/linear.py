@@ -465,23 +465,25 @@ class _LinearModelHooks:
 _LINEAR_DEFAULTS = {"max_iter": 5000, "tol": 1e-5, "alpha": 1e-4, "optimizer": "auto"}
 
 _OPTIMIZER_DOC = """\
-'auto' is 'cg' on the full batch and 'nesterov' on mini-batches and
-        in ``partial_fit`` (each call's X is one batch of a stream).
-        'cg' is preconditioned nonlinear conjugate gradient (Polak-Ribiere+):
-        gradient descent whose momentum and step are both chosen at every
-        step, the momentum by the Polak-Ribiere formula, the step by an exact
+'auto' is 'lbfgs' on the full batch and 'nesterov' on mini-batches
+        and in ``partial_fit`` (each call's X is one batch of a stream).
+        'lbfgs' is limited-memory BFGS: gradient descent along directions
+        shaped by the last 100 steps and gradient changes (an estimate of the
+        inverse Hessian from gradients alone), whose step is found by an exact
         line search (Newton's method along the direction, on the logits, with
-        the strong Wolfe conditions), on a centred (and, for features of very
-        different scales, rescaled) copy of the coordinates that leaves the
-        model alone. It needs no learning rate, reaches the optimum in a few
-        hundred steps where 'nesterov' takes 2-10 times more, and runs on the
-        full batch only (with ``batch_size`` set it raises).
+        the strong Wolfe conditions), started from a centred (and, for
+        features of very different scales, rescaled) copy of the coordinates
+        that leaves the model alone. 'cg' is preconditioned nonlinear
+        conjugate gradient (Polak-Ribiere+) with the same line search and
+        preconditioner: one direction of memory instead of 100. Neither needs
+        a learning rate; to the default ``tol`` 'lbfgs' takes 1.4-4x fewer
+        steps than 'cg', which takes 2-10x fewer than 'nesterov'. Both run on
+        the full batch only (with ``batch_size`` set they raise).
         """
-
 _LEARNING_RATE_DOC = """\
 learning_rate : float or 'auto', default='auto'
-        Step size. 'cg' finds its steps by line search: a float is only its
-        first trial step where the loss is flat along the first direction.
+        Step size. 'lbfgs' and 'cg' find their steps by line search: a float
+        is only the first trial step where the loss is flat along a direction.
         With 'nesterov' and full batch, 'auto' means a backtracking
         line search (starting from a cheap bound of 1/L and growing the step
         where the loss allows). With 'gd' or 'momentum', or on mini-batches,
@@ -680,7 +682,7 @@ for _estimator in (LogisticRegressionGD, SoftmaxGD):
         learning_rate=_LEARNING_RATE_DOC,
         shared_parameters=SHARED_PARAMETER_DOCS.format(
             **_LINEAR_DEFAULTS,
-            optimizer_choices="'auto', 'cg', 'gd', 'momentum', 'nesterov', 'adam'",
+            optimizer_choices="'auto', 'lbfgs', 'cg', 'gd', 'momentum', 'nesterov', 'adam'",
             optimizer_extra=_OPTIMIZER_DOC,
         ),
         shared_attributes=SHARED_ATTRIBUTE_DOCS,
