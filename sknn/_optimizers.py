@@ -334,12 +334,7 @@ class ConjugateGradient(GradientDescent):
         self._slope_at_arrival = None
 
     def step(self, params, grads, loss=None, problem=None):
-        if self._preconditioner is None:
-            # The gradients are not written to (here or by the loop): no copy.
-            Mg, gMg = grads, problem.squared_gradient_norm
-        else:
-            Mg = self._preconditioner(grads)
-            gMg = problem.inner(grads, Mg)
+        Mg, gMg = _preconditioned(self._preconditioner, grads, problem)
         direction = None
         if self.direction is not None and self.gradient_product > 0:
             beta = max(0.0, (gMg - problem.inner(grads, self.preconditioned_gradient)))
@@ -441,11 +436,7 @@ class LimitedMemoryBFGS(GradientDescent):
     def step(self, params, grads, loss=None, problem=None):
         if self.last_step is not None:
             self._remember(problem, grads)
-        if self._preconditioner is None:
-            Mg, gMg = grads, problem.squared_gradient_norm
-        else:
-            Mg = self._preconditioner(grads)
-            gMg = problem.inner(grads, Mg)
+        Mg, gMg = _preconditioned(self._preconditioner, grads, problem)
         direction, slope = self._direction(problem, grads, Mg, gMg)
         if not slope < 0:
             self._forget()
@@ -627,6 +618,16 @@ class _PairStacks:
             total = product if total is None else total + product
         total = np.asarray(ops.to_numpy(total), dtype=np.float64)
         return total[0::2], total[1::2]
+
+
+def _preconditioned(preconditioner, grads, problem):
+    """``(M g, <g, M g>)`` of the gradient of the current step."""
+    if preconditioner is None:
+        # The gradients are not written to (by the line-search optimizers or
+        # the loop): no copy.
+        return grads, problem.squared_gradient_norm
+    Mg = preconditioner(grads)
+    return Mg, problem.inner(grads, Mg)
 
 
 def _exact_line_search(problem, point, direction, loss, slope, fallback_step, curvature_constant):
