@@ -341,6 +341,37 @@ def test_ctrl_c_mid_epoch_rolls_back_weights_optimizer_and_shuffle(
     assert model.loss_curve_ == five.loss_curve_
 
 
+@pytest.mark.parametrize("Estimator", [LogisticRegressionGD, SoftmaxGD])
+@pytest.mark.parametrize("optimizer", ["cg", "lbfgs"])
+def test_ctrl_c_rolls_a_line_search_optimizer_back_to_its_last_complete_step(
+    Estimator, optimizer, monkeypatch
+):
+    # Their states are rebound, not written into, at each step: the checkpoint
+    # keeps references, and the 6th step's new pair or direction is dropped.
+    from sknn._optimizers import OPTIMIZERS
+
+    X, y = _data()
+    params = {"optimizer": optimizer, "tol": None, "random_state": 0}
+    optimizer_class = OPTIMIZERS[optimizer]
+    monkeypatch.setattr(optimizer_class, "step", _interrupted_step(optimizer_class, 6))
+    model = make(Estimator, max_iter=50, **params)
+    with pytest.warns(ConvergenceWarning, match="after epoch 5, the last complete one"):
+        model.fit(X, y)
+    monkeypatch.undo()
+    assert model.stop_reason_ == "interrupted" and model.n_iter_ == 5
+    five = make(Estimator, max_iter=5, **params).fit(X, y)
+    for got, expected in zip(_params(model), _params(five)):
+        assert_array_equal(got, expected)
+    assert model._optimizer_state["state"].keys() == five._optimizer_state["state"].keys()
+    # The continued fit takes its first gradient from X, the single one from a
+    # line's logits: equal to rounding.
+    model.set_params(warm_start=True, max_iter=4).fit(X, y)
+    nine = make(Estimator, max_iter=9, **params).fit(X, y)
+    for got, expected in zip(_params(model), _params(nine)):
+        assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    assert_allclose(model.loss_curve_, nine.loss_curve_, rtol=1e-12)
+
+
 @pytest.mark.parametrize("when, kept", [("begin", 3), ("end", 4)])
 def test_ctrl_c_in_a_callback_keeps_the_complete_epochs(when, kept):
     X, y = _data()
