@@ -324,8 +324,8 @@ def test_cg_on_mini_batches_is_refused_and_leaves_the_estimator_as_it_was(Estima
     assert estimator._optimizer_state["name"] == "cg"
 
 
-@pytest.mark.parametrize("optimizer", ["cg", "auto"])
-def test_the_network_refuses_cg_and_auto_by_name(optimizer):
+@pytest.mark.parametrize("optimizer", ["lbfgs", "cg", "auto"])
+def test_the_network_refuses_line_search_optimizers_and_auto_by_name(optimizer):
     X, y = _data()
     with pytest.raises(InvalidParameterError, match="'optimizer' parameter"):
         make(ShallowNNClassifier, optimizer=optimizer).fit(X, y)
