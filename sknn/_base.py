@@ -428,7 +428,7 @@ class BaseGDClassifier(
         full batch and ``_AUTO_OPTIMIZERS[1]`` on mini-batches and in
         ``partial_fit`` (``incremental``), whose X is one batch of a stream:
         the batches of successive calls are different functions, which an
-        optimizer for one (conjugate gradient) must not take for one.
+        optimizer for one (L-BFGS, conjugate gradient) must not take for one.
         """
         if self.optimizer != "auto":
             return self.optimizer

@@ -105,7 +105,7 @@ class _FullBatchProblem:
     over between steps, and the losses of the loss curve and of the stopping
     test are the objective's own.
 
-    :meth:`line` gives an exact line search (conjugate gradient's) the loss
+    :meth:`line` gives an exact line search (L-BFGS's, conjugate gradient's) the loss
     and its derivatives along any direction (see :class:`_Line`). After a
     move along a line (float64), the next :meth:`loss_grad` takes the loss,
     logits and probabilities of the point moved to from that line and needs
@@ -225,7 +225,7 @@ class _Line:
         if not (problem._affine and hasattr(objective, "line_penalty")):
             raise TypeError(
                 f"{type(objective).__name__} has no exact line search (affine logits and "
-                "line_penalty), which conjugate gradient needs."
+                "line_penalty), which L-BFGS and conjugate gradient need."
             )
         X, Y, sample_weight = problem.data
         Z0 = problem._logits
