@@ -108,11 +108,15 @@ classes_ : ndarray of shape (n_classes,)
     best_loss_ : float
         Lowest monitored loss (validation loss with ``early_stopping``).
 
-    stop_reason_ : {'converged', 'max_iter', 'early_stopping', 'diverged', \
-'callback', 'interrupted'}
+    stop_reason_ : {'converged', 'stalled', 'max_iter', 'early_stopping', \
+'diverged', 'callback', 'interrupted'}
         Why training stopped. 'converged' means the stopping test of ``tol``
         held (full batch: the relative gradient norm was at most ``tol``),
         never merely that the loss stopped changing far from a minimum;
+        'stalled' (the linear models' line-search optimizers, full batch) that
+        no step lowered the loss measurably at the data's precision while the
+        gradient test had not held (float32 near a minimum of tiny loss),
+        with a warning;
         'callback' that a callback's ``on_fit_task_end`` returned True;
         'interrupted' Ctrl-C (KeyboardInterrupt), which keeps the weights after
         the last complete epoch and warns instead of raising."""

@@ -329,7 +329,7 @@ def train(
 
     Returns
     -------
-    stop_reason : {'converged', 'max_iter', 'early_stopping', 'diverged', \
+    stop_reason : {'converged', 'stalled', 'max_iter', 'early_stopping', 'diverged', \
 'callback', 'interrupted'}
         On Ctrl-C (KeyboardInterrupt), 'interrupted': ``params``, the optimizer,
         ``rng`` and ``log`` are as after the last complete epoch.
@@ -387,6 +387,8 @@ def train(
                         stop_reason = "converged"
                     else:
                         optimizer.step(params, grads, loss, problem)
+                        if tol is not None and optimizer.stalled:
+                            stop_reason = "stalled"
             elif not guard.finite(loss):
                 stop_reason = "diverged"
                 break
@@ -412,7 +414,7 @@ def train(
                 None if validation is None else monitored,
                 params,
             )
-            if stop_reason == "converged":
+            if stop_reason in ("converged", "stalled"):
                 break
             if no_improvement >= n_iter_no_change:
                 if validation is not None:
@@ -471,6 +473,18 @@ def train(
             f"{guard.halvings} time(s), to {optimizer.learning_rate!r}. The learning "
             "rate is too large for this data: set a smaller one to avoid the wasted "
             "epochs, or standardize the features.",
+            ConvergenceWarning,
+            stacklevel=user_stacklevel(),
+        )
+    if stop_reason == "stalled":
+        ratio = math.sqrt(problem.squared_gradient_norm) / log.loss_curve[-1]
+        dtype = next(iter(params.values())).dtype
+        warnings.warn(
+            f"{estimator_name}: training stopped at epoch {len(log.loss_curve)}, where "
+            f"no step lowers the loss measurably in {dtype} arithmetic, while the "
+            f"gradient norm was {ratio:.2g} times the loss, above tol={tol}: the "
+            f"minimum is as close as {dtype} resolves it. Fit in float64 for the test "
+            f"to hold, or set tol to {ratio:.1g} or more.",
             ConvergenceWarning,
             stacklevel=user_stacklevel(),
         )

@@ -45,7 +45,15 @@ REQUIRED_ATTRIBUTES += ("stop_reason_",)
 OPTIONAL_ATTRIBUTES = ("feature_names_in_", "validation_loss_curve_")
 # The state's flag of a multilabel fit, a root attribute present only when True.
 MULTILABEL = "multilabel"
-STOP_REASONS = {"converged", "max_iter", "early_stopping", "diverged", "interrupted", "callback"}
+STOP_REASONS = {
+    "converged",
+    "stalled",
+    "max_iter",
+    "early_stopping",
+    "diverged",
+    "interrupted",
+    "callback",
+}
 
 _WEIGHT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _MT19937_KEY_SIZE = 624

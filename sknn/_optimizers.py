@@ -60,6 +60,10 @@ _WOLFE_CURVATURE = 0.1
 _STEP_EXPANSION = 4.0
 _APPROXIMATE_SLACK = 100.0
 _MAX_LINE_EVALUATIONS = 30
+# Steps without a measurable decrease after which a line-search optimizer is
+# stalled (see _LineSearchDescent): a float32 fit of the cat images wanders
+# at its noise floor from epoch ~80 on, 5000 epochs if nothing stops it.
+_STALL_PATIENCE = 50
 # L-BFGS's line search accepts what quasi-Newton methods do (Nocedal & Wright).
 _QUASI_NEWTON_CURVATURE = 0.9
 # L-BFGS keeps this many pairs (step, gradient change): more pairs, fewer
@@ -76,6 +80,9 @@ class GradientDescent:
     """Plain gradient descent: ``p -= learning_rate * g``."""
 
     name = "gd"
+    #: Whether the optimizer can make no more progress from where it is (see
+    #: :class:`_LineSearchDescent`); one with a fixed step always can.
+    stalled = False
 
     def __init__(self, learning_rate):
         self.learning_rate = learning_rate
@@ -293,7 +300,59 @@ class Nesterov(GradientDescent):
         self.lookahead = state.get("lookahead")
 
 
-class ConjugateGradient(GradientDescent):
+class _LineSearchDescent(GradientDescent):
+    """What the full-batch optimizers with an exact line search (cg, lbfgs) share.
+
+    Each step binds new arrays for its state and never writes into old ones
+    (see EpochCheckpoint). And each knows when it is stuck, where rounding
+    hides the remaining decrease (a float32 loss resolves ~1e-6 of itself),
+    and the training loop then stops ('stalled'):
+
+    - a line search along the preconditioned steepest descent direction
+      ``-M g`` that finds no step lowering the loss measurably leaves the
+      parameters where they are; when the next one, from the gradient
+      recomputed there, finds none either, every later step would repeat it;
+    - or for ``_STALL_PATIENCE`` steps the steps the approximate Wolfe
+      conditions accept (the derivative still says "down") have neither
+      lowered the loss by more than its rounding (``_rounding_slack``) below
+      the last such improvement nor halved the smallest gradient norm seen:
+      the iterates wander in the noise. Only where the loss resolves less
+      than float64's 1e-13 of itself (float32): in float64 the gradient test
+      of any sensible ``tol`` holds first, and near a minimum the loss's
+      progress sinks below 1e-13 while the gradient still falls, though
+      unevenly (conjugate gradient's by 10x up and down).
+    """
+
+    replaces_its_state = True
+    _failed_fresh_searches = 0
+    _steps_without_progress = 0
+    _reference_loss = _reference_gradient = math.inf
+
+    def _searched(self, step, fresh, loss, grads, squared_gradient_norm):
+        """Count a line search from ``loss`` that found ``step``; ``fresh``: along ``-M g``."""
+        self._failed_fresh_searches = 0 if step > 0 else self._failed_fresh_searches + fresh
+        resolution = _rounding_slack(grads)
+        if resolution <= _ROUNDING_SLACK:
+            return
+        reference = self._reference_loss
+        lower = not math.isfinite(reference) or loss < reference - resolution * reference
+        flatter = squared_gradient_norm < 0.25 * self._reference_gradient
+        if lower:
+            self._reference_loss = loss
+        if flatter:
+            self._reference_gradient = squared_gradient_norm
+        self._steps_without_progress = 0 if lower or flatter else self._steps_without_progress + 1
+
+    def _reset_progress(self):
+        self._failed_fresh_searches = self._steps_without_progress = 0
+        self._reference_loss = self._reference_gradient = math.inf
+
+    @property
+    def stalled(self):
+        return self._failed_fresh_searches >= 2 or self._steps_without_progress >= _STALL_PATIENCE
+
+
+class ConjugateGradient(_LineSearchDescent):
     """Nonlinear conjugate gradient (Polak-Ribiere+), preconditioned, with a line search.
 
     Gradient descent with momentum, both chosen afresh at every step: the
@@ -320,8 +379,6 @@ class ConjugateGradient(GradientDescent):
     """
 
     name = "cg"
-    # Each step binds new direction and gradient arrays (see EpochCheckpoint).
-    replaces_its_state = True
 
     def __init__(self, learning_rate, preconditioner=None):
         self.learning_rate = learning_rate
@@ -344,12 +401,14 @@ class ConjugateGradient(GradientDescent):
             if along_previous is None:
                 along_previous = problem.inner(grads, self.direction)
             slope = beta * along_previous - gMg  # <g, beta d_prev - M g>
-        if direction is None or not slope < 0:
+        fresh = direction is None or not slope < 0
+        if fresh:
             direction = {name: -g for name, g in Mg.items()}
             slope = -gMg
         step, self._slope_at_arrival = (
             self._line_search(problem, params, direction, loss, slope) if slope < 0 else (0.0, None)
         )
+        self._searched(step, fresh, loss, grads, problem.squared_gradient_norm)
         if step > 0:
             for name, d in direction.items():
                 params[name] += step * d
@@ -378,6 +437,7 @@ class ConjugateGradient(GradientDescent):
 
     def set_state(self, state):
         self._slope_at_arrival = None
+        self._reset_progress()
         self.direction = state.get("direction")
         self.preconditioned_gradient = state.get("preconditioned_gradient")
         self.gradient_product = state.get("gradient_product")
@@ -385,7 +445,7 @@ class ConjugateGradient(GradientDescent):
             self.gradient_product = float(self.gradient_product)
 
 
-class LimitedMemoryBFGS(GradientDescent):
+class LimitedMemoryBFGS(_LineSearchDescent):
     """Limited-memory BFGS (L-BFGS), preconditioned, with an exact line search.
 
     Gradient descent along ``d = -H g``, where H, an estimate of the inverse
@@ -417,8 +477,6 @@ class LimitedMemoryBFGS(GradientDescent):
     """
 
     name = "lbfgs"
-    # Each step binds new pair, step and gradient dicts and new lists.
-    replaces_its_state = True
 
     def __init__(self, learning_rate, preconditioner=None, memory=_LBFGS_MEMORY):
         self.learning_rate = learning_rate
@@ -437,15 +495,17 @@ class LimitedMemoryBFGS(GradientDescent):
         if self.last_step is not None:
             self._remember(problem, grads)
         Mg, gMg = _preconditioned(self._preconditioner, grads, problem)
+        fresh = not self.steps
         direction, slope = self._direction(problem, grads, Mg, gMg)
         if not slope < 0:
             self._forget()
-            direction, slope = {name: -g for name, g in Mg.items()}, -gMg
+            fresh, direction, slope = True, {name: -g for name, g in Mg.items()}, -gMg
         step = 0.0
         if slope < 0:
             step, _ = _exact_line_search(
                 problem, params, direction, loss, slope, self.learning_rate, _QUASI_NEWTON_CURVATURE
             )
+        self._searched(step, fresh, loss, grads, problem.squared_gradient_norm)
         if step > 0:
             self.last_step = {name: step * d for name, d in direction.items()}
             self.last_gradient = grads
@@ -534,6 +594,7 @@ class LimitedMemoryBFGS(GradientDescent):
         self.last_step = state.get("last_step")
         self.last_gradient = state.get("last_gradient")
         self._stacks = self._stacked_from = None
+        self._reset_progress()
 
 
 class _PairStacks:

@@ -498,3 +498,45 @@ def test_lbfgs_history_is_bounded_in_bytes(monkeypatch):
     train(objective, params, lbfgs, *data, log=TrainingLog(), max_iter=8, tol=None)
     assert lbfgs.memory == 100 and lbfgs._stacks.capacity == 3
     assert len(lbfgs.steps) == len(lbfgs.gradient_changes) == 3
+
+
+@pytest.mark.parametrize("name", ["cg", "lbfgs"])
+def test_line_search_optimizers_stall_where_no_step_is_found_twice_from_scratch(name):
+    params, grads = _problem()
+    problem = _NowhereFinite()
+    problem.steps = []
+    problem.squared_gradient_norm = problem.inner(grads(), grads())
+    optimizer = make_optimizer(name, 1.0, 0.9, 0.999, 1e-8)
+    assert not optimizer.stalled
+    optimizer.step(params, grads(), 1.0, problem)
+    assert not optimizer.stalled  # the next gradient is recomputed from X
+    optimizer.step(params, grads(), 1.0, problem)
+    assert optimizer.stalled
+    optimizer.set_state({})
+    assert not optimizer.stalled
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_line_search_optimizers_stall_where_the_float32_loss_stops_falling_beyond_rounding(dtype):
+    grads = _problem(dtype)[1]()
+    optimizer = make_optimizer("lbfgs", 1.0, 0.9, 0.999, 1e-8)
+    resolution = 1e-6 if dtype == np.float32 else 1e-13  # ~_rounding_slack
+    # Steady progress, even tiny, is progress: it adds up beyond rounding.
+    loss = 1.0
+    for _ in range(3 * sknn._optimizers._STALL_PATIENCE):
+        optimizer._searched(1.0, False, loss, grads, 1.0)
+        loss -= 0.2 * resolution
+    assert not optimizer.stalled
+    # So is a gradient that keeps falling where the loss no longer resolves it.
+    for k in range(3 * sknn._optimizers._STALL_PATIENCE):
+        optimizer._searched(1.0, False, loss, grads, 0.9**k)
+    assert not optimizer.stalled
+    # Wandering within the rounding of the last real decrease is not.
+    loss -= 10 * resolution
+    optimizer._searched(1.0, False, loss, grads, 1e-9)
+    for k in range(sknn._optimizers._STALL_PATIENCE):
+        assert not optimizer.stalled
+        wander = (-1) ** k * 0.5 * resolution * loss
+        optimizer._searched(1.0, False, loss + wander, grads, 1e-9 * (1 + 0.5 * (-1) ** k))
+    # (float64's loss resolves its progress until the gradient test holds)
+    assert optimizer.stalled == (dtype == np.float32)
