@@ -618,3 +618,19 @@ def test_line_search_state_matches_the_schema(Estimator, n_classes, optimizer):
     assert len(arrays) == 2 if optimizer == "cg" else len(arrays) > 2
     for value in arrays:
         assert {k: a.shape for k, a in value.items()} == schema["parameters"]
+
+
+@parametrize_linear
+def test_a_stalled_fit_round_trips(tmp_path, Estimator):
+    # float32 on raw measurements: the fit stops 'stalled' (see test_linear).
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = X.astype(np.float32)
+    with pytest.warns(ConvergenceWarning, match="no step lowers the loss"):
+        model = make(Estimator, random_state=0).fit(X, y)
+    assert model.stop_reason_ == "stalled"
+    loaded = round_trip(model, tmp_path / "stalled.h5")
+    assert_same_state(model, loaded)
+    assert loaded.stop_reason_ == "stalled"
