@@ -629,7 +629,7 @@ def test_a_stalled_fit_round_trips(tmp_path, Estimator):
     X, y = load_breast_cancer(return_X_y=True)
     X = X.astype(np.float32)
     with pytest.warns(ConvergenceWarning, match="no step lowers the loss"):
-        model = make(Estimator, random_state=0).fit(X, y)
+        model = Estimator(random_state=0).fit(X, y)  # the defaults, not make's
     assert model.stop_reason_ == "stalled"
     loaded = round_trip(model, tmp_path / "stalled.h5")
     assert_same_state(model, loaded)
