@@ -478,13 +478,16 @@ def train(
         )
     if stop_reason == "stalled":
         ratio = math.sqrt(problem.squared_gradient_norm) / log.loss_curve[-1]
-        dtype = next(iter(params.values())).dtype
+        weights = next(iter(params.values()))
+        dtype = weights.dtype
+        coarser = array_ops(weights).numpy_dtype(dtype) != np.dtype(np.float64)
         warnings.warn(
             f"{estimator_name}: training stopped at epoch {len(log.loss_curve)}, where "
             f"no step lowers the loss measurably in {dtype} arithmetic, while the "
             f"gradient norm was {ratio:.2g} times the loss, above tol={tol}: the "
-            f"minimum is as close as {dtype} resolves it. Fit in float64 for the test "
-            f"to hold, or set tol to {ratio:.1g} or more.",
+            f"minimum is as close as {dtype} resolves it. "
+            + ("Fit in float64 for the test to hold, or set" if coarser else "Set")
+            + f" tol to {ratio:.1g} or more.",
             ConvergenceWarning,
             stacklevel=user_stacklevel(),
         )
