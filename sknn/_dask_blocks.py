@@ -17,7 +17,6 @@ from scipy.sparse.linalg import LinearOperator
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_array
 
-from ._array_ops import total_nbytes
 from ._functions import LineLoss
 from ._preconditioning import CenteringPreconditioner
 from ._preparation import (
@@ -248,12 +247,10 @@ class _DaskObjective:
         return self.objective.inner(a, b)
 
     def covector(self, v):
-        own = getattr(self.objective, "covector", None)
-        return v if own is None else own(v)
+        return self.objective.covector(v)
 
     def model_nbytes(self, params):
-        own = getattr(self.objective, "model_nbytes", None)
-        return total_nbytes(params) if own is None else own(params)
+        return self.objective.model_nbytes(params)
 
     def loss_grad(self, params, X, Y, sample_weight):
         return self.store.reduce("loss_grad", self.objective, params)

@@ -23,7 +23,10 @@ and take ``loss_grad(..., logits_out=buffer)``, which copies the logits of
 trial points without a product with X (see :class:`_FullBatchProblem`).
 With ``link``, ``line_penalty(params, direction, Z, D)`` (the L2 term along a
 line as a quadratic in s) and ``gradient_from_residual(params, X, R)`` too,
-it gets an exact line search along any direction (:class:`_Line`).
+it gets an exact line search along any direction (:class:`_Line`); L-BFGS
+also asks it for ``covector(v)`` (the dict c with ``inner(a, v)`` the plain
+sum of the elementwise products of a and c) and ``model_nbytes(params)``
+(the bytes of such a dict in the model's own parametrisation).
 
 The loop owns everything else: batches, the loss curve, the stopping rules,
 the validation loss, the instability and divergence guards and the progress
@@ -56,7 +59,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._array_ops import array_ops, total_nbytes
+from ._array_ops import array_ops
 from ._batches import Batches
 from ._callbacks import EpochCheckpoint, SilentHooks, user_stacklevel
 from ._functions import LineLoss, data_residual, underflow_is_fine
@@ -180,18 +183,15 @@ class _FullBatchProblem:
 
     def model_nbytes(self, params):
         """The bytes a dict keyed like the parameters takes in the model's parametrisation."""
-        own = getattr(self.objective, "model_nbytes", None)
-        return total_nbytes(params) if own is None else own(params)
+        return self.objective.model_nbytes(params)
 
     def covector(self, v):
         """The dict c with ``inner(a, v)`` = the sum of the elementwise products of a and c.
 
-        ``v`` itself for the Euclidean inner product (objectives without a
-        ``covector`` of their own): products of many dicts with one v then
-        need no inner product per dict.
+        Products of many dicts with one v then need no inner product per dict
+        (objectives with an exact line search have it, see the module docstring).
         """
-        own = getattr(self.objective, "covector", None)
-        return v if own is None else own(v)
+        return self.objective.covector(v)
 
     def line(self, point, direction):
         """The objective along ``point + s * direction``, from the last ``loss_grad``'s point.

@@ -406,7 +406,11 @@ class ConjugateGradient(_LineSearchDescent):
             direction = {name: -g for name, g in Mg.items()}
             slope = -gMg
         step, self._slope_at_arrival = (
-            self._line_search(problem, params, direction, loss, slope) if slope < 0 else (0.0, None)
+            _exact_line_search(
+                problem, params, direction, loss, slope, self.learning_rate, _WOLFE_CURVATURE
+            )
+            if slope < 0
+            else (0.0, None)
         )
         self._searched(step, fresh, loss, grads, problem.squared_gradient_norm)
         if step > 0:
@@ -419,12 +423,6 @@ class ConjugateGradient(_LineSearchDescent):
             # start afresh from the steepest descent direction.
             self.direction = self.preconditioned_gradient = self.gradient_product = None
             self._slope_at_arrival = None
-
-    def _line_search(self, problem, point, direction, loss, slope):
-        """``(step, derivative there)`` of a step meeting the conditions, or ``(0.0, None)``."""
-        return _exact_line_search(
-            problem, point, direction, loss, slope, self.learning_rate, _WOLFE_CURVATURE
-        )
 
     def get_state(self):
         if self.direction is None:
@@ -519,9 +517,8 @@ class LimitedMemoryBFGS(_LineSearchDescent):
         """Store the pair of the last step, completed by the gradient ``grads`` after it."""
         s = self.last_step
         y = {name: g - self.last_gradient[name] for name, g in grads.items()}
-        My = y if self._preconditioner is None else self._preconditioner(y)
         stacks = self._current_stacks(problem, s)
-        if not stacks.add(s, y, My, problem):
+        if not stacks.add(s, y, self._preconditioned_change(y), problem):
             # <s, y> > 0 holds on a convex loss up to rounding: where rounding
             # breaks it, the pairs no longer describe the curvature.
             self._forget()
@@ -544,8 +541,7 @@ class LimitedMemoryBFGS(_LineSearchDescent):
         if self._stacks is None or self._stacked_from is not self.steps:
             stacks = _PairStacks(self._capacity(problem, like), like)
             for s, y in zip(self.steps, self.gradient_changes):
-                My = y if self._preconditioner is None else self._preconditioner(y)
-                if not stacks.add(s, y, My, problem):
+                if not stacks.add(s, y, self._preconditioned_change(y), problem):
                     # Pairs handed over (a state, a file) that do not curve up
                     # describe no convex loss: start without them.
                     self.steps, self.gradient_changes = [], []
@@ -553,6 +549,10 @@ class LimitedMemoryBFGS(_LineSearchDescent):
                     break
             self._stacks, self._stacked_from = stacks, self.steps
         return self._stacks
+
+    def _preconditioned_change(self, y):
+        """``M y`` (y itself without a preconditioner)."""
+        return y if self._preconditioner is None else self._preconditioner(y)
 
     def _capacity(self, problem, like):
         """How many pairs to keep: ``memory``, fewer where they would take too much memory.

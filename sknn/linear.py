@@ -51,6 +51,13 @@ class LinearObjective:
         return {name: np.zeros(shape, dtype=dtype) for name, shape in shapes.items()}
 
     inner = staticmethod(inner_product)
+    #: The bytes of a dict keyed like the parameters (the model's own).
+    model_nbytes = staticmethod(total_nbytes)
+
+    @staticmethod
+    def covector(v):
+        """``v``: :meth:`inner` is already the plain sum of elementwise products."""
+        return v
 
     def logits(self, params, X):
         # X @ W is a dense array for dense and sparse X alike, and skips
@@ -303,9 +310,7 @@ class TwoClassSoftmaxObjective:
 
     def covector(self, v):
         """:meth:`inner` as a plain sum of elementwise products with the result."""
-        binary = getattr(self.binary, "covector", None)
-        v = v if binary is None else binary(v)
-        return {name: 0.5 * a for name, a in v.items()}
+        return {name: 0.5 * a for name, a in self.binary.covector(v).items()}
 
     def logits(self, params, X):
         return self.binary.logits(params, X)
@@ -345,9 +350,7 @@ class TwoClassSoftmaxObjective:
 
     def model_nbytes(self, params):
         """The bytes of a dict keyed like the parameters once mapped to two columns."""
-        own = getattr(self.binary, "model_nbytes", None)
-        binary = total_nbytes(params) if own is None else own(params)
-        return 2 * binary
+        return 2 * self.binary.model_nbytes(params)
 
 
 def _two_columns(params):
