@@ -26,6 +26,8 @@ attributes exactly as they were.
 
 import copy
 import functools
+import inspect
+import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 from typing import TypeVar
@@ -37,12 +39,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._array_ops import array_ops
-from ._callbacks import CallbackSupportMixin, FitHooks
+from ._callbacks import CallbackSupportMixin, FitHooks, user_stacklevel
 from ._compat import Interval, StrOptions, _fit_context
 from ._engine import TrainingLog, train
-from ._optimizers import make_optimizer, map_parameter_state
+from ._optimizers import OPTIMIZER_HYPERPARAMETERS, make_optimizer, map_parameter_state
 from ._predict import PredictionsMixin
-from ._preparation import DataPreparationMixin, _check_at_least_two, _encode_targets, _host
+from ._preparation import (
+    DataPreparationMixin,
+    _check_at_least_two,
+    _encode_targets,
+    _host,
+    scaling_advice,
+)
 from ._state import FittedStateMixin, _is_fitted, _random_state_from
 
 # The estimator a fitting method returns (itself); typing.Self needs Python 3.11.
@@ -51,6 +59,14 @@ Self = TypeVar("Self", bound="BaseGDClassifier")
 # Set by scikit-learn's _fit_context around fit for the callbacks' teardown,
 # which runs after the method returns or raises: a failed call must keep them.
 _CALLBACK_BOOKKEEPING = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
+
+
+def _same_array(a, b):
+    """Whether two arrays of one namespace hold the same values in the same shape."""
+    if type(a) is not type(b) or tuple(a.shape) != tuple(b.shape):
+        return False
+    ops = array_ops(a)
+    return bool(ops.xp.all(a == b))
 
 
 def _atomic(method):
@@ -98,7 +114,7 @@ class BaseGDClassifier(
         "alpha": [Interval(Real, 0, np.inf, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "shuffle": ["boolean"],
-        "optimizer": [StrOptions({"gd", "momentum", "nesterov", "adam"})],
+        "optimizer": [StrOptions({"auto", "gd", "momentum", "nesterov", "adam"})],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, np.inf, closed="neither")],
@@ -113,9 +129,13 @@ class BaseGDClassifier(
     # Names of the public attributes that hold the weights.
     _weight_attributes = ()
 
-    # What optimizer='auto' means on the full batch and on mini-batches, where
-    # an estimator offers it.
-    _AUTO_OPTIMIZERS = None
+    # What optimizer='auto' means on the full batch and on mini-batches when
+    # learning_rate is 'auto' (a number means 'gd', see _optimizer_name).
+    _AUTO_OPTIMIZERS = ("nesterov", "nesterov")
+
+    # Full batch: whether tol is the relative gradient test (convex objectives)
+    # or the loss-improvement rule (see sknn._engine.train).
+    _gradient_test = True
 
     # Whether a multilabel indicator y is accepted (and the tag says so).
     _supports_multilabel = False
@@ -208,6 +228,8 @@ class BaseGDClassifier(
             The fitted estimator.
         """
         warm = self.warm_start and _is_fitted(self)
+        if warm:
+            self._check_continuable("fit with warm_start=True")
         data = self._prepare(X, y, sample_weight, reset=not warm)
         if warm:
             self._check_target_kind(data, "warm_start")
@@ -278,6 +300,7 @@ class BaseGDClassifier(
             all_classes = np.unique(np.asarray(_host(classes)))
             _check_at_least_two(all_classes)
         else:
+            self._check_continuable("partial_fit")
             all_classes = self._host_classes()
             if classes is not None and not np.array_equal(
                 np.unique(np.asarray(_host(classes))), all_classes
@@ -317,11 +340,13 @@ class BaseGDClassifier(
         # training, and must predict as this fit does. A call that raises
         # restores it (_atomic).
         self._multilabel = data.multilabel
-        if continue_training:
+        if continue_training and hasattr(self, "_rng_state"):
             rng = _random_state_from(self._rng_state)
-            log = self._training_log()
         else:
             rng = check_random_state(self.random_state)
+        if continue_training:
+            log = self._training_log()
+        else:
             log = TrainingLog()
 
         validation = None
@@ -392,6 +417,8 @@ class BaseGDClassifier(
             validation=validation,
             hooks=hooks,
             estimator_name=type(self).__name__,
+            gradient_test=self._gradient_test,
+            slow_data_advice=lambda: scaling_advice(X),
         )
         optimizer_state = optimizer.get_state()
         if training_objective is not objective:
@@ -405,6 +432,7 @@ class BaseGDClassifier(
         # Commit: nothing above has touched the estimator's attributes.
         self.classes_ = classes
         self._store_params(params)
+        self._commit_weights()
         self._optimizer_state = {
             "name": self._optimizer_name(X, incremental),
             "state": optimizer_state,
@@ -421,23 +449,67 @@ class BaseGDClassifier(
         hooks.end(stop_reason, self.best_loss_)
         return self
 
+    def _commit_weights(self):
+        """Remember the weights the optimizer state belongs to (see _weights_are_committed)."""
+        params = self._load_params()
+        ops = array_ops(*params.values())
+        self._committed_weights = {name: ops.copy(p) for name, p in params.items()}
+
+    def _weights_are_committed(self):
+        """Whether the public weights are still those the last fit (or load) left."""
+        committed = getattr(self, "_committed_weights", None)
+        if committed is None:
+            return False
+        params = self._load_params()
+        return all(
+            _same_array(params[name], committed[name]) for name in committed
+        ) and committed.keys() == params.keys()
+
     def _optimizer_name(self, X, incremental=False):
         """The optimizer of a fit on ``X``: ``optimizer``, with 'auto' resolved.
 
-        'auto' (where an estimator offers it) is ``_AUTO_OPTIMIZERS[0]`` on the
-        full batch and ``_AUTO_OPTIMIZERS[1]`` on mini-batches and in
-        ``partial_fit`` (``incremental``), whose X is one batch of a stream:
-        the batches of successive calls are different functions, which an
-        optimizer for one (L-BFGS, conjugate gradient) must not take for one.
+        'auto' is 'gd' when ``learning_rate`` is a number: plain gradient
+        descent at the rate the user gave (on the full batch, the course's
+        algorithm). Otherwise it is ``_AUTO_OPTIMIZERS[0]`` on the full batch
+        and ``_AUTO_OPTIMIZERS[1]`` on mini-batches and in ``partial_fit``
+        (``incremental``), whose X is one batch of a stream: the batches of
+        successive calls are different functions, which an optimizer for one
+        (L-BFGS, conjugate gradient) must not take for one.
         """
         if self.optimizer != "auto":
             return self.optimizer
+        if not isinstance(self.learning_rate, str):
+            return "gd"
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
         return self._AUTO_OPTIMIZERS[0 if full_batch and not incremental else 1]
+
+    def _warn_ignored_hyperparameters(self, optimizer, full_batch):
+        """Warn once per call about optimizer hyperparameters given but not used by ``optimizer``."""
+        used = set(OPTIMIZER_HYPERPARAMETERS[optimizer])
+        if optimizer == "nesterov" and full_batch:
+            used.discard("beta_1")  # FISTA's own momentum sequence
+        defaults = inspect.signature(type(self).__init__).parameters
+        ignored = [
+            f"{name}={getattr(self, name)!r}"
+            for name in ("learning_rate", "beta_1", "beta_2", "epsilon")
+            if name not in used and getattr(self, name) != defaults[name].default
+        ]
+        if not ignored:
+            return
+        resolved = "" if self.optimizer == optimizer else f" (optimizer='auto' here)"
+        warnings.warn(
+            f"{type(self).__name__}: optimizer={optimizer!r}{resolved} does not use "
+            f"{', '.join(ignored)}. 'lbfgs' and 'cg' find their steps by line search "
+            "(no learning_rate); beta_1 is used by 'momentum', 'adam' and mini-batch "
+            "'nesterov'; beta_2 and epsilon by 'adam' only.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
 
     def _make_optimizer(self, objective, X, sample_weight, incremental):
         full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
         name = self._optimizer_name(X, incremental)
+        self._warn_ignored_hyperparameters(name, full_batch)
         return make_optimizer(
             name,
             self._initial_learning_rate(objective, X, sample_weight, name),
@@ -454,9 +526,16 @@ class BaseGDClassifier(
         )
 
     def _continued_optimizer_state(self, X, objective, incremental):
-        """A private copy of the last fit's optimizer state, if it used the same optimizer."""
+        """A private copy of the last fit's optimizer state, if it still belongs to the weights.
+
+        It does when the fit used the same optimizer and the weights are those
+        it left (not set or edited by hand since): the public weights are the
+        model, and a state describing other weights is dropped.
+        """
         previous = getattr(self, "_optimizer_state", None)
         if previous is None or previous["name"] != self._optimizer_name(X, incremental):
+            return {}
+        if not self._weights_are_committed():
             return {}
         return map_parameter_state(
             previous["state"], lambda arrays: self._continued(arrays, X, objective)
@@ -486,11 +565,59 @@ class BaseGDClassifier(
         """``classes_`` as a NumPy array (it is in the namespace of the training X)."""
         return _host(self.classes_)
 
+    def _check_continuable(self, method):
+        """Refuse to continue from weights that are incomplete or do not fit together.
+
+        A fitted estimator always passes. Weights set by hand (as scikit-learn's
+        ``LogisticRegression`` and ``MLPClassifier`` allow) need the weight
+        attributes, ``classes_`` and ``n_features_in_``, of matching shapes;
+        the rest of a fit's state (loss curve, optimizer state, random state)
+        then starts afresh.
+        """
+        name = type(self).__name__
+        required = (*self._weight_attributes, "classes_", "n_features_in_")
+        missing = [attribute for attribute in required if not hasattr(self, attribute)]
+        if missing:
+            raise ValueError(
+                f"{method} continues from this {name}'s weights, but it has no "
+                f"{', '.join(missing)}. To start from weights set by hand, set all of "
+                f"{', '.join(required)}; otherwise fit a new estimator (warm_start=False)."
+            )
+        classes = np.asarray(self._host_classes())
+        if classes.ndim != 1 or len(classes) < 2 or not np.array_equal(np.unique(classes), classes):
+            raise ValueError(
+                f"{name}.classes_ must be a 1-D array of at least 2 sorted, unique labels "
+                f"to continue training; got {self.classes_!r}."
+            )
+        n_features = self.n_features_in_
+        if not isinstance(n_features, (int, np.integer)) or n_features < 1:
+            raise ValueError(f"{name}.n_features_in_ must be a positive int; got {n_features!r}.")
+        expected = self._state_schema(n_features, len(classes), self._fitted_multilabel())
+        for attribute, shape in expected["weights"].items():
+            value = getattr(self, attribute)
+            arrays = list(value) if isinstance(value, (list, tuple)) else [value]
+            if not all(hasattr(array, "shape") and hasattr(array, "dtype") for array in arrays):
+                raise ValueError(
+                    f"{name}.{attribute} must hold arrays (NumPy's, or of the namespace "
+                    f"the estimator trains in) for {method}; got {type(value).__name__}."
+                )
+            wanted = [tuple(s) for s in shape] if isinstance(shape, list) else [tuple(shape)]
+            got = [tuple(array.shape) for array in arrays]
+            if got != wanted:
+                raise ValueError(
+                    f"{name}.{attribute} has shape(s) {got}, but {n_features} features and "
+                    f"{len(classes)} classes need {wanted}: {method} continues from these "
+                    "weights. Set weights of the right shapes, or fit a new estimator."
+                )
+            if not all(array_ops(array).all_finite(array) for array in arrays):
+                raise ValueError(f"{name}.{attribute} holds NaN or infinite values.")
+
     def _training_log(self):
+        """The log a continued fit appends to (empty for weights set by hand)."""
         log = TrainingLog()
-        log.loss_curve = list(self.loss_curve_)
+        log.loss_curve = list(getattr(self, "loss_curve_", []))
         log.validation_loss_curve = list(getattr(self, "validation_loss_curve_", []))
-        log.best_loss = self.best_loss_
+        log.best_loss = getattr(self, "best_loss_", np.inf)
         return log
 
     def _gradient_problem(self, X, y, sample_weight):

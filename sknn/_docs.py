@@ -7,17 +7,7 @@ max_iter : int, default={max_iter}
         epochs.
 
     tol : float or None, default={tol}
-        The stopping tolerance. Full batch: training has converged, and stops,
-        at the first point where the Euclidean norm of the full gradient of the
-        objective J (mean loss plus L2 term, all parameters together) is at
-        most ``tol * J``: a relative stationarity test. With an L2 penalty
-        ``alpha > 0`` the objective is strongly convex for the linear models,
-        and the test bounds the relative gap to the exact minimum by about
-        ``tol**2 * J / (2 * alpha)``: 5e-7 J for the defaults. Mini-batches (and the
-        validation loss under ``early_stopping``): stop when the monitored loss
-        has not improved by at least ``tol`` for ``n_iter_no_change``
-        consecutive epochs. None disables stopping: exactly ``max_iter`` epochs
-        are run.
+        {tol_doc}
 
     n_iter_no_change : int, default=10
         Patience of the loss-improvement rule, in epochs.
@@ -78,6 +68,23 @@ max_iter : int, default={max_iter}
         Print the loss and the elapsed time every ``verbose`` epochs, and a last
         line with the stop reason and the best loss (0: silent)."""
 
+LINEAR_TOL_DOC = """The stopping tolerance. Full batch: training has converged, and stops,
+        at the first point where the Euclidean norm of the full gradient of the
+        objective J (mean loss plus L2 term, all parameters together) is at
+        most ``tol * J``: a relative stationarity test. With ``alpha > 0`` the
+        objective is strongly convex, and the test bounds the relative gap to
+        its exact minimum by about ``tol**2 * J / (2 * alpha)``: 5e-7 J for the
+        defaults. Mini-batches (and the validation loss under
+        ``early_stopping``): stop when the monitored loss has not improved by at
+        least ``tol`` for ``n_iter_no_change`` consecutive epochs. None disables
+        stopping: exactly ``max_iter`` epochs are run."""
+
+NETWORK_TOL_DOC = """Training has converged, and stops, when the monitored loss (the
+        training loss, or the validation loss under ``early_stopping``) has not
+        improved by at least ``tol`` for ``n_iter_no_change`` consecutive
+        epochs, on the full batch as on mini-batches (as in ``MLPClassifier``).
+        None disables stopping: exactly ``max_iter`` epochs are run."""
+
 SHARED_ATTRIBUTE_DOCS = """\
 classes_ : ndarray of shape (n_classes,)
         Class labels; for a multilabel y, the label indices
@@ -111,8 +118,7 @@ classes_ : ndarray of shape (n_classes,)
     stop_reason_ : {'converged', 'stalled', 'max_iter', 'early_stopping', \
 'diverged', 'callback', 'interrupted'}
         Why training stopped. 'converged' means the stopping test of ``tol``
-        held (full batch: the relative gradient norm was at most ``tol``),
-        never merely that the loss stopped changing far from a minimum;
+        held (see ``tol``);
         'stalled' (the linear models' line-search optimizers, full batch) that
         no step lowered the loss measurably at the data's precision while the
         gradient test had not held (float32 near a minimum of tiny loss),

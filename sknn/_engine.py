@@ -292,6 +292,8 @@ def train(
     validation=None,
     hooks=None,
     estimator_name="estimator",
+    gradient_test=True,
+    slow_data_advice=None,
 ):
     """Train ``params`` in place for up to ``max_iter`` epochs.
 
@@ -326,6 +328,15 @@ def train(
     hooks : FitHooks or None
         Told when each epoch begins and ends (callbacks, verbose output); may
         ask to stop. None: nobody watches.
+    gradient_test : bool
+        Full batch: stop at the relative gradient test of ``tol`` (convex
+        objectives, whose minimum it locates); False: the loss-improvement
+        rule, as on mini-batches (a network, whose loss keeps creeping down
+        towards zero on data it can fit).
+    slow_data_advice : callable or None
+        Called only when training stops short of its test ('max_iter',
+        'stalled'): a sentence of advice about the data (say, to scale it),
+        or ''.
 
     Returns
     -------
@@ -337,7 +348,7 @@ def train(
     batches = Batches(X, Y, sample_weight, batch_size, shuffle, rng)
     full_batch = batches.full_batch
     problem = _FullBatchProblem(objective, X, Y, sample_weight) if full_batch else None
-    guard = _Guard(log.loss_curve)
+    guard = _Guard(log.loss_curve[-n_iter_no_change:])
     best_monitored = np.inf
     best_params = None  # weights of the best validation loss
     no_improvement = 0
@@ -372,7 +383,7 @@ def train(
                     break
             log.loss_curve.append(epoch_loss / epoch_weight)
             loss = log.loss_curve[-1]
-            guard.first_loss = log.loss_curve[0]
+            guard.first_loss = log.loss_curve[first_epoch]
 
             if full_batch:
                 action = guard.judge_full_batch(loss, point, params, optimizer)
@@ -381,7 +392,8 @@ def train(
                     break
                 if action == "step":
                     problem.squared_gradient_norm = max(objective.inner(grads, grads), 0.0)
-                    if tol is not None and math.sqrt(problem.squared_gradient_norm) <= tol * loss:
+                    gradient_norm = math.sqrt(problem.squared_gradient_norm)
+                    if gradient_test and tol is not None and gradient_norm <= tol * loss:
                         # Stop at the very point where the test held.
                         _copy_into(params, point)
                         stop_reason = "converged"
@@ -401,9 +413,14 @@ def train(
                 log.validation_loss_curve.append(monitored)
             if validation is not None and monitored < best_monitored:
                 best_params = _copy_into(best_params, params)
-            improvement_rule = validation is not None or not full_batch
+            improvement_rule = validation is not None or not (full_batch and gradient_test)
+            # A full-batch loss is exact: an epoch counts only where it stayed
+            # within tol of the best (flat), not where it oscillates above it, nor
+            # where the guard undid it (back to the best weights, half the step).
+            deterministic = full_batch and validation is None
             if improvement_rule and tol is not None and monitored > best_monitored - tol:
-                no_improvement += 1
+                flat = not deterministic or (monitored <= best_monitored + tol and action == "step")
+                no_improvement = no_improvement + 1 if flat else 0
             else:
                 no_improvement = 0
             best_monitored = min(best_monitored, monitored)
@@ -487,19 +504,21 @@ def train(
             f"gradient norm was {ratio:.2g} times the loss, above tol={tol}: the "
             f"minimum is as close as {dtype} resolves it. "
             + ("Fit in float64 for the test to hold, or set" if coarser else "Set")
-            + f" tol to {ratio:.1g} or more.",
+            + f" tol to {ratio:.1g} or more."
+            + _advice(slow_data_advice),
             ConvergenceWarning,
             stacklevel=user_stacklevel(),
         )
     if stop_reason == "max_iter" and tol is not None:
         rule = (
             f"the gradient norm was still above tol={tol}"
-            if full_batch and validation is None
+            if full_batch and gradient_test and validation is None
             else f"the loss was still improving by more than tol={tol}"
         )
         warnings.warn(
             f"{estimator_name}: maximum iterations ({max_iter}) reached while {rule}. "
-            "Increase max_iter, or set tol=None to train for exactly max_iter epochs.",
+            "Increase max_iter, or set tol=None to train for exactly max_iter epochs."
+            + _advice(slow_data_advice),
             ConvergenceWarning,
             stacklevel=user_stacklevel(),
         )
@@ -514,29 +533,41 @@ class _Guard:
     the point whose loss was evaluated; mini-batches: the weights at the end
     of the epoch).
 
-    The limits are multiples of ``first_loss``, the first epoch's loss of the
-    whole training (``loss_curve[0]``, carried across warm starts and
-    partial_fit calls, so that a continued fit judges its losses as one
-    uninterrupted fit would); before the first epoch of a fresh fit ends,
-    the first batch's loss stands in.
+    The limits are multiples of reference losses. Divergence (a loss
+    ``DIVERGENCE_FACTOR`` times too large) is judged against the losses of
+    the lowest of the last epochs before this call (``recent_losses``: a
+    continued fit's recent history), or for a fresh fit its first loss: so a
+    partial_fit call whose step exploded is caught at the next calls. Instability (a loss above
+    ``INSTABILITY_FACTOR`` times the reference) is judged against the larger
+    of this call's first epoch loss and that history: a warm start or a
+    partial_fit call on new data, whose loss starts high, is judged from where
+    it starts, and one on the same data is not judged by the noise of a tiny
+    loss.
     """
 
-    def __init__(self, loss_curve):
-        self.first_loss = loss_curve[0] if loss_curve else None
+    def __init__(self, recent_losses):
+        self.recent_loss = max(recent_losses, default=None)
+        self.lowest_recent_loss = min(recent_losses, default=None)
+        self.first_loss = None
         self.best_loss = math.inf
         self.best = None
         self.halvings = 0
         self._original_learning_rate = None
 
+    @property
+    def reference(self):
+        losses = [loss for loss in (self.first_loss, self.recent_loss) if loss is not None]
+        return max(losses, default=None)
+
     def finite(self, loss):
-        """Whether the loss is finite and below the divergence limit (set by the first loss)."""
+        """Whether the loss is finite and below the divergence limit."""
         if self.first_loss is None and np.isfinite(loss):
             self.first_loss = loss
-        limit = DIVERGENCE_FACTOR * max(self.first_loss or 0.0, 1.0)
-        return loss <= limit  # also False for NaN
+        reference = self.first_loss if self.recent_loss is None else self.lowest_recent_loss
+        return loss <= DIVERGENCE_FACTOR * max(reference or 0.0, 1.0)  # also False for NaN
 
     def unstable(self, loss):
-        return not loss <= INSTABILITY_FACTOR * self.first_loss
+        return not loss <= INSTABILITY_FACTOR * self.reference
 
     def judge_epoch(self, loss, params):
         """Mini-batches: remember the weights after the best epoch so far."""
@@ -552,7 +583,7 @@ class _Guard:
         """
         if self.first_loss is None and np.isfinite(loss):
             self.first_loss = loss
-        if self.first_loss is not None and not self.unstable(loss) and self.finite(loss):
+        if self.reference is not None and not self.unstable(loss) and self.finite(loss):
             if loss < self.best_loss:
                 self.best_loss = loss
                 self.best = _copy_into(self.best, point)
@@ -583,6 +614,11 @@ class _Guard:
         """Go back to the best weights when training ended clearly worse than them."""
         if self.best is not None and last_loss is not None and self.unstable(last_loss):
             _copy_into(params, self.best)
+
+
+def _advice(slow_data_advice):
+    advice = "" if slow_data_advice is None else slow_data_advice()
+    return f" {advice}" if advice else ""
 
 
 def _copy_into(target, source):

@@ -742,6 +742,17 @@ def _exact_line_search(problem, point, direction, loss, slope, fallback_step, cu
     return best, best_derivative
 
 
+# The estimator hyperparameters each optimizer reads ('lbfgs' and 'cg' take a
+# learning rate only as a first trial step: their line search finds the steps).
+OPTIMIZER_HYPERPARAMETERS = {
+    "gd": ("learning_rate",),
+    "momentum": ("learning_rate", "beta_1"),
+    "nesterov": ("learning_rate", "beta_1"),
+    "adam": ("learning_rate", "beta_1", "beta_2", "epsilon"),
+    "cg": (),
+    "lbfgs": (),
+}
+
 OPTIMIZERS = {
     cls.name: cls
     for cls in (GradientDescent, Momentum, Adam, Nesterov, ConjugateGradient, LimitedMemoryBFGS)

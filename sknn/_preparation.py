@@ -253,6 +253,30 @@ def _check_labels_known(y, classes):
         raise ValueError(f"y contains labels {unknown!r} that are not in classes {classes!r}.")
 
 
+def scaling_advice(X):
+    """Advice to standardize X when its columns' scales differ widely or are large, else ''.
+
+    Gradient descent on features of very different scales zig-zags along the
+    small ones: standardizing them is the cheapest cure for slow training.
+    """
+    ops = array_ops(X)
+    if sp.issparse(X):
+        squares = np.asarray(X.multiply(X).sum(axis=0), dtype=float).ravel()
+    elif ops.is_numpy:
+        squares = np.einsum("ij,ij->j", X, X, dtype=float)  # no temporary the size of X
+    else:
+        squares = np.asarray(ops.to_numpy(ops.xp.sum(X * X, axis=0)), dtype=float)
+    rms = np.sqrt(squares / max(X.shape[0], 1))
+    rms = rms[rms > 0]
+    if rms.size == 0 or (rms.max() <= 100 * rms.min() and rms.max() <= 100):
+        return ""
+    return (
+        f"The features' scales differ widely (root mean squares from {rms.min():.3g} to "
+        f"{rms.max():.3g}): standardize them, e.g. with sklearn.preprocessing.StandardScaler "
+        "in a Pipeline, and training needs far fewer epochs."
+    )
+
+
 def _check_magnitude(X):
     """Refuse finite values so large that the model's products would overflow.
 

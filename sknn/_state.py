@@ -57,6 +57,7 @@ class FittedStateMixin:
         self._optimizer_state = state["optimizer"]
         self._rng_state = state["rng"]
         self._multilabel = bool(state.get("multilabel", False))
+        self._commit_weights()
 
     def _state_schema(self, n_features, n_classes, multilabel=False):
         """Shapes a valid state must have, for a reader that checks before it reads.

@@ -9,7 +9,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from ._array_ops import array_ops, total_nbytes
 from ._base import BaseGDClassifier
 from ._compat import Interval, StrOptions
-from ._docs import SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
+from ._docs import LINEAR_TOL_DOC, SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
 from ._functions import data_loss, data_loss_and_residual, inner_product, l2_penalty
 from ._preconditioning import CenteringPreconditioner, SampleSpaceCentering
 from ._spectrum import (
@@ -468,8 +468,10 @@ class _LinearModelHooks:
 _LINEAR_DEFAULTS = {"max_iter": 5000, "tol": 1e-5, "alpha": 1e-4, "optimizer": "auto"}
 
 _OPTIMIZER_DOC = """\
-'auto' is 'lbfgs' on the full batch and 'nesterov' on mini-batches
-        and in ``partial_fit`` (each call's X is one batch of a stream).
+'auto' is 'gd' when ``learning_rate`` is a number (plain gradient
+        descent at that rate: the course's algorithm); otherwise 'lbfgs' on
+        the full batch and 'nesterov' on mini-batches and in ``partial_fit``
+        (each call's X is one batch of a stream).
         'lbfgs' is limited-memory BFGS: gradient descent along directions
         shaped by the last 100 steps and gradient changes (an estimate of the
         inverse Hessian from gradients alone), whose step is found by an exact
@@ -684,6 +686,7 @@ for _estimator in (LogisticRegressionGD, SoftmaxGD):
     _estimator.__doc__ = _estimator.__doc__.format(
         learning_rate=_LEARNING_RATE_DOC,
         shared_parameters=SHARED_PARAMETER_DOCS.format(
+            tol_doc=LINEAR_TOL_DOC,
             **_LINEAR_DEFAULTS,
             optimizer_choices="'auto', 'lbfgs', 'cg', 'gd', 'momentum', 'nesterov', 'adam'",
             optimizer_extra=_OPTIMIZER_DOC,

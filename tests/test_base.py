@@ -1,5 +1,6 @@
 """Estimator behaviour shared by all three sknn classifiers (sknn/_base.py)."""
 
+import copy
 import warnings
 
 import joblib
@@ -324,10 +325,180 @@ def test_cg_on_mini_batches_is_refused_and_leaves_the_estimator_as_it_was(Estima
     assert estimator._optimizer_state["name"] == "cg"
 
 
-@pytest.mark.parametrize("optimizer", ["lbfgs", "cg", "auto"])
-def test_the_network_refuses_line_search_optimizers_and_auto_by_name(optimizer):
+@pytest.mark.parametrize("optimizer", ["lbfgs", "cg"])
+def test_the_network_refuses_line_search_optimizers_by_name(optimizer):
     X, y = _data()
     with pytest.raises(InvalidParameterError, match="'optimizer' parameter"):
         make(ShallowNNClassifier, optimizer=optimizer).fit(X, y)
     with pytest.raises(InvalidParameterError, match="'optimizer' parameter"):
         make(ShallowNNClassifier, optimizer=optimizer).partial_fit(X, y, classes=np.unique(y))
+
+
+# ------------------------------------------------- what a user asks for is used
+@parametrize_estimators
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_a_given_learning_rate_with_auto_is_plain_gradient_descent(Estimator, batch_size):
+    X, y = _data()
+    params = dict(learning_rate=0.05, max_iter=20, tol=None, batch_size=batch_size, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is ignored: no warning
+        auto = make(Estimator, **params).fit(X, y)
+    gd = make(Estimator, optimizer="gd", **params).fit(X, y)
+    assert auto._optimizer_state["name"] == "gd"
+    assert auto.loss_curve_ == gd.loss_curve_
+
+
+@parametrize_estimators
+def test_auto_with_auto_learning_rate_needs_no_tuning(Estimator):
+    X, y = _data()
+    estimator = make(Estimator).fit(X, y)
+    expected = "nesterov" if Estimator is ShallowNNClassifier else "lbfgs"
+    assert estimator._optimizer_state["name"] == expected
+    assert estimator.stop_reason_ == "converged"
+
+
+@pytest.mark.parametrize(
+    "Estimator, params, ignored",
+    [
+        (SoftmaxGD, dict(optimizer="lbfgs", learning_rate=0.1), "learning_rate=0.1"),
+        (SoftmaxGD, dict(optimizer="cg", learning_rate=0.1, beta_1=0.5), "learning_rate=0.1, beta_1"),
+        (SoftmaxGD, dict(beta_2=0.9), "optimizer='lbfgs' (optimizer='auto' here)"),
+        (SoftmaxGD, dict(optimizer="gd", beta_1=0.5), "beta_1=0.5"),
+        (ShallowNNClassifier, dict(optimizer="momentum", epsilon=1e-3), "epsilon=0.001"),
+        (ShallowNNClassifier, dict(beta_1=0.5), "optimizer='nesterov'"),
+        (ShallowNNClassifier, dict(learning_rate=0.1, beta_1=0.5), "optimizer='gd'"),
+    ],
+)
+def test_hyperparameters_the_optimizer_does_not_use_warn_once(Estimator, params, ignored):
+    X, y = _data()
+    with pytest.warns(UserWarning, match="does not use") as record:
+        make(Estimator, max_iter=5, tol=None, **params).fit(X, y)
+    messages = [str(w.message) for w in record if "does not use" in str(w.message)]
+    assert len(messages) == 1 and ignored in messages[0]
+
+
+@parametrize_estimators
+def test_hyperparameters_the_optimizer_uses_do_not_warn(Estimator):
+    X, y = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        make(Estimator, optimizer="adam", beta_1=0.5, beta_2=0.9, epsilon=1e-6, max_iter=3, tol=None).fit(X, y)
+        make(Estimator, optimizer="nesterov", batch_size=10, beta_1=0.5, max_iter=3, tol=None).fit(X, y)
+
+
+# ----------------------------------------------------- weights set by hand
+def _weights_by_hand(Estimator, n_features, rng):
+    """Weights a user might set: another model's, or drawn at random."""
+    if Estimator is ShallowNNClassifier:
+        return {
+            "coefs_": [rng.standard_normal((n_features, 8)) * 0.3, rng.standard_normal((8, 1))],
+            "intercepts_": [np.zeros(8), np.zeros(1)],
+        }
+    n_rows = 2 if Estimator is SoftmaxGD else 1
+    return {"coef_": rng.standard_normal((n_rows, n_features)), "intercept_": np.zeros(n_rows)}
+
+
+@parametrize_estimators
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_training_continues_from_weights_set_by_hand(Estimator, method):
+    X, y = _data(2)
+    weights = _weights_by_hand(Estimator, X.shape[1], np.random.RandomState(0))
+    estimator = make(Estimator, warm_start=True, max_iter=5, tol=None, learning_rate=0.1)
+    for name, value in weights.items():
+        setattr(estimator, name, value)
+    estimator.classes_, estimator.n_features_in_ = np.unique(y), X.shape[1]
+    getattr(estimator, method)(X, y)
+    # The continued fit starts where the hand-set weights are: its first loss is theirs.
+    reference = make(Estimator, learning_rate=0.1)
+    reference.classes_, reference.n_features_in_ = np.unique(y), X.shape[1]
+    for name, value in weights.items():
+        setattr(reference, name, value)
+    objective, params, X64, Y, sw = reference._gradient_problem(X, y, None)
+    assert estimator.loss_curve_[0] == pytest.approx(objective.loss(params, X64, Y, sw))
+    assert estimator.n_iter_ == (5 if method == "fit" else 1)
+
+
+@parametrize_estimators
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("missing", ["classes_", "n_features_in_", "weights"])
+def test_incomplete_hand_set_weights_are_refused_clearly(Estimator, method, missing):
+    X, y = _data(2)
+    estimator = make(Estimator, warm_start=True)
+    state = {**_weights_by_hand(Estimator, X.shape[1], np.random.RandomState(0))}
+    state.update(classes_=np.unique(y), n_features_in_=X.shape[1])
+    for name in list(state):
+        if name == missing or (missing == "weights" and name in estimator._weight_attributes[1:]):
+            del state[name]
+    for name, value in state.items():
+        setattr(estimator, name, value)
+    before = dict(vars(estimator))
+    with pytest.raises(ValueError, match="set all of|continues from"):
+        getattr(estimator, method)(X, y)
+    assert vars(estimator).keys() == before.keys()
+
+
+@parametrize_estimators
+def test_hand_set_weights_of_the_wrong_shape_are_refused(Estimator):
+    X, y = _data(2)
+    estimator = make(Estimator, warm_start=True)
+    for name, value in _weights_by_hand(Estimator, X.shape[1] + 1, np.random.RandomState(0)).items():
+        setattr(estimator, name, value)
+    estimator.classes_, estimator.n_features_in_ = np.unique(y), X.shape[1]
+    with pytest.raises(ValueError, match="has shape"):
+        estimator.fit(X, y)
+
+
+@parametrize_estimators
+@pytest.mark.parametrize("optimizer", ["nesterov", "momentum", "adam"])
+def test_weights_edited_by_hand_drop_the_optimizer_state_that_was_theirs(Estimator, optimizer):
+    X, y = _data(2)
+    params = dict(optimizer=optimizer, max_iter=30, tol=None, warm_start=True, learning_rate=0.05)
+    edited = make(Estimator, **params).fit(X, y)
+    first = edited._weight_attributes[0]
+    getattr(edited, first)[0][...] = 0.0  # coef_'s first row, or the network's W1
+    names = (*edited._weight_attributes, "classes_", "n_features_in_")
+    start = {name: copy.deepcopy(getattr(edited, name)) for name in names}
+    edited.set_params(max_iter=1).fit(X, y)
+    # One step from the edited weights with a fresh optimizer state, as from
+    # the same weights set by hand on a new estimator.
+    fresh = make(Estimator, **{**params, "max_iter": 1})
+    for name, value in start.items():
+        setattr(fresh, name, value)
+    fresh.fit(X, y)
+    assert_allclose(getattr(edited, first)[0], getattr(fresh, first)[0], rtol=1e-12)
+
+
+@parametrize_estimators
+def test_unedited_weights_keep_their_optimizer_state(Estimator):
+    X, y = _data(2)
+    params = dict(optimizer="nesterov", batch_size=20, max_iter=4, tol=None, shuffle=False)
+    continued = make(Estimator, warm_start=True, **params).fit(X, y)
+    continued.fit(X, y)
+    whole = make(Estimator, **{**params, "max_iter": 8}).fit(X, y)
+    assert continued.loss_curve_ == whole.loss_curve_
+
+
+# --------------------------------------------------- raw data gets advice
+@parametrize_estimators
+def test_slow_training_on_raw_features_suggests_scaling(Estimator):
+    X, y = _data(2)
+    X = X * np.logspace(-3, 3, X.shape[1])
+    with pytest.warns(ConvergenceWarning, match="StandardScaler"):
+        make(Estimator, max_iter=3).fit(X, y)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        make(Estimator, max_iter=3).fit(StandardScaler().fit_transform(X), y)
+    assert not any("StandardScaler" in str(w.message) for w in record)
+
+
+@parametrize_estimators
+def test_partial_fit_still_catches_steps_that_explode(Estimator):
+    X, y = _data()
+    X = StandardScaler().fit_transform(X)
+    estimator = make(Estimator, learning_rate=1e8, optimizer="gd")
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        for _ in range(10):
+            estimator.partial_fit(X, y, classes=np.unique(y))
+    assert estimator.stop_reason_ == "diverged"
+    assert all(np.all(np.isfinite(p)) for p in estimator._load_params().values())
+    assert np.all(np.isfinite(estimator.predict_proba(X)))

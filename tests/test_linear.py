@@ -339,8 +339,17 @@ def test_two_class_softmax_takes_the_steps_of_both_columns(
     X = X * np.logspace(-1, 1, X.shape[1]) + 0.5  # the preconditioner centres and scales
     X_input = sp.csr_matrix(X) if sparse else X
     weights = _weights(len(y)) if weighted else None
+    # Equal in exact arithmetic: unregularized, the two paths' rounding drifts
+    # apart by an amount that depends on the BLAS kernel, so few steps there.
     reduced, both = _fit_two_class_paths(
-        monkeypatch, X_input, y, weights, optimizer=optimizer, alpha=alpha, max_iter=40, tol=None
+        monkeypatch,
+        X_input,
+        y,
+        weights,
+        optimizer=optimizer,
+        alpha=alpha,
+        max_iter=40 if alpha else 8,
+        tol=None,
     )
     assert_allclose(reduced.loss_curve_, both.loss_curve_, rtol=1e-10)
     assert_allclose(reduced.coef_, both.coef_, rtol=1e-9, atol=1e-10)
