@@ -22,6 +22,11 @@ from pathlib import Path
 # first import, and scikit-learn refuses array_api_dispatch without it. The gallery's
 # PyTorch example runs in this process, so the variable must be set here, first.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+# One BLAS thread: the gallery's fits are small, and on a busy 2-core machine
+# OpenBLAS's threads spin against each other (fits ran up to 60x slower). A value set
+# by the caller is kept.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 # Matplotlib without a display, whatever the machine.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
