@@ -261,6 +261,9 @@ sphinx_gallery_conf = {
     "capture_repr": ("_repr_html_", "__repr__"),
     "download_all_examples": False,
     "first_notebook_cell": None,
+    # The computation-times pages load jQuery and DataTables from CDNs: not written. The
+    # times are in the build's output ("sec" lines) instead.
+    "write_computation_times": False,
 }
 
 # Warnings the examples raise on purpose are shown in their output, not as build warnings.
