@@ -96,9 +96,7 @@ def _inherited_from_elsewhere():
         for attribute in dir(cls):
             member = getattr(cls, attribute, None)
             module = getattr(member, "__module__", None) or ""
-            if callable(member) and not attribute.startswith("_") and not module.startswith(
-                "sknn"
-            ):
+            if callable(member) and not attribute.startswith("_") and not module.startswith("sknn"):
                 patterns.append(rf"^sknn\.{name}\.{re.escape(attribute)}$")
     return patterns
 
@@ -287,7 +285,7 @@ html_theme_options = {
     "icon_links": [],
 }
 html_context = {"default_mode": "light"}
-mathmpl_fontsize = 11.0
+mathmpl_fontsize = 15.0
 mathmpl_srcset = ["2x"]
 myst_heading_anchors = 3
 

@@ -9,9 +9,9 @@ with learning rate 0.005, printing the cost every 100 steps. This example does
 exactly that with :class:`~sknn.LogisticRegressionGD`.
 
 The course's data set is two HDF5 files, ``train_catvnoncat.h5`` (209 images)
-and ``test_catvnoncat.h5`` (50 images). sknn does not ship them: point the
-environment variable ``SKNN_DATA_DIR`` at the directory that holds them. Without
-it (as when the documentation is built in CI) the example runs on a
+and ``test_catvnoncat.h5`` (50 images). sknn does not ship them: point
+the environment variable ``SKNN_DATA_DIR`` at the directory that holds them.
+Without it (as when the documentation is built in CI) the example runs on a
 **generated stand-in** of the same shape, and every title below says so; the
 course's figures (cost 0.693147 at step 0, 0.584508 at step 100, 0.140872 at
 step 1900, 99% train and 70% test accuracy) hold for the real images only.
@@ -37,7 +37,7 @@ COURSE_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 
 
 def course_files():
-    """The course's two files, if SKNN_DATA_DIR names a directory that holds them."""
+    """The course's two files, if SKNN_DATA_DIR names a directory with them."""
     data_dir = os.environ.get("SKNN_DATA_DIR")
     if not data_dir:
         return None
@@ -46,18 +46,22 @@ def course_files():
 
 
 def generated_stand_in(n_train=209, n_test=50, random_state=0):
-    """Images of the course's shape and dtype: noise, and for "cats" a warm blob.
+    """Images of the course's shape and dtype: noise, and "cats" a warm blob.
 
-    Not the course's data: a learnable problem of the same size (64x64x3 uint8).
+    Not the course's data: a learnable problem of its size (64x64x3 uint8).
     """
     rng = np.random.default_rng(random_state)
     n = n_train + n_test
-    y = (rng.random(n) < 0.35).astype(np.int64)  # about the course's share of cats
+    y = (rng.random(n) < 0.35).astype(
+        np.int64
+    )  # about the course's share of cats
     rows, cols = np.mgrid[0:64, 0:64]
     images = rng.normal(110, 45, size=(n, 64, 64, 3))
     for i in np.flatnonzero(y):
         centre = rng.uniform(20, 44, size=2)
-        blob = np.exp(-((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2) / 150.0)
+        blob = np.exp(
+            -((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2) / 150.0
+        )
         images[i] += blob[:, :, None] * np.array([45.0, 22.0, -13.0])
     X = np.clip(images, 0, 255).astype(np.uint8)
     return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
@@ -67,7 +71,12 @@ paths = course_files()
 if paths is not None:
     train, test = (load_h5(path) for path in paths)
     images_train = train.data.reshape(-1, *train.feature_shape)
-    X_train, y_train, X_test, y_test = train.data, train.target, test.data, test.target
+    X_train, y_train, X_test, y_test = (
+        train.data,
+        train.target,
+        test.data,
+        test.target,
+    )
     DATA = "the course's cat images"
 else:
     images_train, y_train, images_test, y_test = generated_stand_in()
@@ -109,11 +118,18 @@ print(f"test accuracy: {100 * model.score(X_test / 255, y_test):.0f} %")
 # %%
 # The learning curve
 # ------------------
-# The course plots the cost every 100 iterations; ``loss_curve_`` has every one.
+# The course plots the cost every 100 iterations; ``loss_curve_`` has all.
 fig, ax = plt.subplots(figsize=(6, 3.8))
 ax.plot(model.loss_curve_, label="every iteration (loss_curve_)")
-ax.plot(range(0, 2000, 100), model.loss_curve_[::100], "o", label="every 100 (the course)")
-ax.set(xlabel="iteration", ylabel="cost J", title=f"Learning rate 0.005 on {DATA}")
+ax.plot(
+    range(0, 2000, 100),
+    model.loss_curve_[::100],
+    "o",
+    label="every 100 (the course)",
+)
+ax.set(
+    xlabel="iteration", ylabel="cost J", title=f"Learning rate 0.005 on {DATA}"
+)
 ax.title.set_fontsize(10)
 ax.legend()
 fig.tight_layout()
@@ -130,13 +146,21 @@ fig, ax = plt.subplots(figsize=(6, 3.8))
 for rate in (0.01, 0.001, 0.0001):
     curve = (
         LogisticRegressionGD(
-            optimizer="gd", learning_rate=rate, max_iter=1500, tol=None, alpha=0.0
+            optimizer="gd",
+            learning_rate=rate,
+            max_iter=1500,
+            tol=None,
+            alpha=0.0,
         )
         .fit(X_train / 255, y_train)
         .loss_curve_
     )
     ax.plot(curve, label=f"learning_rate={rate}")
-ax.set(xlabel="iteration", ylabel="cost J", title=f"Three learning rates on {DATA}")
+ax.set(
+    xlabel="iteration",
+    ylabel="cost J",
+    title=f"Three learning rates on {DATA}",
+)
 ax.title.set_fontsize(10)
 ax.legend()
 fig.tight_layout()
@@ -144,12 +168,16 @@ fig.tight_layout()
 # %%
 # Without choosing a learning rate
 # --------------------------------
-# The defaults need no learning rate: L-BFGS with a line search, stopped when
-# the gradient is small relative to the cost (see :doc:`/user_guide/optimizers`).
+# The defaults need no learning rate: L-BFGS with a line search, stopped
+# when the gradient is small relative to the cost (see
+# :doc:`/user_guide/optimizers`).
 # They reach the minimum of the same objective, here with the default L2
 # penalty ``alpha=1e-4``, in far fewer steps.
 default = LogisticRegressionGD().fit(X_train / 255, y_train)
-print(f"defaults: {default.n_iter_} iterations, stop_reason_={default.stop_reason_!r}")
+print(
+    f"defaults: {default.n_iter_} iterations, "
+    f"stop_reason_={default.stop_reason_!r}"
+)
 print(f"train accuracy: {100 * default.score(X_train / 255, y_train):.0f} %")
 print(f"test accuracy: {100 * default.score(X_test / 255, y_test):.0f} %")
 

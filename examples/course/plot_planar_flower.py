@@ -3,9 +3,10 @@ A hidden layer on the course's "flower" data
 ============================================
 
 Week 3 of the course shows what one hidden layer buys. Its data set is a
-two-dimensional "flower": 400 points on eight petals, coloured red or blue, that
-no straight line can separate. Logistic regression, a linear model, gets about
-half of them right; a network with four ``tanh`` hidden units gets about 90%.
+two-dimensional "flower": 400 points on eight petals, coloured red or blue,
+that no straight line can separate. Logistic regression, a linear model, gets
+about half of them right; a network with four ``tanh`` hidden units gets about
+90%.
 
 This example makes the data as the course does, then trains
 :class:`~sknn.LogisticRegressionGD` and
@@ -35,7 +36,9 @@ def make_flower(m=400, a=4, random_state=1):
     y = np.zeros(m, dtype=int)
     for j in range(2):
         rows = slice(n * j, n * (j + 1))
-        t = np.linspace(j * 3.12, (j + 1) * 3.12, n) + rng.randn(n) * 0.2  # angle
+        t = (
+            np.linspace(j * 3.12, (j + 1) * 3.12, n) + rng.randn(n) * 0.2
+        )  # angle
         r = a * np.sin(4 * t) + rng.randn(n) * 0.2  # radius
         X[rows] = np.c_[r * np.sin(t), r * np.cos(t)]
         y[rows] = j
@@ -81,19 +84,27 @@ for i in range(0, 10_000, 1000):
 
 
 def plot_boundary(model, ax, title):
-    """Colour the plane by the model's prediction, then draw the points on top."""
-    xx, yy = np.meshgrid(np.linspace(-4.5, 4.5, 300), np.linspace(-4.5, 4.5, 300))
+    """Colour the plane by the model's prediction, then draw the points."""
+    xx, yy = np.meshgrid(
+        np.linspace(-4.5, 4.5, 300), np.linspace(-4.5, 4.5, 300)
+    )
     grid = np.c_[xx.ravel(), yy.ravel()]
-    ax.contourf(xx, yy, model.predict(grid).reshape(xx.shape), cmap=colours, alpha=0.25)
+    ax.contourf(
+        xx, yy, model.predict(grid).reshape(xx.shape), cmap=colours, alpha=0.25
+    )
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap=colours, s=8)
     ax.set(title=title, aspect="equal", xticks=[], yticks=[])
 
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 4.2))
 plot_boundary(
-    logistic, axes[0], f"Logistic regression: {100 * logistic.score(X, y):.0f} %"
+    logistic,
+    axes[0],
+    f"Logistic regression: {100 * logistic.score(X, y):.0f} %",
 )
-plot_boundary(network, axes[1], f"4 tanh hidden units: {100 * network.score(X, y):.0f} %")
+plot_boundary(
+    network, axes[1], f"4 tanh hidden units: {100 * network.score(X, y):.0f} %"
+)
 fig.tight_layout()
 
 # %%
@@ -102,8 +113,8 @@ fig.tight_layout()
 # The course's last experiment: the same network with 1 to 50 hidden units.
 # One or two units draw too simple a boundary; from three or four on it follows
 # the petals; many more units add little here (on held-out data they would
-# start to overfit; ``alpha`` counters that). Fewer iterations (5,000) keep this
-# example quick.
+# start to overfit; ``alpha`` counters that). Fewer iterations (5,000) keep
+# this example quick.
 sizes = (1, 2, 3, 4, 5, 20, 50)
 fig, axes = plt.subplots(2, 4, figsize=(10, 5.4))
 for ax, size in zip(axes.flat, sizes):
@@ -118,7 +129,11 @@ for ax, size in zip(axes.flat, sizes):
         alpha=0.0,
         random_state=2,
     ).fit(X, y)
-    plot_boundary(net, ax, f"{size} unit{'s' if size > 1 else ''}: {100 * net.score(X, y):.0f} %")
+    plot_boundary(
+        net,
+        ax,
+        f"{size} unit{'s' if size > 1 else ''}: {100 * net.score(X, y):.0f} %",
+    )
 axes.flat[-1].axis("off")
 fig.tight_layout()
 

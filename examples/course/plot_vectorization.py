@@ -29,7 +29,7 @@ from sknn.reference import logistic_loss_grad, shallow_nn_loss_grad
 
 
 def best_time(function, repeat=3):
-    """The fastest of ``repeat`` calls, in seconds (the least disturbed by other work)."""
+    """The fastest of ``repeat`` calls, in seconds (the least disturbed)."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -49,13 +49,19 @@ def loop_dot():
     return total
 
 
-timings = {"dot product\n(10⁶ elements)": (best_time(loop_dot, 1), best_time(lambda: np.dot(a, b)))}
+timings = {
+    "dot product\n(10⁶ elements)": (
+        best_time(loop_dot, 1),
+        best_time(lambda: np.dot(a, b)),
+    )
+}
 
 # %%
 # One iteration of gradient descent
 # ---------------------------------
-# 500 examples of 200 features. The loop side is :func:`sknn.reference.logistic_loss_grad`
-# and :func:`sknn.reference.shallow_nn_loss_grad` (the loss and gradient: the
+# 500 examples of 200 features. The loop side is
+# :func:`sknn.reference.logistic_loss_grad` and
+# :func:`sknn.reference.shallow_nn_loss_grad` (the loss and gradient: the
 # whole cost of an iteration). The vectorized side is the estimator itself:
 # ``fit`` with plain gradient descent for a fixed number of iterations
 # (``tol=None``), divided by ``n_iter_``, so it includes everything ``fit``
@@ -66,9 +72,14 @@ Y = y[:, None].astype(float)
 
 W, w0 = np.zeros((200, 1)), np.zeros(1)
 loop_logistic = best_time(lambda: logistic_loss_grad(W, w0, X, Y), 2)
-logistic = LogisticRegressionGD(optimizer="gd", learning_rate=0.1, max_iter=200, tol=None)
+logistic = LogisticRegressionGD(
+    optimizer="gd", learning_rate=0.1, max_iter=200, tol=None
+)
 vectorized_logistic = best_time(lambda: logistic.fit(X, y)) / 200
-timings["logistic regression\n(one iteration)"] = (loop_logistic, vectorized_logistic)
+timings["logistic regression\n(one iteration)"] = (
+    loop_logistic,
+    vectorized_logistic,
+)
 
 hidden = 16
 params = {
@@ -77,7 +88,9 @@ params = {
     "W2": rng.normal(size=(hidden, 1)) * 0.01,
     "b2": np.zeros(1),
 }
-loop_network = best_time(lambda: shallow_nn_loss_grad(params, X, Y, activation="tanh"), 1)
+loop_network = best_time(
+    lambda: shallow_nn_loss_grad(params, X, Y, activation="tanh"), 1
+)
 network = ShallowNNClassifier(
     hidden_layer_size=hidden,
     activation="tanh",
@@ -88,19 +101,26 @@ network = ShallowNNClassifier(
     random_state=0,
 )
 vectorized_network = best_time(lambda: network.fit(X, y)) / 200
-timings[f"network, {hidden} tanh units\n(one iteration)"] = (loop_network, vectorized_network)
+timings[f"network, {hidden} tanh units\n(one iteration)"] = (
+    loop_network,
+    vectorized_network,
+)
 
 for name, (loops, vectorized) in timings.items():
     print(
         f"{name.replace(chr(10), ' '):45s} loops {loops * 1e3:9.2f} ms   "
-        f"vectorized {vectorized * 1e3:7.3f} ms   {loops / vectorized:6.0f}x faster"
+        f"vectorized {vectorized * 1e3:7.3f} ms   "
+        f"{loops / vectorized:6.0f}x faster"
     )
 
 # %%
 # Both sides compute the same numbers: the loops are the oracle the vectorized
 # code is tested against, to 1e-10.
 loss_loops, grads_loops = logistic_loss_grad(W, w0, X, Y)
-print(f"loss at zero weights, loops: {loss_loops:.12f} (log 2 = {np.log(2):.12f})")
+print(
+    f"loss at zero weights, loops: {loss_loops:.12f} "
+    f"(log 2 = {np.log(2):.12f})"
+)
 
 # %%
 # The figure
@@ -111,10 +131,20 @@ names = list(timings)
 positions = np.arange(len(names))
 loops = [timings[name][0] for name in names]
 vectorized = [timings[name][1] for name in names]
-ax.barh(positions + 0.2, loops, height=0.38, label="Python loops (sknn.reference)")
-ax.barh(positions - 0.2, vectorized, height=0.38, label="vectorized NumPy (sknn)")
+ax.barh(
+    positions + 0.2, loops, height=0.38, label="Python loops (sknn.reference)"
+)
+ax.barh(
+    positions - 0.2, vectorized, height=0.38, label="vectorized NumPy (sknn)"
+)
 for position, slow, fast in zip(positions, loops, vectorized):
-    ax.text(slow * 1.15, position + 0.2, f"{slow / fast:.0f}x", va="center", fontsize=9)
+    ax.text(
+        slow * 1.15,
+        position + 0.2,
+        f"{slow / fast:.0f}x",
+        va="center",
+        fontsize=9,
+    )
 ax.set_xscale("log")
 ax.set_yticks(positions, names)
 ax.invert_yaxis()

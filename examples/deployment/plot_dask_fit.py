@@ -26,7 +26,9 @@ from sklearn.datasets import make_classification
 from sknn import LogisticRegressionGD
 
 missing = [
-    name for name in ("dask", "distributed") if importlib.util.find_spec(name) is None
+    name
+    for name in ("dask", "distributed")
+    if importlib.util.find_spec(name) is None
 ]
 if missing:
     message = (
@@ -42,10 +44,15 @@ if missing:
 # The data, in blocks
 # -------------------
 # 20,000 rows in eight blocks of 2,500. On a real cluster the blocks would be
-# read by the workers, from an HDF5 file with :func:`sknn.distributed.h5_to_dask`
-# for example; here they are made in memory and scattered.
+# read by the workers, from an HDF5 file with
+# :func:`sknn.distributed.h5_to_dask` for example; here they are made in
+# memory and scattered.
 X, y = make_classification(
-    n_samples=20_000, n_features=20, n_informative=6, n_classes=3, random_state=0
+    n_samples=20_000,
+    n_features=20,
+    n_informative=6,
+    n_classes=3,
+    random_state=0,
 )
 if not missing:
     import dask.array as da
@@ -61,21 +68,39 @@ if not missing:
 # Train on the cluster, and in memory
 # -----------------------------------
 if not missing:
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         start = time.perf_counter()
-        on_cluster = fit_dask(LogisticRegressionGD(), X_blocks, y_blocks, client=client)
+        on_cluster = fit_dask(
+            LogisticRegressionGD(), X_blocks, y_blocks, client=client
+        )
         cluster_time = time.perf_counter() - start
     # The cluster is closed here: the with-blocks shut the workers down.
 
     in_memory = LogisticRegressionGD().fit(X, y)
-    print(f"fit_dask: {on_cluster.n_iter_} iterations, {on_cluster.stop_reason_!r}, "
-          f"{cluster_time:.1f} s")
-    print(f"fit:      {in_memory.n_iter_} iterations, {in_memory.stop_reason_!r}")
-    print(f"largest weight difference: {np.abs(on_cluster.coef_ - in_memory.coef_).max():.1e}")
-    print(f"accuracy, cluster model: {on_cluster.score(X, y):.4f}; "
-          f"in-memory model: {in_memory.score(X, y):.4f}")
+    print(
+        f"fit_dask: {on_cluster.n_iter_} iterations, "
+        f"{on_cluster.stop_reason_!r}, "
+        f"{cluster_time:.1f} s"
+    )
+    print(
+        f"fit:      {in_memory.n_iter_} iterations, {in_memory.stop_reason_!r}"
+    )
+    print(
+        "largest weight difference: "
+        f"{np.abs(on_cluster.coef_ - in_memory.coef_).max():.1e}"
+    )
+    print(
+        f"accuracy, cluster model: {on_cluster.score(X, y):.4f}; "
+        f"in-memory model: {in_memory.score(X, y):.4f}"
+    )
 
 # %%
 # Identical training
@@ -84,9 +109,16 @@ if not missing:
 # of the sums differs, so the losses agree to about 1e-15.
 if not missing:
     fig, ax = plt.subplots(figsize=(6, 3.8))
-    ax.semilogy(in_memory.loss_curve_, lw=4, alpha=0.4, label="fit (in memory)")
-    ax.semilogy(on_cluster.loss_curve_, "k--", lw=1, label="fit_dask (2 workers)")
-    ax.set(xlabel="iteration", ylabel="training objective",
-           title="LogisticRegressionGD, 3 classes, 20,000 rows")
+    ax.semilogy(
+        in_memory.loss_curve_, lw=4, alpha=0.4, label="fit (in memory)"
+    )
+    ax.semilogy(
+        on_cluster.loss_curve_, "k--", lw=1, label="fit_dask (2 workers)"
+    )
+    ax.set(
+        xlabel="iteration",
+        ylabel="training objective",
+        title="LogisticRegressionGD, 3 classes, 20,000 rows",
+    )
     ax.legend()
     fig.tight_layout()

@@ -15,8 +15,8 @@ onnx and onnxruntime). Without it, it says so and draws that message instead.
 # %%
 # A pipeline to export
 # --------------------
-# A scaler and a small network on the iris data, in float32: float32 rows give a
-# float32 graph (float64 rows a float64 graph).
+# A scaler and a small network on the iris data, in float32: float32 rows
+# give a float32 graph (float64 rows a float64 graph).
 import importlib.util
 
 import matplotlib.pyplot as plt
@@ -29,14 +29,20 @@ from sknn import ShallowNNClassifier
 
 iris = load_iris()
 X = iris.data.astype(np.float32)
-y = iris.target_names[iris.target]  # string labels: the graph returns strings too
+y = iris.target_names[
+    iris.target
+]  # string labels: the graph returns strings too
 pipeline = make_pipeline(
     StandardScaler(),
-    ShallowNNClassifier(hidden_layer_size=8, max_iter=300, tol=None, random_state=0),
+    ShallowNNClassifier(
+        hidden_layer_size=8, max_iter=300, tol=None, random_state=0
+    ),
 ).fit(X, y)
 
 missing = [
-    name for name in ("skl2onnx", "onnx", "onnxruntime") if importlib.util.find_spec(name) is None
+    name
+    for name in ("skl2onnx", "onnx", "onnxruntime")
+    if importlib.util.find_spec(name) is None
 ]
 if missing:
     message = (
@@ -61,8 +67,11 @@ if not missing:
     import sknn.onnx  # noqa: F401 - registers the converters
 
     onx = to_onnx(pipeline, X[:1], options={"zipmap": False})
-    print(f"graph: {len(onx.SerializeToString())} bytes, "
-          f"inputs {[i.name for i in onx.graph.input]}, outputs {[o.name for o in onx.graph.output]}")
+    print(
+        f"graph: {len(onx.SerializeToString())} bytes, "
+        f"inputs {[i.name for i in onx.graph.input]}, "
+        f"outputs {[o.name for o in onx.graph.output]}"
+    )
 
     session = onnxruntime.InferenceSession(
         onx.SerializeToString(), providers=["CPUExecutionProvider"]
@@ -70,7 +79,9 @@ if not missing:
     labels, proba = session.run(None, {"X": X})
     expected = pipeline.predict_proba(X)
     print("labels identical:", bool((labels == pipeline.predict(X)).all()))
-    print(f"largest probability difference: {np.abs(proba - expected).max():.2e}")
+    print(
+        f"largest probability difference: {np.abs(proba - expected).max():.2e}"
+    )
 
 # %%
 # The same probabilities
@@ -82,12 +93,18 @@ if not missing:
     for k, name in enumerate(pipeline.classes_):
         axes[0].scatter(expected[:, k], proba[:, k], s=10, label=name)
     axes[0].plot([0, 1], [0, 1], color="grey", lw=0.8)
-    axes[0].set(xlabel="predict_proba (sknn)", ylabel="onnxruntime",
-                title="Probabilities, float32 graph")
+    axes[0].set(
+        xlabel="predict_proba (sknn)",
+        ylabel="onnxruntime",
+        title="Probabilities, float32 graph",
+    )
     axes[0].legend(fontsize=8)
     axes[1].hist(np.abs(proba - expected).ravel(), bins=30)
-    axes[1].set(xlabel="|onnxruntime - predict_proba|", ylabel="count",
-                title="Differences: float32 rounding")
+    axes[1].set(
+        xlabel="|onnxruntime - predict_proba|",
+        ylabel="count",
+        title="Differences: float32 rounding",
+    )
     fig.tight_layout()
 
 # %%

@@ -49,7 +49,9 @@ if problems:
 # The same data as a NumPy array and as a float64 tensor on the CPU (or the GPU
 # when there is one). Inside ``config_context(array_api_dispatch=True)`` the
 # estimator computes with PyTorch.
-X, y = make_classification(n_samples=2_000, n_features=30, n_informative=8, random_state=0)
+X, y = make_classification(
+    n_samples=2_000, n_features=30, n_informative=8, random_state=0
+)
 if not problems:
     import torch
 
@@ -57,17 +59,30 @@ if not problems:
     X_torch = torch.asarray(X, device=device)
     y_torch = torch.asarray(y, device=device)
 
-    settings = dict(hidden_layer_size=32, max_iter=100, tol=None, random_state=0)
+    settings = dict(
+        hidden_layer_size=32, max_iter=100, tol=None, random_state=0
+    )
     with config_context(array_api_dispatch=True):
         net_torch = ShallowNNClassifier(**settings).fit(X_torch, y_torch)
         proba_torch = net_torch.predict_proba(X_torch)
     net_numpy = ShallowNNClassifier(**settings).fit(X, y)
 
     print(f"device: {device}")
-    print(f"coefs_[0]: {type(net_torch.coefs_[0]).__name__} on {net_torch.coefs_[0].device}")
-    print(f"predict_proba: {type(proba_torch).__name__} of shape {tuple(proba_torch.shape)}")
-    difference = np.abs(proba_torch.cpu().numpy() - net_numpy.predict_proba(X)).max()
-    print(f"largest difference from the NumPy fit's probabilities: {difference:.1e}")
+    print(
+        f"coefs_[0]: {type(net_torch.coefs_[0]).__name__} "
+        f"on {net_torch.coefs_[0].device}"
+    )
+    print(
+        f"predict_proba: {type(proba_torch).__name__} "
+        f"of shape {tuple(proba_torch.shape)}"
+    )
+    difference = np.abs(
+        proba_torch.cpu().numpy() - net_numpy.predict_proba(X)
+    ).max()
+    print(
+        "largest difference from the NumPy fit's probabilities: "
+        f"{difference:.1e}"
+    )
 
 # %%
 # The same training
@@ -77,9 +92,14 @@ if not problems:
 if not problems:
     fig, ax = plt.subplots(figsize=(6, 3.8))
     ax.semilogy(net_numpy.loss_curve_, lw=4, alpha=0.4, label="NumPy arrays")
-    ax.semilogy(net_torch.loss_curve_, "k--", lw=1, label=f"PyTorch tensors ({device})")
-    ax.set(xlabel="epoch", ylabel="training objective",
-           title="ShallowNNClassifier, 100 full-batch epochs")
+    ax.semilogy(
+        net_torch.loss_curve_, "k--", lw=1, label=f"PyTorch tensors ({device})"
+    )
+    ax.set(
+        xlabel="epoch",
+        ylabel="training objective",
+        title="ShallowNNClassifier, 100 full-batch epochs",
+    )
     ax.legend()
     fig.tight_layout()
 

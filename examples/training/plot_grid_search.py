@@ -25,10 +25,13 @@ from sklearn.preprocessing import StandardScaler
 from sknn import ShallowNNClassifier
 
 X, y = load_digits(return_X_y=True)
-X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
+X_train, X_test, y_train, y_test = train_test_split(
+    X, y, stratify=y, random_state=0
+)
 
 pipeline = make_pipeline(
-    StandardScaler(), ShallowNNClassifier(max_iter=200, tol=None, random_state=0)
+    StandardScaler(),
+    ShallowNNClassifier(max_iter=200, tol=None, random_state=0),
 )
 grid = {
     "shallownnclassifier__hidden_layer_size": [8, 32, 128],
@@ -38,7 +41,10 @@ search = GridSearchCV(pipeline, grid, cv=3).fit(X_train, y_train)
 
 print("best parameters:", search.best_params_)
 print(f"cross-validated accuracy: {search.best_score_:.3f}")
-print(f"test accuracy of the refitted best pipeline: {search.score(X_test, y_test):.3f}")
+print(
+    "test accuracy of the refitted best pipeline: "
+    f"{search.score(X_test, y_test):.3f}"
+)
 best = search.best_estimator_[-1]
 print(f"its fit: {best.n_iter_} epochs, stop_reason_={best.stop_reason_!r}")
 
@@ -46,12 +52,14 @@ print(f"its fit: {best.n_iter_} epochs, stop_reason_={best.stop_reason_!r}")
 # The scores of the grid
 # ----------------------
 # Mean cross-validated accuracy for each pair: too strong a penalty
-# (``alpha=1``) underfits whatever the size; a few hidden units suffice when the
-# penalty is small.
+# (``alpha=1``) underfits whatever the size; a few hidden units suffice when
+# the penalty is small.
 sizes = grid["shallownnclassifier__hidden_layer_size"]
 alphas = grid["shallownnclassifier__alpha"]
 scores = np.empty((len(alphas), len(sizes)))
-for params, score in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"]):
+for params, score in zip(
+    search.cv_results_["params"], search.cv_results_["mean_test_score"]
+):
     row = alphas.index(params["shallownnclassifier__alpha"])
     column = sizes.index(params["shallownnclassifier__hidden_layer_size"])
     scores[row, column] = score
@@ -59,11 +67,20 @@ for params, score in zip(search.cv_results_["params"], search.cv_results_["mean_
 fig, ax = plt.subplots(figsize=(5.5, 4))
 image = ax.imshow(scores, cmap="viridis", vmin=scores.min(), vmax=1.0)
 for (row, column), score in np.ndenumerate(scores):
-    ax.text(column, row, f"{score:.3f}", ha="center", va="center",
-            color="white" if score < scores.mean() else "black")
+    ax.text(
+        column,
+        row,
+        f"{score:.3f}",
+        ha="center",
+        va="center",
+        color="white" if score < scores.mean() else "black",
+    )
 ax.set_xticks(range(len(sizes)), sizes)
 ax.set_yticks(range(len(alphas)), [f"{a:g}" for a in alphas])
-ax.set(xlabel="hidden_layer_size", ylabel="alpha",
-       title="ShallowNNClassifier on the digits: 3-fold CV accuracy")
+ax.set(
+    xlabel="hidden_layer_size",
+    ylabel="alpha",
+    title="ShallowNNClassifier on the digits: 3-fold CV accuracy",
+)
 fig.colorbar(image, ax=ax)
 fig.tight_layout()

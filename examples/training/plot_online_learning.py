@@ -28,11 +28,13 @@ rng = np.random.default_rng(0)
 
 
 def chunk_at(step):
-    """``CHUNK`` points of two Gaussian classes whose centres have turned ``step`` times."""
+    """``CHUNK`` points of two Gaussian classes, their centres turned."""
     angle = np.pi * step / N_CHUNKS  # half a turn over the stream
     centre = 1.5 * np.array([np.cos(angle), np.sin(angle)])
     y = rng.integers(0, 2, CHUNK)
-    X = rng.normal(size=(CHUNK, 2)) + np.where(y[:, None] == 1, centre, -centre)
+    X = rng.normal(size=(CHUNK, 2)) + np.where(
+        y[:, None] == 1, centre, -centre
+    )
     return X, y
 
 
@@ -49,10 +51,15 @@ stream = [chunk_at(step) for step in range(N_CHUNKS)]
 online = LogisticRegressionGD(batch_size=10, random_state=0)
 sgd = SGDClassifier(loss="log_loss", random_state=0)
 frozen = LogisticRegressionGD(random_state=0).fit(
-    np.vstack([X for X, _ in stream[:5]]), np.concatenate([y for _, y in stream[:5]])
+    np.vstack([X for X, _ in stream[:5]]),
+    np.concatenate([y for _, y in stream[:5]]),
 )
 
-accuracy = {"sknn partial_fit": [], "SGDClassifier partial_fit": [], "frozen after 5 chunks": []}
+accuracy = {
+    "sknn partial_fit": [],
+    "SGDClassifier partial_fit": [],
+    "frozen after 5 chunks": [],
+}
 for step, (X, y) in enumerate(stream):
     if step > 0:  # test on the chunk before training on it
         accuracy["sknn partial_fit"].append(online.score(X, y))
@@ -62,31 +69,50 @@ for step, (X, y) in enumerate(stream):
     sgd.partial_fit(X, y, classes=[0, 1])
 
 for name, scores in accuracy.items():
-    print(f"{name:26s} mean accuracy over the stream {np.mean(scores):.3f}, "
-          f"last 10 chunks {np.mean(scores[-10:]):.3f}")
-print(f"sknn: {online.n_iter_} partial_fit epochs, optimizer state kept between calls")
+    print(
+        f"{name:26s} mean accuracy over the stream {np.mean(scores):.3f}, "
+        f"last 10 chunks {np.mean(scores[-10:]):.3f}"
+    )
+print(
+    f"sknn: {online.n_iter_} partial_fit epochs, "
+    "optimizer state kept between calls"
+)
 
 # %%
 # Accuracy over the stream
 # ------------------------
 # The frozen model is right at first, then falls below chance as the classes
 # swap sides. The online models follow the drift.
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1.7, 1]})
+fig, axes = plt.subplots(
+    1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1.7, 1]}
+)
 steps = np.arange(1, N_CHUNKS)
 for name, scores in accuracy.items():
     axes[0].plot(steps, scores, label=name, lw=1.5)
 axes[0].axhline(0.5, color="grey", lw=0.8, ls=":")
-axes[0].set(xlabel="chunk (each tested before training on it)", ylabel="accuracy",
-            ylim=(0, 1.02), title="Two classes turning by half a turn")
+axes[0].set(
+    xlabel="chunk (each tested before training on it)",
+    ylabel="accuracy",
+    ylim=(0, 1.02),
+    title="Two classes turning by half a turn",
+)
 axes[0].legend(loc="lower left", fontsize=8)
 
-# The last chunk, and the boundaries the online and the frozen model draw there.
+# The last chunk, and the boundaries of the online and the frozen model.
 X, y = stream[-1]
 axes[1].scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", s=10)
 xs = np.linspace(-4, 4, 2)
-for model, name, style in ((online, "sknn partial_fit", "-"), (frozen, "frozen", "--")):
+for model, name, style in (
+    (online, "sknn partial_fit", "-"),
+    (frozen, "frozen", "--"),
+):
     (w1, w2), b = model.coef_[0], model.intercept_[0]
     axes[1].plot(xs, -(b + w1 * xs) / w2, style, color="black", label=name)
-axes[1].set(xlim=(-4, 4), ylim=(-4, 4), aspect="equal", title="The last chunk and two boundaries")
+axes[1].set(
+    xlim=(-4, 4),
+    ylim=(-4, 4),
+    aspect="equal",
+    title="The last chunk and two boundaries",
+)
 axes[1].legend(loc="lower right", fontsize=8)
 fig.tight_layout()

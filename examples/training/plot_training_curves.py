@@ -49,13 +49,21 @@ for epoch in range(settings["max_iter"]):
     )
 
 early = ShallowNNClassifier(
-    **settings, early_stopping=True, validation_fraction=0.2, n_iter_no_change=10
+    **settings,
+    early_stopping=True,
+    validation_fraction=0.2,
+    n_iter_no_change=10,
 ).fit(X_train, y_train)
 
-print(f"without early stopping: {full.n_iter_} epochs, test accuracy {full.score(X_test, y_test):.3f}")
 print(
-    f"with early stopping: {early.n_iter_} epochs, stop_reason_={early.stop_reason_!r}, "
-    f"best validation loss {early.best_loss_:.4f}, test accuracy {early.score(X_test, y_test):.3f}"
+    f"without early stopping: {full.n_iter_} epochs, "
+    f"test accuracy {full.score(X_test, y_test):.3f}"
+)
+print(
+    f"with early stopping: {early.n_iter_} epochs, "
+    f"stop_reason_={early.stop_reason_!r}, "
+    f"best validation loss {early.best_loss_:.4f}, "
+    f"test accuracy {early.score(X_test, y_test):.3f}"
 )
 
 # %%
@@ -70,7 +78,9 @@ TrainingCurveDisplay(
 ).plot(ax=axes[0], log_scale=True)
 axes[0].legend(["Training loss", "Test loss (computed by hand)"])
 axes[0].set_title("No early stopping: the test loss turns up")
-display = TrainingCurveDisplay.from_estimator(early, ax=axes[1], log_scale=True)
+display = TrainingCurveDisplay.from_estimator(
+    early, ax=axes[1], log_scale=True
+)
 axes[1].set_title(f"early_stopping=True: stops at epoch {early.n_iter_}")
 fig.tight_layout()
 print(f"best epoch: {display.best_epoch_}")
@@ -90,8 +100,13 @@ X_scaled = StandardScaler().fit_transform(X_train)
 fig, ax = plt.subplots(figsize=(6, 4))
 for model in (LogisticRegressionGD(), SoftmaxGD()):
     model.fit(X_scaled, y_train)
-    TrainingCurveDisplay.from_estimator(model, ax=ax, log_scale=True, name=type(model).__name__)
-    print(f"{type(model).__name__}: {model.n_iter_} iterations, {model.stop_reason_!r}")
+    TrainingCurveDisplay.from_estimator(
+        model, ax=ax, log_scale=True, name=type(model).__name__
+    )
+    print(
+        f"{type(model).__name__}: {model.n_iter_} iterations, "
+        f"{model.stop_reason_!r}"
+    )
 ax.set_title("Default fits of the linear models (full batch, L-BFGS)")
 fig.tight_layout()
 
