@@ -68,6 +68,7 @@ autosummary_imported_members = False
 autodoc_default_options = {"members": False}
 autodoc_typehints = "none"  # numpydoc's Parameters sections say it; no duplicate signatures
 add_module_names = False
+toc_object_entries_show_parents = "hide"  # "fit", not "ShallowNNClassifier.fit", in page TOCs
 
 # -- numpydoc and its validation ----------------------------------------------------------
 numpydoc_show_class_members = False  # the class template lists the methods

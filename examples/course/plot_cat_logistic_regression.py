@@ -56,7 +56,7 @@ def generated_stand_in(n_train=209, n_test=50, random_state=0):
         np.int64
     )  # about the course's share of cats
     rows, cols = np.mgrid[0:64, 0:64]
-    images = rng.normal(110, 45, size=(n, 64, 64, 3))
+    images = rng.normal(90, 45, size=(n, 64, 64, 3))
     for i in np.flatnonzero(y):
         centre = rng.uniform(20, 44, size=2)
         blob = np.exp(
@@ -67,6 +67,9 @@ def generated_stand_in(n_train=209, n_test=50, random_state=0):
     return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
 
 
+# %%
+# The course's files when ``SKNN_DATA_DIR`` names them, else the stand-in;
+# ``DATA`` names which, for the titles. A few of the training images:
 paths = course_files()
 if paths is not None:
     train, test = (load_h5(path) for path in paths)
