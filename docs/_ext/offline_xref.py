@@ -7,7 +7,8 @@ extension resolves the references to them that Sphinx cannot resolve itself
 
 - the name must import (``sklearn.pipeline.Pipeline``, ``numpy.ndarray``,
   ``KeyboardInterrupt``...): a misspelt or removed name stays unresolved, and
-  the nitpicky build (``-n -W``) fails on it as on a broken internal link;
+  the nitpicky build (``-n -W``) fails on it as on a broken internal link
+  (names of an optional package that is not installed cannot be checked);
 - the link follows the project's URL scheme for its API pages. Projects
   without a stable scheme (Dask, skl2onnx, PyTorch...) get the name as code,
   unlinked, once it imports.
@@ -18,6 +19,7 @@ within this documentation.
 
 import builtins
 import importlib
+import importlib.util
 import inspect
 
 from docutils import nodes
@@ -177,6 +179,10 @@ def _missing_reference(app, env, node, contnode):
             return None
     resolved = _resolve(target)
     if resolved is None:
+        if top in UNLINKED and importlib.util.find_spec(top) is None:
+            # An optional package that is not installed here (Dask, ONNX, PyTorch): the
+            # name cannot be checked, and is shown unlinked, as when it is installed.
+            return contnode
         return None
     _, kind = resolved
     if top in LINKED:
