@@ -25,6 +25,8 @@ step 1900, 99% train and 70% test accuracy) hold for the real images only.
 # course does with ``reshape``; but in scikit-learn's convention, one example
 # per **row** (the course stores one per column).
 import os
+import textwrap
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -143,22 +145,31 @@ fig.tight_layout()
 # The course's last experiment: the same model with three learning rates. Too
 # small and the cost barely moves; larger rates descend faster. The largest one
 # overshoots at first: when the cost climbs above twice its starting value,
-# sknn goes back to the best weights seen, halves the learning rate and says so
-# with a ``ConvergenceWarning`` (the course's loop would keep oscillating).
+# sknn goes back to the best weights seen, halves the learning rate and says
+# so with a ``ConvergenceWarning`` (the course's loop would keep oscillating).
+# The warnings are caught here to print them.
 fig, ax = plt.subplots(figsize=(6, 3.8))
 for rate in (0.01, 0.001, 0.0001):
-    curve = (
-        LogisticRegressionGD(
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = LogisticRegressionGD(
             optimizer="gd",
             learning_rate=rate,
             max_iter=1500,
             tol=None,
             alpha=0.0,
+        ).fit(X_train / 255, y_train)
+    for warning in caught:
+        print(f"learning_rate={rate}: {warning.category.__name__}:")
+        print(
+            textwrap.fill(
+                str(warning.message),
+                79,
+                initial_indent="  ",
+                subsequent_indent="  ",
+            )
         )
-        .fit(X_train / 255, y_train)
-        .loss_curve_
-    )
-    ax.plot(curve, label=f"learning_rate={rate}")
+    ax.plot(model.loss_curve_, label=f"learning_rate={rate}")
 ax.set(
     xlabel="iteration",
     ylabel="cost J",
