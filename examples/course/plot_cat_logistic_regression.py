@@ -106,12 +106,12 @@ fig.tight_layout()
 # ---------------------------------
 # ``tol=None`` switches stopping off (exactly ``max_iter`` steps) and
 # ``alpha=0.0`` the L2 penalty: the course's cost is the plain mean log-loss.
-# With a numeric ``learning_rate``, ``optimizer='gd'`` is plain full-batch
-# gradient descent, ``w := w - learning_rate * dw``, from zero weights.
+# A numeric ``learning_rate`` means plain full-batch gradient descent at that
+# rate, ``w := w - learning_rate * dw``, from zero weights.
 # ``loss_curve_[k]`` is the cost computed in the forward pass of step ``k``,
 # before its update: the numbers the course prints.
 model = LogisticRegressionGD(
-    optimizer="gd", learning_rate=0.005, max_iter=2000, tol=None, alpha=0.0
+    learning_rate=0.005, max_iter=2000, tol=None, alpha=0.0
 )
 model.fit(X_train / 255, y_train)
 
@@ -153,7 +153,6 @@ for rate in (0.01, 0.001, 0.0001):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = LogisticRegressionGD(
-            optimizer="gd",
             learning_rate=rate,
             max_iter=1500,
             tol=None,

@@ -56,20 +56,19 @@ fig.tight_layout()
 # %%
 # A linear model and a hidden layer
 # ---------------------------------
-# Both are trained the course's way: plain full-batch gradient descent
-# (``optimizer='gd'``) for a fixed number of steps (``tol=None``), without L2
+# Both are trained the course's way: plain full-batch gradient descent (a
+# numeric ``learning_rate``) for a fixed number of steps (``tol=None``), without L2
 # penalty. The network is the course's: four ``tanh`` units, weights drawn as
 # ``0.01 * randn`` (``init='normal'``; ``random_state=2`` gives the course's
 # initial weights), learning rate 1.2, 10,000 iterations.
 logistic = LogisticRegressionGD(
-    optimizer="gd", learning_rate=1.2, max_iter=1000, tol=None, alpha=0.0
+    learning_rate=1.2, max_iter=1000, tol=None, alpha=0.0
 ).fit(X, y)
 network = ShallowNNClassifier(
     hidden_layer_size=4,
     activation="tanh",
     init="normal",
     init_scale=0.01,
-    optimizer="gd",
     learning_rate=1.2,
     max_iter=10_000,
     tol=None,
@@ -122,7 +121,6 @@ for ax, size in zip(axes.flat, sizes):
         hidden_layer_size=size,
         activation="tanh",
         init="normal",
-        optimizer="gd",
         learning_rate=1.2,
         max_iter=5000,
         tol=None,

@@ -73,7 +73,7 @@ Y = y[:, None].astype(float)
 W, w0 = np.zeros((200, 1)), np.zeros(1)
 loop_logistic = best_time(lambda: logistic_loss_grad(W, w0, X, Y), 2)
 logistic = LogisticRegressionGD(
-    optimizer="gd", learning_rate=0.1, max_iter=200, tol=None
+    learning_rate=0.1, max_iter=200, tol=None
 )
 vectorized_logistic = best_time(lambda: logistic.fit(X, y)) / 200
 timings["logistic regression\n(one iteration)"] = (
@@ -94,7 +94,6 @@ loop_network = best_time(
 network = ShallowNNClassifier(
     hidden_layer_size=hidden,
     activation="tanh",
-    optimizer="gd",
     learning_rate=0.1,
     max_iter=200,
     tol=None,
