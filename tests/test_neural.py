@@ -16,7 +16,13 @@ import pytest
 import scipy.sparse as sp
 from conftest import OPTIMIZERS
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_multilabel_classification,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -693,39 +699,57 @@ def test_chunked_batches_give_the_whole_batch_gradient(
 
 
 # ------------------------------------------ defaults that never fail silently
-def test_defaults_on_the_course_images_learn_and_never_claim_convergence_from_a_blow_up(
-    cat_data,
-):
+def test_defaults_on_the_course_images_learn_and_converge(cat_data):
     X_train, y_train, X_test, y_test = cat_data
-    for seed in range(5):
+    for seed in range(3):
         with warnings.catch_warnings():
-            # At max_iter the network says so (ConvergenceWarning): not silent.
-            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("error", ConvergenceWarning)
             net = ShallowNNClassifier(random_state=seed).fit(X_train, y_train)
         # The course's tuned network reaches 0.72; always "non-cat" gets 0.34.
         assert net.score(X_test, y_test) >= 0.68, seed
-        assert min(net.loss_curve_) <= net.loss_curve_[0]
-        if net.stop_reason_ == "converged":
-            assert net.loss_curve_[-1] < net.loss_curve_[0]
+        assert net.stop_reason_ == "converged"
+        assert net.loss_curve_[-1] <= min(net.loss_curve_) + net.tol
 
 
 @pytest.mark.parametrize("load", [load_breast_cancer, load_digits, load_wine, load_iris])
-def test_defaults_match_mlp_on_standardized_data(load):
+def test_defaults_converge_quietly_at_mlps_accuracy_on_standardized_data(load):
+    # The network's flat-loss rule ends these fits where the loss no longer
+    # moves; the relative gradient test never held once the loss fell towards 0.
     X, y = load(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
     scaler = StandardScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    ours = []
+    for seed in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            net = ShallowNNClassifier(random_state=seed).fit(X_train, y_train)
+        assert net.stop_reason_ == "converged"
+        ours.append(net.score(X_test, y_test))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = [
-            ShallowNNClassifier(random_state=seed).fit(X_train, y_train).score(X_test, y_test)
-            for seed in range(2)
-        ]
+        warnings.simplefilter("ignore", ConvergenceWarning)  # MLPClassifier's own
         mlp = [
             MLPClassifier(random_state=seed).fit(X_train, y_train).score(X_test, y_test)
             for seed in range(2)
         ]
     assert np.mean(ours) >= np.mean(mlp) - 0.01
+
+
+def test_multilabel_defaults_reach_mlps_subset_accuracy():
+    X, Y = make_multilabel_classification(
+        n_samples=1500, n_features=20, n_classes=5, random_state=0
+    )
+    X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.25, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # MLPClassifier's own
+        mlp = MLPClassifier(random_state=0).fit(X_train, Y_train).score(X_test, Y_test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        net = ShallowNNClassifier(random_state=0).fit(X_train, Y_train)
+    # Measured: MLPClassifier 0.435, the network 0.440 (0.320 with alpha=1e-4).
+    assert net.score(X_test, Y_test) >= mlp - 0.02
 
 
 def test_an_unstable_step_is_halved_from_the_best_weights_not_reported_as_converged():
