@@ -564,7 +564,7 @@ def _evaluations(problem):
     try:
         from sklearn.linear_model._linear_loss import LinearModelLoss
 
-        from sknn._engine import _FullBatchProblem, _Line
+        from sknn._core.loop import _FullBatchProblem, _Line
         from sknn.linear import LinearObjective, SampleSpaceObjective
     except ImportError:
         return None

@@ -228,7 +228,7 @@ def time_fit_dask(client, path, block_rows, *, estimator=None):
     result : dict
     """
     from sknn import LogisticRegressionGD
-    from sknn._dask_fit import _fit_dask
+    from sknn.distributed.fit import _fit_dask
     from sknn.distributed import h5_to_dask
 
     X, y = h5_to_dask(path, block_rows)
@@ -265,7 +265,7 @@ def time_fit_dask(client, path, block_rows, *, estimator=None):
 
 
 #: J* is the objective of the default fit continued until ||grad J|| <= this * J:
-#: a relative gap of about 1e-14 (module docstring of sknn._engine).
+#: a relative gap of about 1e-14 (module docstring of sknn._core.loop).
 OPTIMUM_TOL = 1e-7
 
 

@@ -3,8 +3,8 @@
 __version__ = "0.1.0"
 
 from . import datasets, io  # noqa: E402
-from ._display import TrainingCurveDisplay  # noqa: E402
-from ._gradient_check import check_gradient  # noqa: E402
+from ._estimator.display import TrainingCurveDisplay  # noqa: E402
+from ._estimator.gradient_check import check_gradient  # noqa: E402
 from .linear import LogisticRegressionGD, SoftmaxGD  # noqa: E402
 from .neural import ShallowNNClassifier  # noqa: E402
 

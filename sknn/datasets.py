@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-from . import _h5
+from .io import h5 as _h5
 
 __all__ = ["load_h5", "iter_h5_batches", "LazyH5Dataset"]
 

@@ -6,16 +6,16 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._array_ops import array_ops, total_nbytes
-from ._base import BaseGDClassifier
 from ._compat import Interval, StrOptions
-from ._docs import LINEAR_TOL_DOC, SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
-from ._functions import data_loss, data_loss_and_residual, inner_product, l2_penalty
-from ._preconditioning import CenteringPreconditioner, SampleSpaceCentering
-from ._spectrum import (
+from ._core.array_ops import array_ops, total_nbytes
+from ._core.functions import data_loss, data_loss_and_residual, inner_product, l2_penalty
+from ._core.preconditioning import CenteringPreconditioner, SampleSpaceCentering
+from ._core.spectrum import (
     _gram_top_eigenvalue,
     _weighted_squared_norm,
 )
+from ._estimator.base import BaseGDClassifier
+from ._estimator.docs import LINEAR_TOL_DOC, SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
 
 # Largest curvature of each output loss with respect to its logits: the
 # sigmoid's is sigma (1 - sigma) <= 1/4; the softmax's Hessian

@@ -7,11 +7,17 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._array_ops import array_ops
-from ._base import BaseGDClassifier
 from ._compat import Interval, StrOptions
-from ._docs import NETWORK_TOL_DOC, SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
-from ._functions import ACTIVATIONS, data_loss, data_loss_and_residual, inner_product, l2_penalty
+from ._core.array_ops import array_ops
+from ._core.functions import (
+    ACTIVATIONS,
+    data_loss,
+    data_loss_and_residual,
+    inner_product,
+    l2_penalty,
+)
+from ._estimator.base import BaseGDClassifier
+from ._estimator.docs import NETWORK_TOL_DOC, SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
 
 # 'auto' initialisation: Xavier/Glorot keeps tanh and sigmoid units out of
 # their flat regions; He compensates for relu zeroing half its inputs.
@@ -399,7 +405,7 @@ class ShallowNNClassifier(BaseGDClassifier):
 
 ShallowNNClassifier.__doc__ = ShallowNNClassifier.__doc__.format(
     shared_parameters=SHARED_PARAMETER_DOCS.format(
-            tol_doc=NETWORK_TOL_DOC,
+        tol_doc=NETWORK_TOL_DOC,
         max_iter=500,
         tol=1e-4,
         alpha=1e-2,

@@ -24,7 +24,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD
-from sknn._array_ops import NUMPY_OPS, array_ops
+from sknn._core.array_ops import NUMPY_OPS, array_ops
 from sknn.io import load, save
 
 pytestmark = pytest.mark.skipif(

@@ -361,7 +361,11 @@ def test_auto_with_auto_learning_rate_needs_no_tuning(Estimator):
     "Estimator, params, ignored",
     [
         (SoftmaxGD, dict(optimizer="lbfgs", learning_rate=0.1), "learning_rate=0.1"),
-        (SoftmaxGD, dict(optimizer="cg", learning_rate=0.1, beta_1=0.5), "learning_rate=0.1, beta_1"),
+        (
+            SoftmaxGD,
+            dict(optimizer="cg", learning_rate=0.1, beta_1=0.5),
+            "learning_rate=0.1, beta_1",
+        ),
         (SoftmaxGD, dict(beta_2=0.9), "optimizer='lbfgs' (optimizer='auto' here)"),
         (SoftmaxGD, dict(optimizer="gd", beta_1=0.5), "beta_1=0.5"),
         (ShallowNNClassifier, dict(optimizer="momentum", epsilon=1e-3), "epsilon=0.001"),
@@ -382,8 +386,12 @@ def test_hyperparameters_the_optimizer_uses_do_not_warn(Estimator):
     X, y = _data()
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        make(Estimator, optimizer="adam", beta_1=0.5, beta_2=0.9, epsilon=1e-6, max_iter=3, tol=None).fit(X, y)
-        make(Estimator, optimizer="nesterov", batch_size=10, beta_1=0.5, max_iter=3, tol=None).fit(X, y)
+        make(
+            Estimator, optimizer="adam", beta_1=0.5, beta_2=0.9, epsilon=1e-6, max_iter=3, tol=None
+        ).fit(X, y)
+        make(Estimator, optimizer="nesterov", batch_size=10, beta_1=0.5, max_iter=3, tol=None).fit(
+            X, y
+        )
 
 
 # ----------------------------------------------------- weights set by hand
@@ -441,7 +449,9 @@ def test_incomplete_hand_set_weights_are_refused_clearly(Estimator, method, miss
 def test_hand_set_weights_of_the_wrong_shape_are_refused(Estimator):
     X, y = _data(2)
     estimator = make(Estimator, warm_start=True)
-    for name, value in _weights_by_hand(Estimator, X.shape[1] + 1, np.random.RandomState(0)).items():
+    for name, value in _weights_by_hand(
+        Estimator, X.shape[1] + 1, np.random.RandomState(0)
+    ).items():
         setattr(estimator, name, value)
     estimator.classes_, estimator.n_features_in_ = np.unique(y), X.shape[1]
     with pytest.raises(ValueError, match="has shape"):

@@ -3,7 +3,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 
-from sknn._batches import Batches
+from sknn._core.batches import Batches
 
 
 def _data(n_samples=40, n_features=3, seed=0):

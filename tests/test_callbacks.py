@@ -20,7 +20,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import sknn
-from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD, _callbacks
+from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD
+from sknn._estimator import callbacks as _callbacks
 
 callback_api = pytest.importorskip("sklearn.callback", reason="needs scikit-learn >= 1.9")
 
@@ -317,7 +318,7 @@ def _interrupted_step(optimizer_class, at_call):
 def test_ctrl_c_mid_epoch_rolls_back_weights_optimizer_and_shuffle(
     Estimator, optimizer, monkeypatch
 ):
-    from sknn._optimizers import make_optimizer
+    from sknn._core.optimizers import make_optimizer
 
     X, y = _data()
     params = {"optimizer": optimizer, "batch_size": 16, "tol": None, "random_state": 0}
@@ -348,7 +349,7 @@ def test_ctrl_c_rolls_a_line_search_optimizer_back_to_its_last_complete_step(
 ):
     # Their states are rebound, not written into, at each step: the checkpoint
     # keeps references, and the 6th step's new pair or direction is dropped.
-    from sknn._optimizers import OPTIMIZERS
+    from sknn._core.optimizers import OPTIMIZERS
 
     X, y = _data()
     params = {"optimizer": optimizer, "tol": None, "random_state": 0}

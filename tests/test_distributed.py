@@ -736,7 +736,7 @@ def test_fit_dask_on_raw_scales_is_preconditioned_as_fit(fit_client, name, monke
     # Raw measurements: far from zero mean, variances spanning 8 decades. The
     # default optimizer (lbfgs, from H0 = gamma M) then centres and scales, from the column moments
     # the workers sum, as a fit in memory does from X.
-    from sknn._preconditioning import CenteringPreconditioner
+    from sknn._core.preconditioning import CenteringPreconditioner
 
     X, y = _fit_data(3, seed=8)
     X = X * np.logspace(-2, 2, FIT_FEATURES) + 3.0 * np.logspace(-2, 2, FIT_FEATURES)

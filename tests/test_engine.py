@@ -7,8 +7,8 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
 from sknn import ShallowNNClassifier
-from sknn._engine import TrainingLog, train
-from sknn._optimizers import make_optimizer
+from sknn._core.loop import TrainingLog, train
+from sknn._core.optimizers import make_optimizer
 from sknn.linear import LinearObjective
 
 
@@ -291,7 +291,7 @@ parametrize_spaces = pytest.mark.parametrize("space", ["direct", "sample"])
 @parametrize_spaces
 @parametrize_line_objectives
 def test_line_is_the_objective_along_the_direction(space, link, n_outputs):
-    from sknn._engine import _FullBatchProblem
+    from sknn._core.loop import _FullBatchProblem
 
     objective, point, direction, data = _line_setup(space, link, n_outputs)
     problem = _FullBatchProblem(objective, *data)
@@ -319,7 +319,7 @@ def test_line_is_the_objective_along_the_direction(space, link, n_outputs):
 @parametrize_spaces
 @parametrize_line_objectives
 def test_a_gradient_reused_from_the_line_is_the_exact_gradient(space, link, n_outputs):
-    from sknn._engine import _FullBatchProblem
+    from sknn._core.loop import _FullBatchProblem
 
     objective, point, direction, data = _line_setup(space, link, n_outputs, seed=1)
     problem = _FullBatchProblem(objective, *data)
@@ -358,7 +358,7 @@ def _count_loss_grad_calls(objective):
 
 @parametrize_spaces
 def test_at_most_fifteen_gradients_in_a_row_come_from_the_line(space):
-    from sknn._engine import _MAX_REUSED_IN_A_ROW, _FullBatchProblem
+    from sknn._core.loop import _MAX_REUSED_IN_A_ROW, _FullBatchProblem
 
     assert _MAX_REUSED_IN_A_ROW == 15
     objective, point, _, data = _line_setup(space, "softmax", 3, seed=2)
@@ -385,7 +385,7 @@ def test_at_most_fifteen_gradients_in_a_row_come_from_the_line(space):
 
 
 def test_a_move_elsewhere_than_the_last_trial_or_float32_reuses_nothing():
-    from sknn._engine import _FullBatchProblem
+    from sknn._core.loop import _FullBatchProblem
 
     for dtype, moved_to in ((np.float64, 0.5), (np.float32, 1.0)):
         objective, point, direction, data = _line_setup("direct", "sigmoid", 3, dtype, seed=3)
@@ -400,7 +400,7 @@ def test_a_move_elsewhere_than_the_last_trial_or_float32_reuses_nothing():
 
 
 def test_an_objective_without_affine_logits_has_no_exact_line():
-    from sknn._engine import _FullBatchProblem
+    from sknn._core.loop import _FullBatchProblem
 
     objective, point, direction, data = _line_setup("direct", "sigmoid", 1, seed=4)
     problem = _FullBatchProblem(_PlainLoss(objective), *data)

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sknn._array_ops import NUMPY_OPS
-from sknn._functions import (
+from sknn._core.array_ops import NUMPY_OPS
+from sknn._core.functions import (
     ACTIVATIONS,
     OUTPUT_LINKS,
     LineLoss,
@@ -231,7 +231,7 @@ def test_line_loss_is_finite_and_quiet_on_huge_logits(link, n_outputs, dtype):
     Z0, D, Y, weights = _line_problem(link, True, n_outputs=n_outputs, seed=3)
     Z0, D, Y, weights = (a.astype(dtype) for a in (Z0 * 1e4, D * 1e4, Y, weights))
     line = LineLoss(link, Z0, D, Y, weights)
-    # Underflow of exp(-1e4) to 0 is exact enough, by design (see sknn._functions).
+    # Underflow of exp(-1e4) to 0 is exact enough, by design (see sknn._core.functions).
     with np.errstate(all="raise", under="ignore"):
         for step in (0.0, 0.5, -3.0):
             Z = Z0 + dtype(step) * D

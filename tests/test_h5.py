@@ -1,4 +1,4 @@
-"""Hostile and malformed HDF5 files, for every loader, and the helpers of sknn._h5.
+"""Hostile and malformed HDF5 files, for every loader, and the helpers of sknn.io.h5.
 
 Each hostile file is crafted with h5py in tmp_path. "Refused" means a
 ValueError naming the file and the object, raised before anything of the
@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 import sknn.distributed
-from sknn import _h5
 from sknn.datasets import LazyH5Dataset, iter_h5_batches, load_h5
+from sknn.io import h5 as _h5
 
 SECRET = np.frombuffer(b"TOP SECRET: not for the loader.!", dtype=np.uint8).reshape(4, 8)
 Y = np.arange(4) % 2

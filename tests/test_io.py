@@ -21,9 +21,10 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 import sknn
-from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD, _io_schema
-from sknn._state import _FITTED_ATTRIBUTES, _OPTIONAL_FITTED_ATTRIBUTES
+from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD
+from sknn._estimator.state import _FITTED_ATTRIBUTES, _OPTIONAL_FITTED_ATTRIBUTES
 from sknn.io import load, save
+from sknn.io import schema as _io_schema
 
 LABELS = {
     "int": np.array([3, 5, 7, 11]),

@@ -25,8 +25,9 @@ from numpy.testing import assert_array_equal
 from test_io import ESTIMATORS, LABELS, data, make, write_version_1
 
 import sknn
-from sknn import ShallowNNClassifier, SoftmaxGD, _io_tree
+from sknn import ShallowNNClassifier, SoftmaxGD
 from sknn.io import load, save
+from sknn.io import tree as _io_tree
 
 # --- what load refuses -----------------------------------------------------------
 

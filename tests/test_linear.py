@@ -385,7 +385,7 @@ def test_two_class_softmax_in_sample_space_takes_the_steps_of_both_columns(monke
 
 
 def test_two_class_softmax_objective_is_the_two_column_objective():
-    from sknn._functions import inner_product
+    from sknn._core.functions import inner_product
     from sknn.linear import TwoClassSoftmaxObjective
 
     X, y = _data(2, n_samples=25)

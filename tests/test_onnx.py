@@ -15,10 +15,8 @@ import copy
 import doctest
 import functools
 import importlib.util
-import re
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -341,13 +339,3 @@ def test_module_docstring_example():
     for example in test.examples:
         example.options = {}
     assert runner.run(test).failed == 0
-
-
-def test_readme_example(tmp_path, monkeypatch):
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    section = readme.split("\n## Deploying\n", 1)[1].split("\n## ", 1)[0]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    monkeypatch.chdir(tmp_path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        exec(compile(code, "README.md (Deploying)", "exec"), {})

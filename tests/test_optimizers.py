@@ -5,9 +5,9 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import minimize, minimize_scalar
 
-import sknn._optimizers
-from sknn._engine import TrainingLog, _FullBatchProblem, train
-from sknn._optimizers import (
+import sknn._core.optimizers
+from sknn._core.loop import TrainingLog, _FullBatchProblem, train
+from sknn._core.optimizers import (
     Adam,
     ConjugateGradient,
     GradientDescent,
@@ -15,7 +15,7 @@ from sknn._optimizers import (
     Momentum,
     make_optimizer,
 )
-from sknn._preconditioning import CenteringPreconditioner
+from sknn._core.preconditioning import CenteringPreconditioner
 from sknn.linear import LinearObjective
 
 
@@ -370,7 +370,7 @@ def test_lbfgs_direction_is_the_two_loop_recursion(preconditioned, monkeypatch):
     preconditioner = CenteringPreconditioner(X, sample_weight) if preconditioned else None
     lbfgs = LimitedMemoryBFGS(1.0, preconditioner, memory=4)
     seen = []
-    search = sknn._optimizers._exact_line_search
+    search = sknn._core.optimizers._exact_line_search
 
     def recording(problem, point, direction, loss, slope, *args):
         seen.append(
@@ -384,7 +384,7 @@ def test_lbfgs_direction_is_the_two_loop_recursion(preconditioned, monkeypatch):
         )
         return search(problem, point, direction, loss, slope, *args)
 
-    monkeypatch.setattr(sknn._optimizers, "_exact_line_search", recording)
+    monkeypatch.setattr(sknn._core.optimizers, "_exact_line_search", recording)
     params = objective.init_params(5, 3, None, np.float64)
     train(objective, params, lbfgs, *data, log=TrainingLog(), max_iter=9, tol=None)
     assert len(seen) == 9 and [len(pairs) for pairs, *_ in seen] == [0, 1, 2, 3, 4, 4, 4, 4, 4]
@@ -476,7 +476,7 @@ def test_lbfgs_history_is_bounded_in_bytes(monkeypatch):
     params = objective.init_params(5, 3, None, np.float64)
     n_bytes = sum(p.nbytes for p in params.values())
     # Room for 3 pairs of this size, held 4 times over (state and stacks).
-    monkeypatch.setattr(sknn._optimizers, "_LBFGS_HISTORY_BYTES", 3 * 4 * n_bytes)
+    monkeypatch.setattr(sknn._core.optimizers, "_LBFGS_HISTORY_BYTES", 3 * 4 * n_bytes)
     lbfgs = LimitedMemoryBFGS(1.0)
     train(objective, params, lbfgs, *data, log=TrainingLog(), max_iter=8, tol=None)
     assert lbfgs.memory == 100 and lbfgs._stacks.capacity == 3
@@ -506,18 +506,18 @@ def test_line_search_optimizers_stall_where_the_float32_loss_stops_falling_beyon
     resolution = 1e-6 if dtype == np.float32 else 1e-13  # ~_rounding_slack
     # Steady progress, even tiny, is progress: it adds up beyond rounding.
     loss = 1.0
-    for _ in range(3 * sknn._optimizers._STALL_PATIENCE):
+    for _ in range(3 * sknn._core.optimizers._STALL_PATIENCE):
         optimizer._searched(1.0, False, loss, grads, 1.0)
         loss -= 0.2 * resolution
     assert not optimizer.stalled
     # So is a gradient that keeps falling where the loss no longer resolves it.
-    for k in range(3 * sknn._optimizers._STALL_PATIENCE):
+    for k in range(3 * sknn._core.optimizers._STALL_PATIENCE):
         optimizer._searched(1.0, False, loss, grads, 0.9**k)
     assert not optimizer.stalled
     # Wandering within the rounding of the last real decrease is not.
     loss -= 10 * resolution
     optimizer._searched(1.0, False, loss, grads, 1e-9)
-    for k in range(sknn._optimizers._STALL_PATIENCE):
+    for k in range(sknn._core.optimizers._STALL_PATIENCE):
         assert not optimizer.stalled
         wander = (-1) ** k * 0.5 * resolution * loss
         optimizer._searched(1.0, False, loss + wander, grads, 1e-9 * (1 + 0.5 * (-1) ** k))

@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.preprocessing import StandardScaler
 
-from sknn._preconditioning import CenteringPreconditioner, SampleSpaceCentering
+from sknn._core.preconditioning import CenteringPreconditioner, SampleSpaceCentering
 
 
 def _raw(n_samples=50, n_features=6, seed=0, decades=10):

@@ -72,9 +72,7 @@ Y = y[:, None].astype(float)
 
 W, w0 = np.zeros((200, 1)), np.zeros(1)
 loop_logistic = best_time(lambda: logistic_loss_grad(W, w0, X, Y), 2)
-logistic = LogisticRegressionGD(
-    learning_rate=0.1, max_iter=200, tol=None
-)
+logistic = LogisticRegressionGD(learning_rate=0.1, max_iter=200, tol=None)
 vectorized_logistic = best_time(lambda: logistic.fit(X, y)) / 200
 timings["logistic regression\n(one iteration)"] = (
     loop_logistic,

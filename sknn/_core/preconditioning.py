@@ -26,7 +26,7 @@ pixels, doubles or triples the iterations).
 
 import numpy as np
 
-from ._array_ops import array_ops
+from .array_ops import array_ops
 
 # Means below this many standard deviations count as centred.
 _NEGLIGIBLE = 1e-8

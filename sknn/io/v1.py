@@ -20,7 +20,7 @@ checks of :mod:`sknn._io_schema` apply to old files alike.
 
 import numpy as np
 
-from ._io_tree import Node, decode
+from .tree import Node, decode
 
 # The optimizer's constructor arguments, which version 1 stored besides its
 # state; they are the estimator's parameters, stored in /params too.

@@ -13,8 +13,8 @@ from sklearn.utils._array_api import supported_float_dtypes
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from ._array_ops import NUMPY_OPS, array_ops, input_ops
-from ._compat import _check_sample_weight
+from .._compat import _check_sample_weight
+from .._core.array_ops import NUMPY_OPS, array_ops, input_ops
 
 _ACCEPTED_SPARSE = ["csr", "csc"]
 _ACCEPTED_DTYPES = [np.float64, np.float32]

@@ -7,10 +7,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state
 
-from ._compat import Interval, validate_params
+from .._compat import Interval, validate_params
 
 if TYPE_CHECKING:
-    from ._base import BaseGDClassifier
+    from .base import BaseGDClassifier
 
 
 @validate_params(

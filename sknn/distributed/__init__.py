@@ -47,9 +47,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._base import BaseGDClassifier
-from ._h5 import check_names, open_h5_safely, resolve_xy_keys
-from .datasets import LazyH5Dataset
+from .._estimator.base import BaseGDClassifier
+from ..datasets import LazyH5Dataset
+from ..io.h5 import check_names, open_h5_safely, resolve_xy_keys
 
 if TYPE_CHECKING:
     import dask.array
@@ -452,6 +452,6 @@ default=None
             "fit_dask trains the sknn classifiers (LogisticRegressionGD, SoftmaxGD, "
             f"ShallowNNClassifier), got {type(estimator).__name__}"
         )
-    from ._dask_fit import _fit_dask
+    from .fit import _fit_dask
 
     return _fit_dask(estimator, X, y, sample_weight, client)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import h5py
 import numpy as np
 
-from ._h5 import check_size, check_storage, decode_utf8
+from .h5 import check_size, check_storage, decode_utf8
 
 KIND = "__kind__"
 

@@ -38,20 +38,20 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._array_ops import array_ops
-from ._callbacks import CallbackSupportMixin, FitHooks, user_stacklevel
-from ._compat import Interval, StrOptions, _fit_context
-from ._engine import TrainingLog, train
-from ._optimizers import OPTIMIZER_HYPERPARAMETERS, make_optimizer, map_parameter_state
-from ._predict import PredictionsMixin
-from ._preparation import (
+from .._compat import Interval, StrOptions, _fit_context
+from .._core.array_ops import array_ops
+from .._core.loop import TrainingLog, train
+from .._core.optimizers import OPTIMIZER_HYPERPARAMETERS, make_optimizer, map_parameter_state
+from .callbacks import CallbackSupportMixin, FitHooks, user_stacklevel
+from .predict import PredictionsMixin
+from .preparation import (
     DataPreparationMixin,
     _check_at_least_two,
     _encode_targets,
     _host,
     scaling_advice,
 )
-from ._state import FittedStateMixin, _is_fitted, _random_state_from
+from .state import FittedStateMixin, _is_fitted, _random_state_from
 
 # The estimator a fitting method returns (itself); typing.Self needs Python 3.11.
 Self = TypeVar("Self", bound="BaseGDClassifier")
@@ -461,9 +461,10 @@ class BaseGDClassifier(
         if committed is None:
             return False
         params = self._load_params()
-        return all(
-            _same_array(params[name], committed[name]) for name in committed
-        ) and committed.keys() == params.keys()
+        return (
+            all(_same_array(params[name], committed[name]) for name in committed)
+            and committed.keys() == params.keys()
+        )
 
     def _optimizer_name(self, X, incremental=False):
         """The optimizer of a fit on ``X``: ``optimizer``, with 'auto' resolved.
@@ -484,7 +485,7 @@ class BaseGDClassifier(
         return self._AUTO_OPTIMIZERS[0 if full_batch and not incremental else 1]
 
     def _warn_ignored_hyperparameters(self, optimizer, full_batch):
-        """Warn once per call about optimizer hyperparameters given but not used by ``optimizer``."""
+        """Warn once per call about optimizer hyperparameters that ``optimizer`` does not use."""
         used = set(OPTIMIZER_HYPERPARAMETERS[optimizer])
         if optimizer == "nesterov" and full_batch:
             used.discard("beta_1")  # FISTA's own momentum sequence
@@ -496,7 +497,7 @@ class BaseGDClassifier(
         ]
         if not ignored:
             return
-        resolved = "" if self.optimizer == optimizer else f" (optimizer='auto' here)"
+        resolved = "" if self.optimizer == optimizer else " (optimizer='auto' here)"
         warnings.warn(
             f"{type(self).__name__}: optimizer={optimizer!r}{resolved} does not use "
             f"{', '.join(ignored)}. 'lbfgs' and 'cg' find their steps by line search "

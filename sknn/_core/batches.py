@@ -3,7 +3,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-from ._array_ops import array_ops
+from .array_ops import array_ops
 
 
 class Batches:

@@ -59,10 +59,10 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._array_ops import array_ops
-from ._batches import Batches
-from ._callbacks import EpochCheckpoint, SilentHooks, user_stacklevel
-from ._functions import LineLoss, data_residual, underflow_is_fine
+from .._estimator.callbacks import EpochCheckpoint, SilentHooks, user_stacklevel
+from .array_ops import array_ops
+from .batches import Batches
+from .functions import LineLoss, data_residual, underflow_is_fine
 
 # A loss this many times the first loss of a fit (or above it when that is
 # below 1) means the steps are blowing up rather than descending. With stable

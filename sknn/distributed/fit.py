@@ -11,16 +11,16 @@ import time
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 
-from . import distributed
-from ._base import _atomic
-from ._compat import _fit_context
-from ._dask_blocks import _block_sample_weight, _BlockStore, _DaskObjective
-from ._preparation import (
+from .. import distributed
+from .._compat import _fit_context
+from .._estimator.base import _atomic
+from .._estimator.preparation import (
     _check_at_least_two,
     _check_total_weight,
     _TrainingData,
 )
-from ._state import _is_fitted
+from .._estimator.state import _is_fitted
+from .blocks import _block_sample_weight, _BlockStore, _DaskObjective
 
 
 # fit's own decorators: parameters validated, callbacks set up and torn down,

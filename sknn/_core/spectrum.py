@@ -15,7 +15,7 @@ from scipy.linalg import eigvalsh
 from scipy.sparse.linalg import LinearOperator, eigsh
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._array_ops import array_ops
+from .array_ops import array_ops
 
 # Up to this many rows or columns, the Gram matrix is formed and its spectrum
 # computed directly; above it, Lanczos iterations on matrix-vector products.

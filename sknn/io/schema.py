@@ -23,11 +23,11 @@ import numpy as np
 
 import sknn
 
-from ._compat import validate_parameter_constraints
-from ._io_tree import Node, decode
-from ._optimizers import OPTIMIZERS, make_optimizer
-from .linear import LogisticRegressionGD, SoftmaxGD
-from .neural import ShallowNNClassifier
+from .._compat import validate_parameter_constraints
+from .._core.optimizers import OPTIMIZERS, make_optimizer
+from ..linear import LogisticRegressionGD, SoftmaxGD
+from ..neural import ShallowNNClassifier
+from .tree import Node, decode
 
 FORMAT = "sknn-model"
 FORMAT_VERSION = 2

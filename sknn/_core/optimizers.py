@@ -32,7 +32,7 @@ import math
 import numpy as np
 from scipy.linalg.lapack import dtrtrs
 
-from ._array_ops import array_ops
+from .array_ops import array_ops
 
 # Line search: the Armijo test accepts a step s along -g when the loss falls by
 # at least s/2 ||g||^2 (the decrease the quadratic upper bound of an

@@ -23,7 +23,7 @@ import joblib
 import numpy as np
 import sklearn
 
-from ._array_ops import array_ops
+from .._core.array_ops import array_ops
 
 try:
     from sklearn.callback import CallbackSupportMixin
@@ -336,7 +336,8 @@ _IMMUTABLE = frozenset({type(None), bool, int, float, str})
 # Frames in these packages are skipped when a warning points at the user's code:
 # meta-estimators reach fit through scikit-learn's and joblib's own frames.
 _INTERNAL_DIRS = tuple(
-    os.path.dirname(path) + os.sep for path in (__file__, sklearn.__file__, joblib.__file__)
+    os.path.dirname(path) + os.sep
+    for path in (os.path.dirname(__file__), sklearn.__file__, joblib.__file__)
 )
 
 

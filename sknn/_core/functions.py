@@ -15,7 +15,7 @@ import functools
 
 import numpy as np
 
-from ._array_ops import array_ops
+from .array_ops import array_ops
 
 
 def underflow_is_fine(function):

@@ -5,9 +5,9 @@ from numpy.typing import ArrayLike
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._array_ops import NUMPY_OPS, array_ops, input_ops
-from ._functions import log_probabilities, probabilities
-from ._preparation import _ACCEPTED_SPARSE, _check_magnitude, accepted_dtypes
+from .._core.array_ops import NUMPY_OPS, array_ops, input_ops
+from .._core.functions import log_probabilities, probabilities
+from .preparation import _ACCEPTED_SPARSE, _check_magnitude, accepted_dtypes
 
 
 class PredictionsMixin:

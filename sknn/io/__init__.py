@@ -73,14 +73,13 @@ import numpy as np
 
 import sknn
 
-from . import _io_schema as schema
-from . import _io_tree as tree
-from ._array_ops import array_ops, map_arrays
-from ._h5 import check_size, open_h5_safely
-from ._io_v1 import from_version_1
+from .._core.array_ops import array_ops, map_arrays
+from . import schema, tree
+from .h5 import check_size, open_h5_safely
+from .v1 import from_version_1
 
 if TYPE_CHECKING:
-    from ._base import BaseGDClassifier
+    from .._estimator.base import BaseGDClassifier
 
 __all__ = ["load", "save"]
 

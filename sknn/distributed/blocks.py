@@ -17,15 +17,15 @@ from scipy.sparse.linalg import LinearOperator
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_array
 
-from ._functions import LineLoss
-from ._preconditioning import CenteringPreconditioner
-from ._preparation import (
+from .._core.functions import LineLoss
+from .._core.preconditioning import CenteringPreconditioner
+from .._core.spectrum import _DENSE_GRAM_LIMIT, _scale_rows, _top_eigenvalue
+from .._estimator.preparation import (
     _check_labels_known,
     _encode_targets,
 )
-from ._spectrum import _DENSE_GRAM_LIMIT, _scale_rows, _top_eigenvalue
-from .distributed import _aligned
-from .linear import _LINK_CURVATURE
+from ..linear import _LINK_CURVATURE
+from . import _aligned
 
 # Parameters of at most this many bytes times the number of tasks of an
 # evaluation travel inside the tasks; larger ones are scattered to the
