@@ -1,9 +1,10 @@
 """The sknn benchmark suite: ``python -m benchmarks`` (``--help`` for the options).
 
-Each section module has ``NAME``, ``TITLE`` and ``run(config) -> Section``;
-:data:`SECTIONS` lists them in running order.
+Each section is a module of this package with ``NAME``, ``TITLE`` and
+``run(config) -> Section``; :data:`SECTIONS` lists them in running order.
 """
 
+import importlib
 import os
 import sys
 
@@ -15,21 +16,11 @@ import sys
 if "scipy" not in sys.modules and "sklearn" not in sys.modules:
     os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
-from . import (  # noqa: E402 - after the environment variable above
-    convergence,
-    devices,
-    distributed,
-    hardware,
-    out_of_core,
-    peers,
-    scaling,
-    vectorization,
-)
-
-#: Section name -> module, in running order.
+#: Section name -> module, in running order; each module has ``NAME``, ``TITLE`` and ``run``.
 SECTIONS = {
-    module.NAME: module
-    for module in (
-        vectorization, peers, hardware, devices, scaling, out_of_core, distributed, convergence,
+    name: importlib.import_module(f".{name}", __name__)
+    for name in (
+        *("vectorization", "peers", "hardware", "devices"),
+        *("scaling", "out_of_core", "distributed", "convergence"),
     )
-}  # fmt: skip
+}

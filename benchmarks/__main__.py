@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks [--full | --quick] [--sections a,b] [--output DIR] [--json]``."""
+"""Command line: ``python -m benchmarks [--full | --quick] [--sections A,B] [--json] ...``."""
 
 import argparse
 import os
@@ -36,14 +36,9 @@ def parse_args(argv=None):
         ),
     )
     size = parser.add_mutually_exclusive_group()
-    size.add_argument(
-        "--full",
-        action="store_true",
-        help="the largest sizes (about half an hour; a 2 GiB temporary HDF5 file)",
-    )
-    size.add_argument(
-        "--quick", action="store_true", help="smoke run on small sizes (under a minute)"
-    )
+    full_help = "the largest sizes (about half an hour; a 2 GiB temporary HDF5 file)"
+    size.add_argument("--full", action="store_true", help=full_help)
+    size.add_argument("--quick", action="store_true", help="smoke run, small sizes (< 1 minute)")
     size.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the tests'
     parser.add_argument(
         "--sections",
@@ -95,7 +90,9 @@ def main(argv=None):
         sections = [_run_section(SECTIONS[name], config) for name in args.sections or SECTIONS]
     run = {
         "mode": mode,
-        "command": shlex.join(["python", "-m", "benchmarks", *(sys.argv[1:] if argv is None else argv)]),
+        "command": shlex.join(
+            ["python", "-m", "benchmarks", *(sys.argv[1:] if argv is None else argv)]
+        ),
         "cat_data": cat_label(config),
         "cat_source": cat_source(config),
         "load_average": load_average,
@@ -121,19 +118,23 @@ def _run_section(module, config):
         section = Section(module.NAME, module.TITLE, error=traceback.format_exc())
     section.load = load.stop()
     if section.skipped:
-        config.progress(f"{module.NAME}: SKIPPED: {section.skipped} Include it with: {section.command}")
+        config.progress(f"{module.NAME}: SKIPPED: {_skip_line(section)}")
     config.progress(f"{module.NAME}: done")
     return section
+
+
+def _skip_line(section):
+    return f"{section.skipped} Include it with: {section.command}"
 
 
 def _print_summary(sections, report):
     print(f"Report: {report}")
     for target in (t for s in sections for t in s.targets):
-        print(f"  {target.status:13s} {target.name}: {target.shown} (goal {target.comparison} "
-              f"{target.threshold:g})")  # fmt: skip
+        goal = f"{target.comparison} {target.threshold:g}"
+        print(f"  {target.status:13s} {target.name}: {target.shown} (goal {goal})")
     for section in sections:
         if section.skipped:
-            print(f"  SKIPPED section {section.name}: {section.skipped} Include it with: {section.command}")
+            print(f"  SKIPPED section {section.name}: {_skip_line(section)}")
         if section.error:
             print(f"  FAILED section {section.name} (traceback in the report)")
 

@@ -11,13 +11,13 @@ import functools
 import gc
 import math
 import os
-import statistics
 import sys
 import threading
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 
 #: Run sizes. 'default' is ``python -m benchmarks``; 'tiny' is the test suite's.
 MODES = ("full", "default", "quick", "tiny")
@@ -44,9 +44,9 @@ class Config:
 
     mode: str = "default"
     data_dir: Path = field(
-        default_factory=lambda: Path(os.environ[DATA_DIR_VARIABLE])
-        if os.environ.get(DATA_DIR_VARIABLE)
-        else None
+        default_factory=lambda: (
+            Path(os.environ[DATA_DIR_VARIABLE]) if os.environ.get(DATA_DIR_VARIABLE) else None
+        )
     )
     verbose: bool = True
     _start: float = field(default_factory=time.perf_counter, repr=False)
@@ -83,7 +83,9 @@ class Config:
             while not stop.wait(1.0):
                 if time.perf_counter() - self._last_line >= HEARTBEAT_SECONDS:
                     message, since = self._last_message
-                    self._print(f"still running, {time.perf_counter() - since:.0f} s after: {message}")
+                    self._print(
+                        f"still running, {time.perf_counter() - since:.0f} s after: {message}"
+                    )
 
         thread = threading.Thread(target=beat, daemon=True)
         thread.start()
@@ -96,7 +98,9 @@ class Config:
     def _print(self, message):
         self._last_line = time.perf_counter()
         if self.verbose:
-            print(f"[{self._last_line - self._start:7.1f} s] {message}", file=sys.stderr, flush=True)
+            print(
+                f"[{self._last_line - self._start:7.1f} s] {message}", file=sys.stderr, flush=True
+            )
 
 
 # -------------------------------------------------------------------- timing
@@ -195,14 +199,9 @@ def interleave(candidates, repeats, *, warmup=1, threads=None, config=None, labe
     return samples
 
 
-def median(values):
-    """Median of a non-empty sequence."""
-    return statistics.median(values)
-
-
 def spread(values):
-    """``(lowest, highest)`` of a sequence: the range the repeats covered."""
-    return (min(values), max(values))
+    """``(median, lowest, highest)`` of the repeats: a table cell shows all three."""
+    return (median(values), min(values), max(values))
 
 
 def compare(numerator, denominator):
@@ -212,21 +211,20 @@ def compare(numerator, denominator):
     -------
     comparison : dict
         ``numerator``, ``denominator``: the medians; ``ratio``: their ratio;
-        ``range``: the lowest and highest per-round ratio.
+        ``range``: the lowest and highest per-round ratio; ``cell``: the ratio
+        and its range, as :func:`fmt` shows them.
     """
     per_round = [a / b for a, b in zip(numerator, denominator, strict=True)]
     top, bottom = median(numerator), median(denominator)
-    return {"numerator": top, "denominator": bottom, "ratio": top / bottom, "range": spread(per_round)}
+    low, high = min(per_round), max(per_round)
+    cell = (top / bottom, low, high)
+    return dict(numerator=top, denominator=bottom, ratio=top / bottom, range=(low, high), cell=cell)
 
 
 def pair(comparison, kind="seconds"):
     """'81 ms vs 72 ms = 1.12x (1.05x – 1.2x)': a :func:`compare` ratio next to its figures."""
-    text = (
-        f"{fmt(comparison['numerator'], kind)} vs {fmt(comparison['denominator'], kind)} = "
-        f"{fmt(comparison['ratio'], 'ratio')}"
-    )
-    bounds = fmt(comparison["range"], "ratio")
-    return text if bounds == fmt(comparison["ratio"], "ratio") else f"{text} ({bounds})"
+    figures = f"{fmt(comparison['numerator'], kind)} vs {fmt(comparison['denominator'], kind)}"
+    return f"{figures} = {fmt(comparison['cell'], 'ratio')}"
 
 
 class MachineLoad:
@@ -319,6 +317,12 @@ class Target:
     detail: str = ""
     not_measured: str = ""
 
+    @classmethod
+    def on_ratio(cls, name, comparison, threshold, op):
+        """A target on a :func:`compare` ratio, judged over its per-round range."""
+        low, high = comparison["range"]
+        return cls(name, comparison["ratio"], threshold, op, low, high, detail=pair(comparison))
+
     @property
     def status(self):
         """'met', 'missed', 'within noise' or 'not measured'."""
@@ -331,17 +335,17 @@ class Target:
     @property
     def shown(self):
         """The measured figure with its range, formatted."""
-        text = fmt(self.measured, self.kind)
-        if self.low is not None and fmt(self.low, self.kind) != fmt(self.high, self.kind):
-            text += f" ({fmt((self.low, self.high), self.kind)})"
-        return text
+        if self.low is None:
+            return fmt(self.measured, self.kind)
+        return fmt((self.measured, self.low, self.high), self.kind)
 
     def as_dict(self):
         return {
             "name": self.name,
             "measured": self.measured,
             "range": None if self.low is None else [self.low, self.high],
-            "goal": f"{self.comparison} {fmt(self.threshold, self.kind)}",
+            "threshold": self.threshold,
+            "comparison": self.comparison,
             "status": self.status,
             "detail": self.detail,
             "not_measured": self.not_measured or None,
@@ -374,7 +378,6 @@ class Section:
     tables: list = field(default_factory=list)
     targets: list = field(default_factory=list)
     figures: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
     data: dict = field(default_factory=dict)
     summary: str = ""
     skipped: str = ""
@@ -385,10 +388,18 @@ class Section:
 
 # --------------------------------------------------------------- formatting
 def fmt(value, kind="text"):
-    """Format one figure; a ``(low, high)`` pair is formatted as a range of ``kind``."""
+    """Format one figure of ``kind``.
+
+    A ``(low, high)`` pair is a range, a ``(median, low, high)`` triple a
+    median with its range ("12 ms (11 ms – 15 ms)"); a range whose ends
+    agree is one figure.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    if isinstance(value, (tuple, list)):  # a range; one figure when both ends agree
+    if isinstance(value, (tuple, list)) and len(value) == 3:
+        middle, bounds = fmt(value[0], kind), fmt(value[1:], kind)
+        return middle if bounds == middle else f"{middle} ({bounds})"
+    if isinstance(value, (tuple, list)):
         low, high = fmt(value[0], kind), fmt(value[1], kind)
         return low if low == high else f"{low} – {high}"
     formats = {

@@ -6,6 +6,7 @@ stand-in of the same shape takes their place, and the name every table,
 plot and JSON value gives it says so (:data:`STAND_IN`).
 """
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -65,11 +66,12 @@ def cat_source(config):
     """One line for the report: where the cat data comes from."""
     if has_cat_files(config):
         return f"the course's files in {config.data_dir}, flattened and divided by 255"
-    where = (
-        f"{DATA_DIR_VARIABLE} is not set"
-        if config.data_dir is None or config.mode == "tiny"
-        else f"{' and '.join(CAT_FILES)} are not in {config.data_dir}"
-    )
+    if config.mode == "tiny":
+        where = "--tiny runs on a small stand-in"
+    elif config.data_dir is None:
+        where = f"{DATA_DIR_VARIABLE} is not set"
+    else:
+        where = f"{' and '.join(CAT_FILES)} are not in {config.data_dir}"
     return (
         f"{where}: a {cat_label(config)} from make_classification, values in [0, 1], "
         "takes the place of the course's images (its accuracies and costs say nothing "
@@ -108,22 +110,21 @@ def _cat_stand_in(n_train, n_test, n_features):
     return Dataset(STAND_IN, X[:n_train], y[:n_train], X[n_train:], y[n_train:], "stand-in")
 
 
-@functools.lru_cache(maxsize=None)
-def bundled(name):
-    """A bundled scikit-learn set: 75/25 stratified split, standardized on the train part."""
-    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+def _standardized(name, X, y, source, stratify):
+    """A 75/25 split, standardized with a StandardScaler fitted on the training part."""
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=0
+        X, y, test_size=0.25, stratify=y if stratify else None, random_state=0
     )
     scaler = StandardScaler().fit(X_train)
-    return Dataset(
-        name,
-        scaler.transform(X_train),
-        y_train,
-        scaler.transform(X_test),
-        y_test,
-        f"sklearn.datasets.load_{name}, 75/25 stratified split, standardized",
-    )
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    return Dataset(name, X_train, y_train, X_test, y_test, f"{source}, 75/25 split, standardized")
+
+
+@functools.lru_cache(maxsize=None)
+def bundled(name):
+    """A bundled scikit-learn set (stratified split)."""
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    return _standardized(name, X, y, f"sklearn.datasets.load_{name}", stratify=True)
 
 
 def load(name, config):
@@ -133,21 +134,14 @@ def load(name, config):
 
 @functools.lru_cache(maxsize=None)
 def multilabel():
-    """``make_multilabel_classification(1500, 20, 5 labels)``, standardized, 75/25 split."""
+    """The multilabel problem of issue #24: 1500 x 20, 5 labels."""
+    call = (
+        "make_multilabel_classification(n_samples=1500, n_features=20, n_classes=5, random_state=0)"
+    )
     X, Y = datasets.make_multilabel_classification(
         n_samples=1500, n_features=20, n_classes=5, random_state=0
     )
-    X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.25, random_state=0)
-    scaler = StandardScaler().fit(X_train)
-    return Dataset(
-        "multilabel, 5 labels",
-        scaler.transform(X_train),
-        Y_train,
-        scaler.transform(X_test),
-        Y_test,
-        "make_multilabel_classification(n_samples=1500, n_features=20, n_classes=5, "
-        "random_state=0), 75/25 split, standardized",
-    )
+    return _standardized("multilabel, 5 labels", X, Y, call, stratify=False)
 
 
 @functools.lru_cache(maxsize=8)
@@ -155,24 +149,24 @@ def generated(n_samples, n_features, n_classes, dtype=np.float64):
     """A ``make_classification`` problem (no test split), cached: never modify its arrays."""
     if dtype != np.float64:
         base = generated(n_samples, n_features, n_classes)
-        return Dataset(
-            base.name, base.X_train.astype(dtype), base.y_train, base.X_test, base.y_test,
-            base.source,
-        )  # fmt: skip
+        return dataclasses.replace(base, X_train=base.X_train.astype(dtype))
     n_informative = min(n_features, max(10, 2 * n_classes))
     X, y = datasets.make_classification(
-        n_samples, n_features, n_informative=n_informative, n_redundant=0,
-        n_classes=n_classes, random_state=0,
-    )  # fmt: skip
-    return Dataset(
-        f"make_classification, {n_classes} classes",
-        X, y, X[:0], y[:0],
+        n_samples,
+        n_features,
+        n_informative=n_informative,
+        n_redundant=0,
+        n_classes=n_classes,
+        random_state=0,
+    )
+    source = (
         f"make_classification({n_samples}, {n_features}, n_informative={n_informative}, "
-        f"n_classes={n_classes}, random_state=0)",
-    )  # fmt: skip
+        f"n_classes={n_classes}, random_state=0)"
+    )
+    return Dataset(f"make_classification, {n_classes} classes", X, y, X[:0], y[:0], source)
 
 
-def write_h5(path, n_rows, centroids, *, block_rows, rng, progress=None):
+def write_h5(path, n_rows, centroids, *, block_rows, rng):
     """Write ``X`` (float64) and ``y`` (int64) to a new HDF5 file, one block of rows at a time.
 
     Each row is its class's centroid plus standard normal noise, the class
@@ -185,8 +179,6 @@ def write_h5(path, n_rows, centroids, *, block_rows, rng, progress=None):
     centroids : ndarray of shape (n_classes, n_features)
     block_rows : int
     rng : numpy.random.Generator
-    progress : callable or None
-        Called with the rows written so far, after each block.
 
     Returns
     -------
@@ -202,6 +194,4 @@ def write_h5(path, n_rows, centroids, *, block_rows, rng, progress=None):
             labels = rng.integers(0, n_classes, stop - start)
             X[start:stop] = rng.standard_normal((stop - start, n_features)) + centroids[labels]
             y[start:stop] = labels
-            if progress is not None:
-                progress(stop)
     return n_rows * (n_features + 1) * 8

@@ -7,7 +7,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-from ._core import REPO_ROOT, Column, default_blas_threads, fmt
+from ._core import REPO_ROOT, Column, fmt
 
 #: Others' share of the CPU above which a run counts as noisy.
 NOISY_SHARE = 0.10
@@ -39,7 +39,7 @@ def machine_info():
         "sknn": sknn.__version__,
     }
     for name in ("matplotlib", "threadpoolctl", "torch", "dask", "distributed"):
-        try:
+        try:  # the optional libraries, when installed
             versions[name] = __import__(name).__version__
         except ImportError:
             pass
@@ -61,8 +61,7 @@ def machine_info():
             for p in threadpool_info()
             if p["user_api"] == "blas"
         ],
-        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
-        "scipy_array_api": os.environ.get("SCIPY_ARRAY_API"),
+        "environment": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "SCIPY_ARRAY_API")},
         "versions": versions,
         "sknn_commit": _git_commit(),
     }
@@ -71,7 +70,9 @@ def machine_info():
 def _first_field(path, name):
     try:
         with open(path) as f:
-            return next((line.split(":", 1)[1].strip() for line in f if line.startswith(name)), None)
+            return next(
+                (line.split(":", 1)[1].strip() for line in f if line.startswith(name)), None
+            )
     except OSError:
         return None
 
@@ -101,25 +102,23 @@ def markdown_table(columns, rows):
 
 
 def render(sections, machine, run):
-    """The whole report as one markdown string."""
-    lines = ["# sknn benchmark report", "", "## Verdict", ""]
-    lines += verdict(sections, machine, run)
-    lines += ["", "## The run and the machine", ""] + _machine_lines(machine, run)
+    """The whole report as one markdown string: the verdict, then each section."""
+    lines = ["# sknn benchmark report", "", "## Verdict", ""] + verdict(sections, machine, run)
     for section in sections:
         lines += ["", f"## {section.title}", ""]
         if section.error:
             lines += ["**This section failed:**", "", "```", section.error.rstrip(), "```"]
             continue
         if section.skipped:
-            lines += [f"**Skipped**: {section.skipped} To include it: `{section.command}`"]
+            lines.append(f"**Skipped**: {section.skipped} To include it: `{section.command}`")
             continue
         lines.append(section.intro)
-        load = section.load or {}
-        if load.get("others") is not None:
+        if (section.load or {}).get("others") is not None:
+            others, steal = section.load["others"], section.load["steal"]
             lines += [
                 "",
-                f"*While this section ran, other processes used {load['others']:.0%} of the "
-                f"CPU time and the hypervisor stole {load['steal']:.0%}.*",
+                f"*While it ran, other processes used {others:.0%} of the CPU time "
+                f"and the hypervisor stole {steal:.0%}.*",
             ]
         for table in section.tables:
             lines += ["", f"### {table.title}", ""] + markdown_table(table.columns, table.rows)
@@ -130,21 +129,15 @@ def render(sections, machine, run):
         for figure in section.figures:
             if figure.written:
                 lines += ["", f"![{figure.caption}]({figure.filename})", "", f"*{figure.caption}*"]
-        lines += [""] * bool(section.notes) + [f"- {note}" for note in section.notes]
     return "\n".join(lines) + "\n"
 
 
 def _target_row(target):
-    status = target.status
-    if target.not_measured:
-        status += f" ({target.not_measured})"
-    return {
-        "name": target.name,
-        "goal": f"{target.comparison} {fmt(target.threshold, target.kind)}",
-        "measured": target.shown,
-        "status": status,
-        "detail": target.detail,
-    }
+    status = target.status + (f" ({target.not_measured})" if target.not_measured else "")
+    goal = f"{target.comparison} {fmt(target.threshold, target.kind)}"
+    return dict(
+        name=target.name, goal=goal, measured=target.shown, status=status, detail=target.detail
+    )
 
 
 _RUN_KINDS = {
@@ -157,26 +150,32 @@ _RUN_KINDS = {
 
 def verdict(sections, machine, run):
     """The verdict's bullets: what, where, how noisy, what was skipped, what came out."""
-    blas = "; ".join(f"{b['version']} ({b['architecture']}, {b['threads']} threads, {b['library']})"
-                     for b in machine["blas"])  # fmt: skip
-    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+    blas = "; ".join(
+        f"{b['version']} for {b['library']} ({b['architecture']}, {b['threads']} threads)"
+        for b in machine["blas"]
+    )
+    environment = ", ".join(f"{k}={v}" for k, v in machine["environment"].items() if v)
     skipped = [s for s in sections if s.skipped]
     lines = [
         f"- **What**: {_RUN_KINDS[run['mode']]} of {len(sections)} section(s) "
-        f"({', '.join(s.name for s in sections)}), {run['duration'] / 60:.1f} min: "
-        f"`{run['command']}`. Cat data: {run['cat_data']}.",
+        f"({', '.join(s.name for s in sections)}) on {machine['date']}, "
+        f"{run['duration'] / 60:.1f} min: `{run['command']}`.",
         f"- **Machine**: {machine['cpu_model']}, {machine['usable_cores']} usable of "
-        f"{machine['logical_cores']} logical cores, {machine['memory_gib']:.0f} GiB; BLAS: "
-        f"{blas or 'none found'}; {versions}; sknn commit {machine['sknn_commit']}.",
+        f"{machine['logical_cores']} logical cores, {machine['memory_gib']:.0f} GiB, "
+        f"{machine['platform']}; BLAS: {blas or 'none found'} (a BLAS thread limit applies to "
+        f"both, through threadpoolctl){'; ' + environment if environment else ''}; "
+        + ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+        + f"; sknn commit {machine['sknn_commit']}.",
+        f"- **Data**: scikit-learn's bundled sets, generated problems, and for the cat data: "
+        f"{run['cat_source']}.",
         f"- **Noise**: {_noise(sections, run)}",
         "- **Skipped**: "
         + (
             "; ".join(f"*{s.name}*: {s.skipped} Include it with `{s.command}`" for s in skipped)
-            if skipped
-            else "nothing: every section selected ran."
+            or "nothing: every section selected ran."
         ),
         f"- **Targets**: {_target_sentence([t for s in sections for t in s.targets])}",
-        "- **Findings**:",
+        f"- **Findings** ({run['plots']}):",
     ]
     for section in sections:
         if section.error:
@@ -191,7 +190,7 @@ def verdict(sections, machine, run):
 
 def _noise(sections, run):
     loads = [(s.name, s.load) for s in sections if (s.load or {}).get("others") is not None]
-    average = ", ".join(f"{v:.2f}" for v in run["load_average"]) if run["load_average"] else "?"
+    average = ", ".join(f"{v:.2f}" for v in run["load_average"] or ()) or "unknown"
     if not loads:
         return f"unknown (no /proc/stat); load average at the start {average}."
     name, worst = max(loads, key=lambda item: item[1]["others"])
@@ -201,51 +200,27 @@ def _noise(sections, run):
         f"(*{name}*), the hypervisor stole up to {steal:.0%}; load average {average} at the start."
     )
     if worst["others"] < NOISY_SHARE and steal < NOISY_SHARE / 2:
-        return "low: " + text + " Medians are representative."
+        return f"low: {text} Medians are representative."
     return (
-        "HIGH: " + text + " Two-thread BLAS suffers most (a call waits for whichever thread "
-        "lost its core); every ratio is shown with its per-round range, and a target whose "
-        "range straddles its goal is reported 'within noise', not met."
+        f"HIGH: {text} Two-thread BLAS suffers most (a call waits for whichever thread lost "
+        "its core). Every ratio is shown with its per-round range, and a target whose range "
+        "straddles its goal is reported 'within noise', not met."
     )
 
 
 def _target_sentence(targets):
     if not targets:
         return "none in the sections run."
-    count = {}
-    for t in targets:
-        count.setdefault(t.status, []).append(t)
-    text = ", ".join(f"{len(v)} {k}" for k, v in count.items()) + f" of {len(targets)}"
+    by_status = {}
+    for target in targets:
+        by_status.setdefault(target.status, []).append(target.name)
+    text = ", ".join(f"{len(v)} {k}" for k, v in by_status.items()) + f" of {len(targets)}"
     for status in ("missed", "within noise"):
-        if status in count:
-            names = [t.name for t in count[status]]
-            listed = "; ".join(names[:6]) + (f"; and {len(names) - 6} more" if len(names) > 6 else "")
-            text += f". {status.capitalize()}: {listed}"
-    return text + ". Met means the whole range of the repeats meets the goal."
-
-
-def _machine_lines(machine, run):
-    blas = "; ".join(
-        f"{b['version']} ({b['architecture']}, {b['threads']} threads, {b['library']})"
-        for b in machine["blas"]
-    )
-    env = ", ".join(
-        f"{name}={machine[key]}"
-        for name, key in (("OPENBLAS_CORETYPE", "openblas_coretype"), ("SCIPY_ARRAY_API", "scipy_array_api"))
-        if machine[key]
-    )  # fmt: skip
-    return [
-        f"- **Measured**: {machine['date']}, {run['duration']:.0f} s: `{run['command']}`",
-        f"- **Machine**: {machine['cpu_model']}, {machine['logical_cores']} logical cores "
-        f"({machine['usable_cores']} usable), {machine['memory_gib']:.0f} GiB; {machine['platform']}",
-        f"- **BLAS**: {blas or 'none found'} (numpy and scipy each load their own OpenBLAS; "
-        "a BLAS thread limit below applies to both, through threadpoolctl)"
-        + (f"; environment: {env}" if env else ""),
-        "- **Versions**: " + ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
-        + f"; sknn commit {machine['sknn_commit']}",
-        f"- **Cat data**: {run['cat_source']}",
-        f"- **Plots**: {run['plots']}",
-    ]
+        names = by_status.get(status, [])
+        if names:
+            more = f"; and {len(names) - 5} more" if len(names) > 5 else ""
+            text += f". {status.capitalize()}: " + "; ".join(names[:5]) + more
+    return text + ". Met means the whole range over the rounds or seeds meets the goal."
 
 
 # ------------------------------------------------------------------ writing
@@ -273,7 +248,7 @@ def write_report(sections, run, output_dir, *, write_json):
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     machine = machine_info()
-    run = {**run, "plots": draw_figures(sections, output_dir), "blas_threads": default_blas_threads()}
+    run = {**run, "plots": draw_figures(sections, output_dir)}
     report = output_dir / "report.md"
     report.write_text(render(sections, machine, run), encoding="utf-8")
     paths = [report] + [output_dir / f.filename for s in sections for f in s.figures if f.written]
@@ -290,23 +265,14 @@ def write_report(sections, run, output_dir, *, write_json):
 
 
 def _section_dict(section):
-    return {
-        "title": section.title,
-        "summary": section.summary,
-        "skipped": section.skipped or None,
-        "command": section.command or None,
-        "error": section.error or None,
-        "machine_load": section.load,
-        "tables": [
-            {"title": t.title, "columns": {c.key: c.label for c in t.columns}, "rows": t.rows,
-             "notes": t.notes}
-            for t in section.tables
-        ],  # fmt: skip
-        "targets": [t.as_dict() for t in section.targets],
-        "figures": [f.filename for f in section.figures if f.written],
-        "notes": section.notes,
-        "data": section.data,
-    }
+    keys = ("title", "summary", "skipped", "command", "error", "load", "data")
+    result = {key: getattr(section, key) or None for key in keys}
+    result["tables"] = [
+        {**vars(t), "columns": {c.key: c.label for c in t.columns}} for t in section.tables
+    ]
+    result["targets"] = [t.as_dict() for t in section.targets]
+    result["figures"] = [f.filename for f in section.figures if f.written]
+    return result
 
 
 def _plain(value):

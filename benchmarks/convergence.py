@@ -10,7 +10,6 @@ scikit-learn's lbfgs ``LogisticRegression`` on the same objective
 ``(J - J*) / J*`` of the model they return.
 """
 
-import math
 import warnings
 
 import numpy as np
@@ -24,16 +23,23 @@ from sknn import LogisticRegressionGD, SoftmaxGD
 
 from . import _data
 from ._core import (
-    Column, Figure, Section, Table, Target, blas_label, blas_threads, compare, interleave, median,
+    Column,
+    Figure,
+    Section,
+    Table,
+    Target,
+    blas_label,
+    blas_threads,
+    compare,
+    interleave,
     pair,
-)  # fmt: skip
+)
 
 NAME = "convergence"
 TITLE = "Convergence: the default fits against lbfgs LogisticRegression and the exact optimum"
 TARGET_RATIO = 3.0
 TARGET_GAP = 1e-6
 GAP_FLOOR = 1e-13  # relative gaps below this are rounding: plots draw them on it
-LBFGS_MAX_ITER = 10_000
 MODELS = {"LogisticRegressionGD": LogisticRegressionGD, "SoftmaxGD": SoftmaxGD}
 
 SIZES = {
@@ -95,14 +101,13 @@ class Objective:
 
         Returns
         -------
-        info : dict
-            ``value`` (J*), ``gradient_norm`` of the full objective there (a
-            certificate) and ``iterations``.
+        value : float
+            J*.
         """
-        X, basis = self.X, None
+        X = self.X
         if X.shape[1] > X.shape[0]:
-            U, S, basis_t = np.linalg.svd(X, full_matrices=False)
-            X, basis = U * S, basis_t.T
+            U, S, _ = np.linalg.svd(X, full_matrices=False)
+            X = U * S
         k = self.Y.shape[1]
         size = X.shape[1] * k
 
@@ -110,23 +115,22 @@ class Objective:
             value, grad_W, grad_b = self._value_grad(X, theta[:size].reshape(-1, k), theta[size:])
             return value, np.concatenate([grad_W.ravel(), grad_b])
 
-        theta, iterations = np.zeros(size + k), 0
+        theta = np.zeros(size + k)
         # Restarted until a restart gains nothing: L-BFGS-B stops on its line search
         # near machine precision, and a fresh memory sometimes goes further.
         for _ in range(5):
-            result = minimize(fun, theta, jac=True, method="L-BFGS-B",
-                              options=dict(maxiter=100_000, maxfun=200_000, maxcor=30,
-                                           gtol=1e-13, ftol=0.0))  # fmt: skip
-            iterations += result.nit
+            result = minimize(
+                fun,
+                theta,
+                jac=True,
+                method="L-BFGS-B",
+                options=dict(maxiter=100_000, maxfun=200_000, maxcor=30, gtol=1e-13, ftol=0.0),
+            )
             improved = result.fun < fun(theta)[0]
             theta = result.x
             if not improved:
                 break
-        W, b = theta[:size].reshape(-1, k), theta[size:]
-        W = W if basis is None else basis @ W
-        value, grad_W, grad_b = self._value_grad(self.X, W, b)
-        norm = math.sqrt(float(np.vdot(grad_W, grad_W) + grad_b @ grad_b))
-        return {"value": value, "gradient_norm": norm, "iterations": iterations}
+        return float(result.fun)
 
 
 def lbfgs(model, n_samples, n_classes, alpha, **params):
@@ -166,15 +170,17 @@ def lbfgs_iterations(fitted):
 
 
 def _problem(data, model, alpha, sizes, config):
-    """Time one (data, model) pair against lbfgs; gaps, iterations and curves."""
+    """Time one (data, model) pair against lbfgs: its table row, targets and curves."""
     X, y = data.X_train, data.y_train
     objective = Objective("sigmoid" if model == "LogisticRegressionGD" else "softmax", X, y, alpha)
     with blas_threads(1):
         optimum = objective.minimum()
-    J_star = optimum["value"]
 
     def gap(W, b):
-        return max((objective.value(W, b) - J_star) / J_star, 0.0)
+        return max((objective.value(W, b) - optimum) / optimum, 0.0)
+
+    def their_gap(fitted):
+        return gap(*lbfgs_weights(model, fitted, objective.n_classes))
 
     fitted = {}
 
@@ -185,37 +191,70 @@ def _problem(data, model, alpha, sizes, config):
                 if side == "sknn":
                     estimator = MODELS[model]().fit(X, y)
                 else:
-                    estimator = lbfgs(model, len(y), objective.n_classes, alpha,
-                                      max_iter=LBFGS_MAX_ITER).fit(X, y)  # fmt: skip
-            fitted[side] = (estimator, sum(issubclass(w.category, ConvergenceWarning) for w in caught))
+                    estimator = lbfgs(model, len(y), objective.n_classes, alpha, max_iter=10_000)
+                    estimator.fit(X, y)
+            fitted[side] = (
+                estimator,
+                any(issubclass(w.category, ConvergenceWarning) for w in caught),
+            )
 
         return fit
 
-    candidates = {(side, t): candidate(side) for t in sizes["threads"] for side in ("sknn", "lbfgs")}
-    samples = interleave(candidates, sizes["repeats"], threads={k: k[1] for k in candidates},
-                         config=config, label=f"{NAME}:   {data.name} {model} ")  # fmt: skip
+    candidates = {
+        (side, t): candidate(side) for t in sizes["threads"] for side in ("sknn", "lbfgs")
+    }
+    label = f"{NAME}:   {data.name} {model} "
+    threads = {key: key[1] for key in candidates}
+    s = interleave(candidates, sizes["repeats"], threads=threads, config=config, label=label)
     (ours, warned), (theirs, _) = fitted["sknn"], fitted["lbfgs"]
-    ours_gap = gap(ours.coef_.T, ours.intercept_)
-    theirs_gap = gap(*lbfgs_weights(model, theirs, objective.n_classes))
-    return {
-        "samples": samples, "J_star": J_star, "optimum": optimum, "sknn_gap": ours_gap,
-        "lbfgs_gap": theirs_gap, "n_iter": int(ours.n_iter_), "stop_reason": ours.stop_reason_,
-        "warned": warned, "lbfgs_iter": lbfgs_iterations(theirs),
-        "sknn_curve": [max((v - J_star) / J_star, 0.0) for v in ours.loss_curve_],
-        "lbfgs_curve": _lbfgs_curve(model, X, y, objective, alpha, gap, lbfgs_iterations(theirs)),
-    }  # fmt: skip
+    one = compare(s["sknn", 1], s["lbfgs", 1])
+    other = compare(s["sknn", None], s["lbfgs", None]) if None in sizes["threads"] else None
+    row = {
+        "data": data.label,
+        "model": model,
+        "pair": pair(one),
+        "default_threads": other and other["cell"],
+        "n_iter": f"{ours.n_iter_} vs {lbfgs_iterations(theirs)}",
+        "stop_reason": ours.stop_reason_ + (" (ConvergenceWarning)" if warned else ""),
+        "gap": gap(ours.coef_.T, ours.intercept_),
+        "lbfgs_gap": their_gap(theirs),
+    }
+    targets = [
+        Target.on_ratio(
+            f"default fit time / lbfgs's, {data.label}, {model}", one, TARGET_RATIO, "<="
+        ),
+        Target(
+            f"relative gap of the default fit to J*, {data.label}, {model}",
+            row["gap"],
+            TARGET_GAP,
+            "<=",
+            kind="sci",
+            detail=f"{ours.n_iter_} iterations, {ours.stop_reason_}",
+        ),
+    ]
+    # The plot's time axis: each method's iterations times its median time per iteration.
+    ours_curve = [max((v - optimum) / optimum, 0.0) for v in ours.loss_curve_]
+    per_iteration = one["numerator"] / ours.n_iter_, one["denominator"] / lbfgs_iterations(theirs)
+    curves = {
+        f"{model}() default": [((k + 1) * per_iteration[0], g) for k, g in enumerate(ours_curve)],
+        "LogisticRegression, lbfgs": [
+            (k * per_iteration[1], g)
+            for k, g in _lbfgs_curve(model, X, y, objective, alpha, their_gap)
+        ],
+    }
+    return row, targets, curves
 
 
-def _lbfgs_curve(model, X, y, objective, alpha, gap, n_iter):
-    """(iterations, gap) of lbfgs stopped at max_iter 1, 2, 4, ... (untimed, for the plot)."""
-    points, k = [], 1
+def _lbfgs_curve(model, X, y, objective, alpha, gap):
+    """(iterations, gap) of lbfgs stopped at max_iter 1, 2, 4, ... until it stops by itself."""
+    points = []
     with blas_threads(1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        while k <= 2 * n_iter:
+        for k in (2**i for i in range(20)):
             fitted = lbfgs(model, len(y), objective.n_classes, alpha, max_iter=k, tol=1e-12)
-            fitted.fit(X, y)
-            points.append((lbfgs_iterations(fitted), gap(*lbfgs_weights(model, fitted, objective.n_classes))))
-            k *= 2
+            points.append((lbfgs_iterations(fitted.fit(X, y)), gap(fitted)))
+            if points[-1][0] < k:
+                return points
     return points
 
 
@@ -232,84 +271,49 @@ def run(config):
     """
     sizes = config.pick(SIZES)
     alpha = LogisticRegressionGD().alpha
-    threads = sizes["threads"]
-    table = Table("Default fits against LogisticRegression(C=1/(n·alpha)), lbfgs", [
-        *_COLUMNS, *[c for t in threads[1:] for c in (
-            Column(f"ratio{t}", f"ratio, {blas_label(t)}", "ratio"),
-            Column(f"range{t}", "range", "ratio"))]])  # fmt: skip
+    table = Table("Default fits against LogisticRegression(C=1/(n·alpha)), lbfgs", _COLUMNS)
     section = Section(NAME, TITLE, _INTRO.format(alpha=alpha), tables=[table])
-    plots = {}
+    curves = {}
     for key in sizes["datasets"]:
         data = _data.load(key, config)
         for model in MODELS:
             config.progress(f"{NAME}: {model} on {data.label}")
-            result = _problem(data, model, alpha, sizes, config)
-            s = result["samples"]
-            one = compare(s["sknn", 1], s["lbfgs", 1])
-            row = {
-                "data": data.label, "model": model, "sknn": one["numerator"],
-                "lbfgs": one["denominator"], "ratio": one["ratio"], "range": one["range"],
-                "n_iter": result["n_iter"], "stop_reason": result["stop_reason"]
-                + (" (ConvergenceWarning)" if result["warned"] else ""),
-                "lbfgs_iter": result["lbfgs_iter"], "sknn_gap": result["sknn_gap"],
-                "lbfgs_gap": result["lbfgs_gap"], "J_star": result["J_star"],
-            }  # fmt: skip
-            for t in threads[1:]:
-                other = compare(s["sknn", t], s["lbfgs", t])
-                row[f"ratio{t}"], row[f"range{t}"] = other["ratio"], other["range"]
+            row, targets, curves[data.label, model] = _problem(data, model, alpha, sizes, config)
             table.rows.append(row)
-            section.targets += [
-                Target(f"default fit time / lbfgs's, {data.label}, {model}, {blas_label(1)}",
-                       one["ratio"], TARGET_RATIO, "<=", *one["range"], detail=pair(one)),
-                Target(f"relative gap of the default fit to J*, {data.label}, {model}",
-                       result["sknn_gap"], TARGET_GAP, "<=", kind="sci",
-                       detail=f"{result['n_iter']} iterations, {result['stop_reason']}"),
-            ]  # fmt: skip
-            plots[data.label, model] = {
-                "sknn": (result["sknn_curve"], median(s["sknn", 1]) / max(result["n_iter"], 1)),
-                "lbfgs": (result["lbfgs_curve"], median(s["lbfgs", 1]) / max(result["lbfgs_iter"], 1)),
-            }  # fmt: skip
-            section.data[f"{data.label}|{model}"] = {
-                "optimum": result["optimum"],
-                "samples": {f"{side}|{blas_label(t)}": v for (side, t), v in s.items()},
-                "sknn_curve": result["sknn_curve"], "lbfgs_curve": result["lbfgs_curve"],
-            }  # fmt: skip
+            section.targets += targets
+    section.data["curves"] = {"|".join(key): value for key, value in curves.items()}
     table.notes += [
-        f"Times: medians of {sizes['repeats']} interleaved round(s) after a warm-up round, "
-        "whole fits to each one's own stopping rule: sknn's defaults, against lbfgs with its "
-        f"default tol and max_iter={LBFGS_MAX_ITER}. The ratio is that of the two medians "
-        "left of it; the targets use the 1-thread columns (like with like: scipy's 2-thread "
-        "OpenBLAS mostly measures its threading overhead on such small problems).",
+        f"Fit time: medians of {sizes['repeats']} interleaved round(s) after a warm-up round, "
+        "whole fits to each one's own stopping rule: sknn's defaults against lbfgs with its "
+        "default tol and max_iter=10000; the ratio's range is over the rounds. The targets "
+        "use one BLAS thread, like with like: scipy's two-thread OpenBLAS mostly measures its "
+        "threading overhead on such small problems (last column, when run).",
         "LogisticRegressionGD with more than two classes is one-vs-rest sigmoids (the sum of "
         "K binary objectives): `OneVsRestClassifier(LogisticRegression(C))`; SoftmaxGD on "
         "two classes: `LogisticRegression(C=2/(n·alpha))`, its coefficients v mapped to the "
         "logits ∓v/2. Every model is scored on the same independent J.",
-        "The default fits of LogisticRegressionGD and SoftmaxGD on breast_cancer and digits "
-        "are the fits of the peers section's table (same data and parameters, 1 BLAS thread "
-        "in both): the two sections' figures differ only by the noise between their rounds.",
+        "The default fits on breast_cancer and digits are the peers section's fits (same data, "
+        "parameters and BLAS setting): the two tables' times differ only by the noise between "
+        "their rounds.",
     ]
-    section.figures.append(Figure(
-        "convergence.png",
-        "Relative gap (J − J*)/J* against time, per problem: sknn's default fit (its "
-        "loss_curve_) and lbfgs stopped after 1, 2, 4... iterations; time: iterations × each "
-        f"fit's median time per iteration, {blas_label(1)}; gaps below {GAP_FLOOR:g} are drawn "
-        "on that floor", lambda fig: _draw(fig, plots),
-        size=(10.0, 2.9 * len(sizes["datasets"]) + 0.6)))  # fmt: skip
-    ratios = [r["ratio"] for r in table.rows]
+    section.figures.append(
+        Figure(
+            "convergence.png",
+            "Relative gap (J − J*)/J* against time: sknn's default fit (its loss_curve_) and "
+            "lbfgs stopped after 1, 2, 4... iterations; time: iterations × each fit's median "
+            f"time per iteration, {blas_label(1)}; gaps below {GAP_FLOOR:g} drawn on that floor",
+            lambda fig: _draw(fig, curves),
+            size=(10.0, 2.9 * len(sizes["datasets"]) + 0.6),
+        )
+    )
     section.summary = (
-        f"the default fits take {min(ratios):.2g}x–{max(ratios):.2g}x lbfgs's time over "
-        f"{len(table.rows)} problems ({blas_label(1)}); their relative gaps to J* are at most "
-        f"{max(r['sknn_gap'] for r in table.rows):.0e} (lbfgs's default tol: "
-        f"{max(r['lbfgs_gap'] for r in table.rows):.0e}). Per problem: "
-        + "; ".join(f"{r['model']} on {r['data']}: {fmt_row(r)}" for r in table.rows) + "."
+        f"default fit against lbfgs, {blas_label(1)}: "
+        + "; ".join(
+            f"{r['model']} on {r['data']} {r['pair']}, gap {r['gap']:.0e}" for r in table.rows
+        )
+        + f" (lbfgs's own gaps: {max(r['lbfgs_gap'] for r in table.rows):.0e} at most)."
     )
     return section
-
-
-def fmt_row(row):
-    """'12 ms vs 7 ms = 1.7x (1.5x – 1.9x)' for one table row."""
-    return pair({"numerator": row["sknn"], "denominator": row["lbfgs"], "ratio": row["ratio"],
-                 "range": row["range"]})  # fmt: skip
 
 
 _INTRO = (
@@ -321,27 +325,25 @@ _INTRO = (
     "stand-in, as named in each row)."
 )
 _COLUMNS = [
-    Column("data", "data"), Column("model", "model"), Column("sknn", "default fit", "seconds"),
-    Column("lbfgs", "lbfgs fit", "seconds"), Column("ratio", "ratio, 1 thread", "ratio"),
-    Column("range", "range", "ratio"), Column("n_iter", "default: n_iter_", "int"),
-    Column("stop_reason", "stop_reason_"), Column("lbfgs_iter", "lbfgs: iterations", "int"),
-    Column("sknn_gap", "default: gap", "sci"), Column("lbfgs_gap", "lbfgs: gap", "sci"),
-]  # fmt: skip
+    Column("data", "data"),
+    Column("model", "model"),
+    Column("pair", "fit time: default vs lbfgs = ratio (range), 1 BLAS thread"),
+    Column("default_threads", "ratio, default BLAS threads", "ratio"),
+    Column("n_iter", "iterations: default vs lbfgs"),
+    Column("stop_reason", "default: stop_reason_"),
+    Column("gap", "default: gap to J*", "sci"),
+    Column("lbfgs_gap", "lbfgs: gap to J*", "sci"),
+]
 
 
-def _draw(figure, plots):
-    keys = list(plots)
-    datasets = list(dict.fromkeys(label for label, _ in keys))
+def _draw(figure, curves):
+    datasets = list(dict.fromkeys(label for label, _ in curves))
     axes = figure.subplots(len(datasets), len(MODELS), squeeze=False)
-    for (label, model), entry in plots.items():
+    for (label, model), lines in curves.items():
         ax = axes[datasets.index(label), list(MODELS).index(model)]
-        curve, per_iteration = entry["sknn"]
-        ax.plot(np.arange(1, len(curve) + 1) * per_iteration, np.maximum(curve, GAP_FLOOR),
-                color="tab:green", lw=1.8, label=f"{model}() default")  # fmt: skip
-        points, per_iteration = entry["lbfgs"]
-        ax.plot([max(k, 1) * per_iteration for k, _ in points],
-                [max(g, GAP_FLOOR) for _, g in points], "o-", color="black", ms=3,
-                label="LogisticRegression, lbfgs")  # fmt: skip
+        for (name, points), style in zip(lines.items(), ("-", "o-")):
+            seconds, gaps = np.array(points).T
+            ax.plot(seconds, np.maximum(gaps, GAP_FLOOR), style, ms=3, label=name)
         ax.axhline(TARGET_GAP, color="tab:red", linestyle=":", lw=1)
         ax.set(xscale="log", yscale="log", ylim=(GAP_FLOOR / 3, None))
         ax.set_title(f"{model}\non {label}", fontsize=9)

@@ -51,21 +51,24 @@ def why_not():
     return None
 
 
-def _candidate(estimator, X, y, fitted, key, on_torch):
-    """A timed fit; PyTorch tensors are fitted under array_api_dispatch."""
+def _candidate(estimator, X, y, fitted, key):
+    """A timed fit, under array_api_dispatch for PyTorch tensors; returns the epochs run."""
+    on_torch = not isinstance(X, np.ndarray)
 
     def run(_):
         with config_context(array_api_dispatch=on_torch):
-            fitted[key] = (estimator.fit(X, y), X)
+            fitted[key] = estimator.fit(X, y), X
         return int(np.max(np.asarray(estimator.n_iter_))) if key[1] != "SoftmaxGD" else None
 
     return run
 
 
-def _proba(model, X, on_torch):
-    with config_context(array_api_dispatch=on_torch):
-        p = model.predict_proba(X)
-    return np.asarray(p.cpu()) if on_torch else p
+def _proba(model, X):
+    """predict_proba as a NumPy array, from either kind of input."""
+    if isinstance(X, np.ndarray):
+        return model.predict_proba(X)
+    with config_context(array_api_dispatch=True):
+        return np.asarray(model.predict_proba(X).cpu())
 
 
 def run(config):
@@ -81,8 +84,8 @@ def run(config):
     """
     problem = why_not()
     if problem:
-        return Section(NAME, TITLE, skipped=problem[0], command=problem[1],
-                       summary="skipped: " + problem[0])  # fmt: skip
+        reason, command = problem
+        return Section(NAME, TITLE, skipped=reason, command=command, summary=f"skipped: {reason}")
     import torch
 
     sizes = config.pick(SIZES)
@@ -90,53 +93,68 @@ def run(config):
     linear = _data.bundled(sizes["linear"])
     workloads = {
         (dtype, f"network epoch, {m} x {n}, {h} tanh units"): (
-            full_batch_network(h, epochs), _data.generated(m, n, k, np.dtype(dtype).type))
+            full_batch_network(h, epochs),
+            _data.generated(m, n, k, np.dtype(dtype).type),
+        )
         for dtype in ("float64", "float32")
-    }  # fmt: skip
+    }
     workloads["float64", "SoftmaxGD"] = (SoftmaxGD(), linear)
     candidates, fitted = {}, {}
     for (dtype, workload), (estimator, data) in workloads.items():
-        for device, move in (("numpy", None), ("torch", torch.asarray)):
-            X, y = data.X_train, data.y_train
-            if move is not None:
-                X, y = move(X, device="cpu"), move(y, device="cpu")
-            key = (dtype, workload, device)
+        X, y = data.X_train, data.y_train
+        inputs = {"numpy": (X, y), "torch": (torch.asarray(X), torch.asarray(y))}
+        for device, (X, y) in inputs.items():
             fresh = estimator.__class__(**estimator.get_params())
-            candidates[key] = _candidate(fresh, X, y, fitted, key, move is not None)  # fmt: skip
+            candidates[dtype, workload, device] = _candidate(
+                fresh, X, y, fitted, (dtype, workload, device)
+            )
     config.progress(f"{NAME}: {len(workloads)} workloads on NumPy and PyTorch CPU")
     previous = torch.get_num_threads()
     torch.set_num_threads(THREADS)
     try:
-        samples = interleave(candidates, sizes["repeats"], threads=dict.fromkeys(candidates, THREADS),
-                             config=config, label=f"{NAME}:   ")  # fmt: skip
+        threads = dict.fromkeys(candidates, THREADS)
+        label = f"{NAME}:   "
+        samples = interleave(
+            candidates, sizes["repeats"], threads=threads, config=config, label=label
+        )
     finally:
         torch.set_num_threads(previous)
     table = Table("NumPy against PyTorch CPU, same estimator and data", _COLUMNS)
     for dtype, workload in workloads:
         ratio = compare(samples[dtype, workload, "torch"], samples[dtype, workload, "numpy"])
-        (on_numpy, X_numpy), (on_torch, X_torch) = (fitted[dtype, workload, d] for d in ("numpy", "torch"))
-        difference = np.max(np.abs(_proba(on_torch, X_torch, True) - _proba(on_numpy, X_numpy, False)))
-        table.rows.append({
-            "workload": workload if workload != "SoftmaxGD" else f"SoftmaxGD() fit, {linear.label}",
-            "dtype": dtype, "numpy": ratio["denominator"], "torch": ratio["numerator"],
-            "ratio": ratio["ratio"], "range": ratio["range"], "pair": pair(ratio),
-            "n_iter": f"{int(np.max(on_numpy.n_iter_))} / {int(np.max(np.asarray(on_torch.n_iter_)))}",
-            "proba": float(difference),
-        })  # fmt: skip
+        (ours, X_ours), (theirs, X_theirs) = (
+            fitted[dtype, workload, d] for d in ("numpy", "torch")
+        )
+        iterations = [int(np.max(np.asarray(model.n_iter_))) for model in (theirs, ours)]
+        table.rows.append(
+            {
+                "workload": f"SoftmaxGD() fit, {linear.label}"
+                if workload == "SoftmaxGD"
+                else workload,
+                "dtype": dtype,
+                "pair": pair(ratio),
+                "n_iter": " vs ".join(map(str, iterations)),
+                "proba": float(np.max(np.abs(_proba(theirs, X_theirs) - _proba(ours, X_ours)))),
+            }
+        )
     table.notes.append(
-        f"Medians of {sizes['repeats']} interleaved rounds after a warm-up round; "
-        f"{blas_label(THREADS)} for NumPy, `torch.set_num_threads({THREADS})` for PyTorch. "
-        f"Network: time of a {epochs}-epoch fit / {epochs}; SoftmaxGD: a whole default fit. "
-        "NumPy runs with array_api_dispatch off (the usual path), PyTorch with it on. "
-        "Same model: iterations of both and the largest difference of predict_proba on the "
+        f"Medians of {sizes['repeats']} interleaved rounds after a warm-up round, range over "
+        f"the rounds; {blas_label(THREADS)} for NumPy, `torch.set_num_threads({THREADS})` for "
+        f"PyTorch. Network: a {epochs}-epoch fit / {epochs}; SoftmaxGD: a whole default fit. "
+        "NumPy runs with array_api_dispatch off (the usual path), PyTorch with it on. Same "
+        "model: both iteration counts and the largest difference of predict_proba on the "
         "training rows."
     )
     section = Section(NAME, TITLE, _INTRO.format(torch=torch.__version__), tables=[table])
     section.data["samples"] = {"|".join(key): v for key, v in samples.items()}
-    section.summary = "PyTorch CPU against NumPy, one thread each: " + "; ".join(
-        f"{r['workload']} ({r['dtype']}): {r['pair']}, predict_proba within {r['proba']:.0e}"
-        for r in table.rows
-    ) + "."
+    section.summary = (
+        "PyTorch CPU against NumPy, one thread each: "
+        + "; ".join(
+            f"{r['workload']} ({r['dtype']}): {r['pair']}, predict_proba within {r['proba']:.0e}"
+            for r in table.rows
+        )
+        + "."
+    )
     return section
 
 
@@ -145,9 +163,9 @@ _INTRO = (
     "arrays for the same fit."
 )
 _COLUMNS = [
-    Column("workload", "workload"), Column("dtype", "dtype"),
-    Column("numpy", "NumPy", "seconds"), Column("torch", "PyTorch CPU", "seconds"),
-    Column("ratio", "PyTorch / NumPy", "ratio"), Column("range", "range", "ratio"),
-    Column("n_iter", "iterations: NumPy / PyTorch"),
+    Column("workload", "workload"),
+    Column("dtype", "dtype"),
+    Column("pair", "time: PyTorch CPU vs NumPy = ratio (range)"),
+    Column("n_iter", "iterations: PyTorch vs NumPy"),
     Column("proba", "max |Δ predict_proba|", "sci"),
-]  # fmt: skip
+]

@@ -3,12 +3,12 @@
 Every sknn estimator and ``LogisticRegression``, ``SGDClassifier(log_loss)``
 and ``MLPClassifier`` fit the same standardized splits with their defaults,
 interleaved, one round per seed: test accuracy, fit time, iterations, stop
-reason and ConvergenceWarnings. From the same fits, the network against
-``MLPClassifier`` is judged against the project's floors (issue #24), and so
-are its defaults on the cat images and on a multilabel problem.
+reason and ConvergenceWarnings. From the same fits the network is judged
+against ``MLPClassifier`` by the project's floors (issue #24), and so are its
+defaults on the cat images and on a multilabel problem.
 """
 
-import textwrap
+import time
 import warnings
 
 import numpy as np
@@ -21,12 +21,21 @@ from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD
 
 from . import _data
 from ._core import (
-    Column, Figure, Section, Table, Target, blas_label, compare, fmt, format_seconds, interleave,
-    median, spread,
-)  # fmt: skip
+    Column,
+    Section,
+    Table,
+    Target,
+    blas_label,
+    compare,
+    fmt,
+    interleave,
+    median,
+    pair,
+    spread,
+)
 
 NAME = "peers"
-TITLE = "Peers: the defaults against scikit-learn's LogisticRegression, SGDClassifier, MLPClassifier"
+TITLE = "Peers: the defaults against LogisticRegression, SGDClassifier and MLPClassifier"
 
 #: Estimator name -> its defaults, seeded where it is random (seed = the round).
 ESTIMATORS = {
@@ -39,26 +48,23 @@ ESTIMATORS = {
 }
 NET, MLP = "ShallowNNClassifier", "MLPClassifier"
 #: The project's floors for the network's defaults (issue #24).
-ACCURACY_MARGIN = 0.01
-MULTILABEL_MARGIN = 0.02
-CAT_FLOOR = 0.68
+ACCURACY_MARGIN, MULTILABEL_MARGIN, CAT_FLOOR = 0.01, 0.02, 0.68
 TIME_FLOOR, TIME_GOAL = 1.0, 0.5
 
-# seeds: rounds with BLAS limited to 1 thread (the targets); default_threads: rounds
-# with the default thread count; cat and multilabel: seeds of those fits.
+# seeds: rounds with BLAS limited to one thread (the targets' setting); default_threads:
+# rounds with the default thread count, cheapest data set first, until `budget` seconds
+# are spent; cat, multilabel: seeds of those fits.
 SIZES = {
-    "full": dict(datasets=_data.BUNDLED, seeds=5, default_threads=3, cat=3, multilabel=5),
-    "default": dict(datasets=_data.BUNDLED, seeds=3, default_threads=1, cat=1, multilabel=3),
-    "quick": dict(datasets=_data.BUNDLED, seeds=1, default_threads=0, cat=0, multilabel=1),
-    "tiny": dict(datasets=("iris", "wine"), seeds=2, default_threads=1, cat=1, multilabel=1),
+    "full": dict(seeds=5, default_threads=3, budget=900, cat=3, multilabel=5),
+    "default": dict(seeds=3, default_threads=1, budget=20, cat=1, multilabel=3),
+    "quick": dict(seeds=1, default_threads=0, budget=0, cat=0, multilabel=1),
+    "tiny": dict(seeds=2, default_threads=1, budget=60, cat=1, multilabel=1),
 }
+DATASETS = {"tiny": ("iris", "wine")}
 
 
 def fit_record(estimator, data):
-    """Fit, and what the tables need: test accuracy, iterations, stop reason, warnings.
-
-    Accuracy is ``accuracy_score`` on the test split: subset accuracy for multilabel.
-    """
+    """Fit; return test accuracy (subset accuracy if multilabel), iterations, stop, warnings."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         estimator.fit(data.X_train, data.y_train)
@@ -66,7 +72,7 @@ def fit_record(estimator, data):
         "accuracy": accuracy_score(data.y_test, estimator.predict(data.X_test)),
         "n_iter": int(np.max(estimator.n_iter_)),
         "stop_reason": getattr(estimator, "stop_reason_", None),
-        "warnings": sum(issubclass(w.category, ConvergenceWarning) for w in caught),
+        "warned": any(issubclass(w.category, ConvergenceWarning) for w in caught),
     }
 
 
@@ -88,55 +94,11 @@ def measure(data, names, seeds, n_threads, config):
 
         return fit
 
-    times = interleave(
-        {name: candidate(name) for name in names}, seeds, warmup=0,
-        threads=dict.fromkeys(names, n_threads), config=config, label=f"{NAME}:   {data.name} ",
-    )  # fmt: skip
+    candidates = {name: candidate(name) for name in names}
+    threads = dict.fromkeys(names, n_threads)
+    label = f"{NAME}:   {data.name} "
+    times = interleave(candidates, seeds, warmup=0, threads=threads, config=config, label=label)
     return times, records
-
-
-def _warm_up():
-    """One small fit of each estimator: first-call costs (imports, caches) go here."""
-    data = _data.bundled("breast_cancer")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for make in ESTIMATORS.values():
-            make(0).fit(data.X_train[:100], data.y_train[:100])
-
-
-def _summarise(records):
-    """Accuracy, iterations, stop reasons and warnings over seeds, for one table row."""
-    reasons = [r["stop_reason"] for r in records]
-    stops = ", ".join(f"{reason} {reasons.count(reason)}/{len(reasons)}"
-                      for reason in dict.fromkeys(reasons)) if reasons[0] else "—"  # fmt: skip
-    return {
-        "accuracy": median([r["accuracy"] for r in records]),
-        "accuracy_range": spread([r["accuracy"] for r in records]),
-        "n_iter": spread([r["n_iter"] for r in records]),
-        "stop_reason": stops,
-        "warnings": f"{sum(r['warnings'] > 0 for r in records)}/{len(records)}",
-    }
-
-
-def _network_targets(label, times, records, seeds):
-    """The issue's floors for the network against MLPClassifier on one data set."""
-    net, mlp = records[NET], records[MLP]
-    clean = sum(r["stop_reason"] == "converged" and not r["warnings"] for r in net)
-    gaps = [a["accuracy"] - b["accuracy"] for a, b in zip(net, mlp)]
-    ratio = compare(times[NET], times[MLP])
-    figures = (f"{fmt(ratio['numerator'], 'seconds')} vs {fmt(ratio['denominator'], 'seconds')}, "
-               f"{blas_label(1)}, {seeds} seed(s)")  # fmt: skip
-    return ratio, [
-        Target(f"network 'converged' with no ConvergenceWarning, {label}", clean, seeds, ">=",
-               kind="int", detail=f"fits of {seeds} seed(s)"),
-        Target(f"network test accuracy − MLPClassifier's, {label}", median(gaps),
-               -ACCURACY_MARGIN, ">=", *spread(gaps), kind="accuracy",
-               detail="paired by seed; range over seeds"),
-        Target(f"network fit time / MLPClassifier's, {label} (floor)", ratio["ratio"],
-               TIME_FLOOR, "<=", *ratio["range"], detail=figures),
-        Target(f"network fit time / MLPClassifier's, {label} (goal)", ratio["ratio"],
-               TIME_GOAL, "<=", *ratio["range"], detail=figures),
-    ]  # fmt: skip
 
 
 def run(config):
@@ -151,168 +113,226 @@ def run(config):
     section : Section
     """
     sizes = config.pick(SIZES)
-    section = Section(NAME, TITLE, _INTRO)
-    defaults = Table("Defaults: test accuracy and fit time", _DEFAULT_COLUMNS)
-    versus = Table("The network's defaults against MLPClassifier's (issue #24)", _VERSUS_COLUMNS)
     _warm_up()
-    plot = {}
-    for name in sizes["datasets"]:
+    measured = {}
+    for name in DATASETS.get(config.mode, _data.BUNDLED):
         data = _data.bundled(name)
         config.progress(f"{NAME}: defaults on {data.label}, {blas_label(1)}")
-        times, records = measure(data, list(ESTIMATORS), sizes["seeds"], 1, config)
-        default_times = {}
-        if sizes["default_threads"]:
-            config.progress(f"{NAME}: defaults on {data.label}, {blas_label(None)}")
-            default_times, _ = measure(data, list(ESTIMATORS), sizes["default_threads"], None, config)
-        for estimator in ESTIMATORS:
-            defaults.rows.append({
-                "data": data.label, "estimator": estimator, **_summarise(records[estimator]),
-                "seconds": median(times[estimator]), "seconds_range": spread(times[estimator]),
-                "default_seconds": median(default_times[estimator]) if default_times else None,
-            })
-        ratio, targets = _network_targets(data.label, times, records, sizes["seeds"])
-        section.targets += targets
-        net, mlp = _summarise(records[NET]), _summarise(records[MLP])
-        versus.rows.append({
-            "data": data.label, "net_accuracy": net["accuracy"], "mlp_accuracy": mlp["accuracy"],
-            "net_seconds": ratio["numerator"], "mlp_seconds": ratio["denominator"],
-            "ratio": ratio["ratio"], "range": ratio["range"],
-            "default_ratio": compare(default_times[NET], default_times[MLP])["ratio"]
-            if default_times else None,
-            "net_stop": net["stop_reason"], "net_iter": net["n_iter"], "mlp_iter": mlp["n_iter"],
-            "warnings": f"{net['warnings']} / {mlp['warnings']}",
-        })
-        plot[data.label] = {k: (times[k], [r["accuracy"] for r in records[k]]) for k in (NET, MLP)}
-    defaults.notes += [
-        f"Fit time: median (range) over {sizes['seeds']} interleaved round(s), one seed each "
-        f"(random_state of the network, SGDClassifier and MLPClassifier), {blas_label(1)}; "
-        f"last column: {sizes['default_threads']} round(s) with {blas_label(None)} (— when "
-        "not run). Accuracy: median (range) over the seeds; iterations: range; stop reason "
-        "(sknn's `stop_reason_`) and fits that raised a ConvergenceWarning, out of the seeds.",
-        "`LogisticRegression` runs scipy's lbfgs, and scipy loads its own OpenBLAS: with its "
-        "default threads it can be several times slower on small data, hence both settings.",
-    ]
-    versus.notes.append(
-        "The same fits as the table above, so the same figures. Floors: the network stops "
-        f"'converged' with no ConvergenceWarning; accuracy ≥ MLP's − {ACCURACY_MARGIN}; fit "
-        f"time ≤ MLP's ({TIME_GOAL:g}x is the goal); judged over the seeds' range."
+        measured[name] = measure(data, list(ESTIMATORS), sizes["seeds"], 1, config)
+    section = Section(NAME, TITLE, _INTRO)
+    section.tables += _bundled_tables(sizes, measured, _default_threads(config, sizes, measured))
+    for name, (times, records) in measured.items():
+        section.targets += _network_targets(_data.bundled(name).label, times, records)
+    section.tables.append(_cat_table(config, sizes, section))
+    section.tables.append(_multilabel_table(config, sizes, section))
+    status = [t.status for t in section.targets]
+    section.summary = (
+        f"the network's default fit against MLPClassifier's ({blas_label(1)}, "
+        f"{sizes['seeds']} seed(s)): "
+        + "; ".join(
+            f"{r['data']} {r['pair']}, accuracy {r['accuracies']}" for r in section.tables[1].rows
+        )
+        + f". The network's {len(status)} floors: "
+        + ", ".join(f"{status.count(s)} {s}" for s in dict.fromkeys(status))
+        + "."
     )
-    section.tables += [defaults, versus]
-    section.tables.append(_cat_table(config, sizes, section, plot))
-    section.tables.append(_multilabel_table(config, sizes, section, plot))
-    section.figures.append(Figure(
-        "peers.png", f"The network's and MLPClassifier's default fits, {blas_label(1)}: fit "
-        "time (left, log scale) and test accuracy (right); bars: median, whiskers: range "
-        "over seeds", lambda fig: _draw(fig, plot), size=(10.0, 4.2)))  # fmt: skip
-    section.summary = _summary(versus.rows, section.targets, sizes)
     return section
 
 
-def _cat_table(config, sizes, section, plot):
+def _warm_up():
+    """One small fit of each estimator: first-call costs (imports, caches) go here."""
+    data = _data.bundled("breast_cancer")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for make in ESTIMATORS.values():
+            make(0).fit(data.X_train[:100], data.y_train[:100])
+
+
+def _default_threads(config, sizes, measured):
+    """The same fits with BLAS's default threads, cheapest data set first, within a budget.
+
+    On a loaded machine a two-thread BLAS call on small data waits for whichever of its
+    threads lost its core, and one round can take a minute: once the budget is spent the
+    remaining data sets are left out (their column says "—") rather than the whole run.
+    """
+    cost = {name: sum(map(sum, times.values())) for name, (times, _) in measured.items()}
+    times, start = {}, time.perf_counter()
+    for name in sorted(measured, key=cost.get):
+        if not sizes["default_threads"] or time.perf_counter() - start > sizes["budget"]:
+            break
+        data = _data.bundled(name)
+        config.progress(f"{NAME}: defaults on {data.label}, {blas_label(None)}")
+        times[name] = measure(data, list(ESTIMATORS), sizes["default_threads"], None, config)[0]
+    return times
+
+
+def _row(name, times, records):
+    """One estimator's cells: fit time, accuracy, iterations, stop reasons and warnings."""
+    reasons = [r["stop_reason"] for r in records]
+    stops = ", ".join(f"{r} {reasons.count(r)}/{len(reasons)}" for r in dict.fromkeys(reasons))
+    return {
+        "estimator": name,
+        "seconds": spread(times),
+        "accuracy": spread([r["accuracy"] for r in records]),
+        "n_iter": spread([r["n_iter"] for r in records]),
+        "stop_reason": stops if reasons[0] else None,
+        "warned": _warned(records),
+    }
+
+
+def _warned(records):
+    return f"{sum(r['warned'] for r in records)}/{len(records)}"
+
+
+def _bundled_tables(sizes, measured, default_times):
+    """The defaults table and the network-against-MLP table of the bundled sets."""
+    defaults = Table("Defaults: fit time and test accuracy", _COLUMNS + _DEFAULT_COLUMN)
+    versus = Table("The network's defaults against MLPClassifier's (issue #24)", _VERSUS)
+    for key, (times, records) in measured.items():
+        data, other = _data.bundled(key), default_times.get(key)
+        for name in ESTIMATORS:
+            row = {"data": data.label, **_row(name, times[name], records[name])}
+            row["default"] = spread(other[name]) if other else None
+            defaults.rows.append(row)
+        ratio = compare(times[NET], times[MLP])
+        net, mlp = records[NET], records[MLP]
+        versus.rows.append(
+            {
+                "data": data.label,
+                "pair": pair(ratio),
+                "default_ratio": compare(other[NET], other[MLP])["cell"] if other else None,
+                "accuracies": _versus(net, mlp, "accuracy", "accuracy"),
+                "stop_reason": _row(NET, times[NET], net)["stop_reason"],
+                "n_iter": _versus(net, mlp, "n_iter", "int"),
+                "warned": f"{_warned(net)} vs {_warned(mlp)}",
+            }
+        )
+    defaults.notes.append(
+        f"Median (range) over {sizes['seeds']} interleaved round(s), one seed each (the "
+        f"random_state of the network, SGDClassifier and MLPClassifier), {blas_label(1)}. Last "
+        f"column: {sizes['default_threads']} round(s) with {blas_label(None)}, cheapest data "
+        f"set first until {sizes['budget']:g} s were spent (—: not run). `LogisticRegression` "
+        "runs scipy's lbfgs, and scipy loads its own OpenBLAS: with two threads it can be "
+        "several times slower on small data, hence both settings. Warned: fits that raised a "
+        "ConvergenceWarning."
+    )
+    versus.notes.append(
+        "The same fits as the table above. Floors: the network stops 'converged' with no "
+        f"ConvergenceWarning; its accuracy ≥ MLP's − {ACCURACY_MARGIN}; its fit time ≤ MLP's "
+        f"({TIME_GOAL:g}x is the goal); each judged over the seeds' range (see the targets)."
+    )
+    return [defaults, versus]
+
+
+def _versus(net, mlp, key, kind):
+    """'0.951 vs 0.958': the medians of one quantity over the seeds, network first."""
+    return " vs ".join(fmt(median([r[key] for r in side]), kind) for side in (net, mlp))
+
+
+def _network_targets(label, times, records):
+    """The issue's floors for the network against MLPClassifier on one data set."""
+    net, mlp = records[NET], records[MLP]
+    clean = sum(r["stop_reason"] == "converged" and not r["warned"] for r in net)
+    gaps = spread([a["accuracy"] - b["accuracy"] for a, b in zip(net, mlp)])
+    ratio = compare(times[NET], times[MLP])
+    return [
+        Target(f"network 'converged', no warning, {label}", clean, len(net), ">=", kind="int"),
+        Target(
+            f"network accuracy − MLPClassifier's, {label}",
+            gaps[0],
+            -ACCURACY_MARGIN,
+            ">=",
+            *gaps[1:],
+            kind="accuracy",
+            detail="paired by seed",
+        ),
+        Target.on_ratio(
+            f"network fit time / MLPClassifier's, {label} (floor)", ratio, TIME_FLOOR, "<="
+        ),
+        Target.on_ratio(
+            f"network fit time / MLPClassifier's, {label} (goal)", ratio, TIME_GOAL, "<="
+        ),
+    ]
+
+
+def _cat_table(config, sizes, section):
     data = _data.cat(config)
-    table = Table(f"The network's defaults on the {data.label}", _SINGLE_COLUMNS)
+    table = Table(f"The network's defaults on the {data.label}", _COLUMNS)
     if not sizes["cat"]:
         table.notes.append(f"Not run in --{config.mode}: the fit takes tens of seconds.")
         return table
     config.progress(f"{NAME}: the network's defaults on the {data.label}")
     times, records = measure(data, [NET], sizes["cat"], 1, config)
-    table.rows.append({"estimator": NET, **_summarise(records[NET]),
-                       "seconds": median(times[NET]), "seconds_range": spread(times[NET])})  # fmt: skip
-    accuracies = [r["accuracy"] for r in records[NET]]
-    section.targets.append(Target(
-        f"network test accuracy on the {data.label}", median(accuracies), CAT_FLOOR, ">=",
-        *spread(accuracies), kind="accuracy", detail=f"{sizes['cat']} seed(s), /255 pixels"))  # fmt: skip
-    table.notes.append(f"`ShallowNNClassifier(random_state=seed)` on the pixels / 255, "
-                       f"{blas_label(1)}; floor {CAT_FLOOR} test accuracy.")  # fmt: skip
-    plot[data.label] = {NET: (times[NET], accuracies)}
+    table.rows.append({"data": data.label, **_row(NET, times[NET], records[NET])})
+    accuracy = spread([r["accuracy"] for r in records[NET]])
+    section.targets.append(
+        Target(
+            f"network test accuracy on the {data.label}",
+            accuracy[0],
+            CAT_FLOOR,
+            ">=",
+            *accuracy[1:],
+            kind="accuracy",
+        )
+    )
+    table.notes.append(
+        f"`ShallowNNClassifier(random_state=seed)`, {sizes['cat']} seed(s), {blas_label(1)}: "
+        f"the pixels / 255 (the course's scaling); floor {CAT_FLOOR}."
+    )
     return table
 
 
-def _multilabel_table(config, sizes, section, plot):
+def _multilabel_table(config, sizes, section):
     data = _data.multilabel()
-    names = ["ShallowNNClassifier", "LogisticRegressionGD", MLP]
+    names = [NET, "LogisticRegressionGD", MLP]
     config.progress(f"{NAME}: multilabel defaults on {data.label}")
     times, records = measure(data, names, sizes["multilabel"], 1, config)
-    table = Table(f"Multilabel defaults: {data.label}", _SINGLE_COLUMNS)
+    table = Table(f"Multilabel defaults: {data.label}", _COLUMNS)
     for name in names:
-        table.rows.append({"estimator": name, **_summarise(records[name]),
-                           "seconds": median(times[name]), "seconds_range": spread(times[name])})  # fmt: skip
+        table.rows.append({"data": data.label, **_row(name, times[name], records[name])})
         if name != MLP:
-            gaps = [a["accuracy"] - b["accuracy"] for a, b in zip(records[name], records[MLP])]
-            section.targets.append(Target(
-                f"{name} subset accuracy − MLPClassifier's, {data.label}", median(gaps),
-                -MULTILABEL_MARGIN, ">=", *spread(gaps), kind="accuracy",
-                detail="paired by seed; range over seeds"))  # fmt: skip
-    table.notes.append(f"{data.source}. Accuracy is subset accuracy (every label right); "
-                       f"{blas_label(1)}; floor: MLP's − {MULTILABEL_MARGIN}.")  # fmt: skip
-    plot[data.label] = {k: (times[k], [r["accuracy"] for r in records[k]]) for k in (NET, MLP)}
+            gaps = spread(
+                [a["accuracy"] - b["accuracy"] for a, b in zip(records[name], records[MLP])]
+            )
+            section.targets.append(
+                Target(
+                    f"{name} subset accuracy − MLPClassifier's, {data.label}",
+                    gaps[0],
+                    -MULTILABEL_MARGIN,
+                    ">=",
+                    *gaps[1:],
+                    kind="accuracy",
+                    detail="paired by seed",
+                )
+            )
+    table.notes.append(
+        f"{data.source}; {sizes['multilabel']} seed(s), {blas_label(1)}. Accuracy: subset "
+        f"accuracy (every label right); floor: MLP's − {MULTILABEL_MARGIN}."
+    )
     return table
-
-
-def _summary(rows, targets, sizes):
-    pairs = "; ".join(
-        f"{r['data'].split(' ')[0]} {fmt(r['net_seconds'], 'seconds')} vs "
-        f"{fmt(r['mlp_seconds'], 'seconds')} = {fmt(r['ratio'], 'ratio')} "
-        f"({fmt(r['range'], 'ratio')}), accuracy {r['net_accuracy']:.3f} vs {r['mlp_accuracy']:.3f}"
-        for r in rows
-    )
-    status = [t.status for t in targets]
-    counts = ", ".join(f"{status.count(s)} {s}" for s in dict.fromkeys(status))
-    return (
-        f"the network's default fit against MLPClassifier's ({blas_label(1)}, "
-        f"{sizes['seeds']} seed(s)), fit time and test accuracy: {pairs}. The section's "
-        f"{len(targets)} floors: {counts}."
-    )
 
 
 _INTRO = (
     "The same standardized splits (75/25, stratified, StandardScaler fitted on the training "
     "part) and default parameters for everyone; only random_state is set. Each round fits "
-    "every estimator once with one seed, in alternating order."
+    "every estimator once, with one seed, in alternating order. Cells: median (range)."
 )
-_DEFAULT_COLUMNS = [
-    Column("data", "data"), Column("estimator", "estimator"),
-    Column("accuracy", "test accuracy", "accuracy"), Column("accuracy_range", "range", "accuracy"),
-    Column("n_iter", "iterations", "int"), Column("stop_reason", "stop_reason_"),
-    Column("warnings", "ConvergenceWarning"), Column("seconds", "fit, 1 thread", "seconds"),
-    Column("seconds_range", "range", "seconds"),
-    Column("default_seconds", "fit, default threads", "seconds"),
-]  # fmt: skip
-_VERSUS_COLUMNS = [
-    Column("data", "data"), Column("net_accuracy", "network accuracy", "accuracy"),
-    Column("mlp_accuracy", "MLP accuracy", "accuracy"),
-    Column("net_seconds", "network fit", "seconds"), Column("mlp_seconds", "MLP fit", "seconds"),
-    Column("ratio", "network / MLP", "ratio"), Column("range", "range", "ratio"),
-    Column("default_ratio", "same, default threads", "ratio"),
-    Column("net_stop", "network stop_reason_"), Column("net_iter", "network n_iter_", "int"),
-    Column("mlp_iter", "MLP n_iter_", "int"), Column("warnings", "warned: network / MLP"),
-]  # fmt: skip
-_SINGLE_COLUMNS = [
-    Column("estimator", "estimator"), Column("accuracy", "test accuracy", "accuracy"),
-    Column("accuracy_range", "range", "accuracy"), Column("seconds", "fit", "seconds"),
-    Column("seconds_range", "range", "seconds"), Column("n_iter", "iterations", "int"),
-    Column("stop_reason", "stop_reason_"), Column("warnings", "ConvergenceWarning"),
-]  # fmt: skip
-
-
-def _draw(figure, plot):
-    left, right = figure.subplots(1, 2)
-    x = np.arange(len(plot))
-    for offset, name, color in ((-0.2, NET, "tab:green"), (0.2, MLP, "tab:gray")):
-        for ax, part in ((left, 0), (right, 1)):
-            values = [plot[d][name][part] if name in plot[d] else [np.nan] for d in plot]
-            mid = np.array([median(v) for v in values])
-            low, high = np.array([spread(v) for v in values]).T
-            ax.bar(x + offset, mid, 0.4, yerr=[mid - low, high - mid], capsize=3, color=color,
-                   label=name)  # fmt: skip
-    labels = ["\n".join(textwrap.wrap(d, 16)) for d in plot]
-    for ax, ylabel in ((left, "fit time (log scale)"), (right, "test accuracy")):
-        ax.set_xticks(x, labels, fontsize=7)
-        ax.set_ylabel(ylabel)
-    left.set_yscale("log")
-    left.yaxis.set_major_formatter(lambda v, _: format_seconds(v))
-    left.yaxis.set_minor_formatter(lambda v, _: "")
-    right.set_ylim(0, 1.05)
-    left.legend(fontsize=8)
-    left.set_title("Fit time with the defaults", fontsize=10)
-    right.set_title("Test accuracy (subset accuracy for multilabel)", fontsize=10)
+_COLUMNS = [
+    Column("data", "data"),
+    Column("estimator", "estimator"),
+    Column("seconds", "fit, 1 BLAS thread", "seconds"),
+    Column("accuracy", "test accuracy", "accuracy"),
+    Column("n_iter", "iterations", "int"),
+    Column("stop_reason", "stop_reason_"),
+    Column("warned", "warned"),
+]
+_DEFAULT_COLUMN = [Column("default", "fit, default BLAS threads", "seconds")]
+_VERSUS = [
+    Column("data", "data"),
+    Column("pair", "fit time: network vs MLP = ratio (range), 1 BLAS thread"),
+    Column("default_ratio", "ratio, default BLAS threads", "ratio"),
+    Column("accuracies", "accuracy: network vs MLP"),
+    Column("stop_reason", "network stop_reason_"),
+    Column("n_iter", "iterations: network vs MLP"),
+    Column("warned", "warned: network vs MLP"),
+]

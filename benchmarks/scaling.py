@@ -14,8 +14,19 @@ import numpy as np
 from sknn import LogisticRegressionGD
 
 from . import _data
-from ._core import Column, Figure, Section, Table, Target, blas_label, interleave, median, timed
-from .hardware import full_batch_network
+from ._core import (
+    Column,
+    Figure,
+    Section,
+    Table,
+    Target,
+    blas_label,
+    interleave,
+    median,
+    spread,
+    timed,
+)
+from .hardware import fit_epochs, full_batch_network
 
 NAME = "scaling"
 TITLE = "Scaling: time per sample as n_samples grows"
@@ -23,15 +34,14 @@ TARGET_SPREAD = 1.5
 #: (model, BLAS threads) of the sweep; None is the default thread count.
 RUNS = (("network", 1), ("network", None), ("LogisticRegressionGD", None))
 
+# n: the sizes; budget: seconds each timed fit should last; shape: (features, hidden
+# units, classes) of the problem.
 SIZES = {
-    "full": dict(n=(1000, 3000, 10**4, 3 * 10**4, 10**5, 3 * 10**5, 10**6), features=100,
-                 hidden=64, classes=10, budget=0.3, repeats=5),
-    "default": dict(n=(1000, 3000, 10**4, 3 * 10**4, 10**5), features=100, hidden=64,
-                    classes=10, budget=0.12, repeats=5),
-    "quick": dict(n=(1000, 3000, 10**4), features=100, hidden=64, classes=10, budget=0.04,
-                  repeats=2),
-    "tiny": dict(n=(200, 400), features=10, hidden=8, classes=3, budget=0.005, repeats=2),
-}  # fmt: skip
+    "full": dict(n=(1000, 3000, 10**4, 3 * 10**4, 10**5, 3 * 10**5, 10**6), budget=0.3, repeats=5),
+    "default": dict(n=(1000, 3000, 10**4, 3 * 10**4, 10**5), budget=0.12, repeats=5),
+    "quick": dict(n=(1000, 3000, 10**4), budget=0.04, repeats=2),
+    "tiny": dict(n=(200, 400), budget=0.005, repeats=2, shape=(10, 8, 3)),
+}
 
 
 def _model(name, hidden, max_iter):
@@ -40,15 +50,8 @@ def _model(name, hidden, max_iter):
     return LogisticRegressionGD(learning_rate=0.01, optimizer="gd", tol=None, max_iter=max_iter)
 
 
-def _fit(estimator, X, y):
-    def run(_):
-        return int(np.max(estimator.fit(X, y).n_iter_))
-
-    return run
-
-
 def spread_bounds(per_sample):
-    """Worst / best time per sample, and the bounds the repeats allow it.
+    """Slowest / fastest time per sample over the sizes, and the bounds the repeats allow it.
 
     Parameters
     ----------
@@ -58,16 +61,14 @@ def spread_bounds(per_sample):
     Returns
     -------
     measured, low, high : float
-        From the medians; from the most favourable ends of the ranges (the
-        slowest size at its fastest round over the fastest size at its
+        From the medians; from the most favourable ends of the sizes' ranges
+        (the slowest size at its fastest round over the fastest size at its
         slowest); from the least favourable ends.
     """
-    medians = {n: median(v) for n, v in per_sample.items()}
-    lows = {n: min(v) for n, v in per_sample.items()}
-    highs = {n: max(v) for n, v in per_sample.items()}
-    measured = max(medians.values()) / min(medians.values())
-    low = max(1.0, max(lows.values()) / min(highs.values()))
-    return measured, low, max(highs.values()) / min(lows.values())
+    medians = [median(v) for v in per_sample.values()]
+    lows, highs = [min(v) for v in per_sample.values()], [max(v) for v in per_sample.values()]
+    low = max(1.0, max(lows) / min(highs))
+    return max(medians) / min(medians), low, max(highs) / min(lows)
 
 
 def run(config):
@@ -82,76 +83,70 @@ def run(config):
     section : Section
     """
     sizes = config.pick(SIZES)
-    n_list = sizes["n"]
-    config.progress(f"{NAME}: generating {max(n_list):,} x {sizes['features']}")
-    data = _data.generated(max(n_list), sizes["features"], sizes["classes"])
-    candidates, threads, epochs = {}, {}, {}
+    n_list, (features, hidden, classes) = sizes["n"], sizes.get("shape", (100, 64, 10))
+    config.progress(f"{NAME}: generating {max(n_list):,} x {features}")
+    data = _data.generated(max(n_list), features, classes)
+    candidates, threads = {}, {}
     for name, n_threads in RUNS:
         for n in n_list:
             X, y = data.X_train[:n], data.y_train[:n]
             # A 2-epoch probe sets the length of the timed fit to about the budget.
-            probe = timed(_fit(_model(name, sizes["hidden"], 2), X, y), n_threads=n_threads)
-            epochs[name, n_threads, n] = min(2000, max(3, math.ceil(sizes["budget"] / probe)))
-            key = (name, n_threads, n)
-            candidates[key] = _fit(_model(name, sizes["hidden"], epochs[key]), X, y)
-            threads[key] = n_threads
+            probe = timed(fit_epochs(_model(name, hidden, 2), X, y), n_threads=n_threads)
+            epochs = min(2000, max(3, math.ceil(sizes["budget"] / probe)))
+            candidates[name, n_threads, n] = fit_epochs(_model(name, hidden, epochs), X, y)
+            threads[name, n_threads, n] = n_threads
         config.tick(f"{NAME}:   calibrated {name}, {blas_label(n_threads)}")
-    samples = interleave(candidates, sizes["repeats"], threads=threads, config=config,
-                         label=f"{NAME}:   ")  # fmt: skip
-    table = Table(
-        f"Full-batch epoch as n_samples grows ({sizes['features']} features, "
-        f"{sizes['classes']} classes; network: {sizes['hidden']} tanh units)",
-        [Column("n", "n_samples", "int")]
-        + [c for name, t in RUNS for c in (
-            Column(f"{name}{t}_epoch", f"{_label(name, t)}: epoch", "seconds"),
-            Column(f"{name}{t}_sample", "per sample", "seconds"),
-            Column(f"{name}{t}_range", "range", "seconds"))],
-    )  # fmt: skip
+    label = f"{NAME}:   "
+    samples = interleave(candidates, sizes["repeats"], threads=threads, config=config, label=label)
+    per_sample = {run: {n: [t / n for t in samples[(*run, n)]] for n in n_list} for run in RUNS}
+    columns = [Column("n", "n_samples", "int")]
+    columns += [Column(f"{name}{t}", f"{name}, {blas_label(t)}", "seconds") for name, t in RUNS]
+    title = f"Time per sample of a full-batch epoch, {features} features, {classes} classes"
+    table = Table(f"{title}; network: {hidden} tanh units", columns)
     for n in n_list:
-        row = {"n": n}
-        for name, t in RUNS:
-            values = samples[name, t, n]
-            row[f"{name}{t}_epoch"] = median(values)
-            row[f"{name}{t}_sample"] = median(values) / n
-            row[f"{name}{t}_range"] = (min(values) / n, max(values) / n)
-        table.rows.append(row)
+        table.rows.append({"n": n, **{f"{m}{t}": spread(per_sample[m, t][n]) for m, t in RUNS}})
     section = Section(NAME, TITLE, _INTRO, tables=[table])
-    per_sample = {run: {n: [v / n for v in samples[(*run, n)]] for n in n_list} for run in RUNS}
-    for name, t in (run for run in RUNS if run[0] == "network"):
+    for name, t in RUNS[:2]:
         measured, low, high = spread_bounds(per_sample[name, t])
-        section.targets.append(Target(
-            f"network time per sample, slowest / fastest size, n_samples {min(n_list):,}–"
-            f"{max(n_list):,}, {blas_label(t)}", measured, TARGET_SPREAD, "<=", low, high,
-            detail="from the medians; range: the most and least favourable ends of the "
-            "sizes' ranges"))  # fmt: skip
+        section.targets.append(
+            Target(
+                f"network time per sample, slowest / fastest of n_samples {min(n_list):,}–"
+                f"{max(n_list):,}, {blas_label(t)}",
+                *(measured, TARGET_SPREAD, "<=", low, high),
+                detail="from the medians; range: from the sizes' ranges, best and worst case",
+            )
+        )
     table.notes.append(
-        f"Epoch: a fit of about {sizes['budget']} s (at least 3 epochs) / its epochs, set-up "
-        f"included; median and range of {sizes['repeats']} interleaved rounds, all sizes and "
-        f"settings in every round. X: the first n_samples rows of one `{data.source}`. "
-        "LogisticRegressionGD: `optimizer='gd', learning_rate=0.01` (ten one-vs-rest units)."
+        f"Per sample: a fit of about {sizes['budget']} s (at least 3 epochs) / its epochs / "
+        f"n_samples, set-up included; median (range) of {sizes['repeats']} interleaved rounds, "
+        f"all sizes and settings in every round. X: the first n_samples rows of one "
+        f"`{data.source}`. LogisticRegressionGD: `optimizer='gd', learning_rate=0.01`."
     )
-    section.figures.append(Figure(
-        "scaling.png", "Full-batch epoch as n_samples grows: time per sample relative to each "
-        "line's fastest size (left; flat is linear scaling) and time per epoch (right); "
-        "markers: medians, bars: range over rounds",
-        lambda fig: _draw(fig, per_sample), size=(10.0, 4.2)))  # fmt: skip
-    section.data["samples"] = {f"{name}|{blas_label(t)}|{n}": v for (name, t, n), v in samples.items()}
+    section.figures.append(
+        Figure(
+            "scaling.png",
+            "Full-batch epoch as n_samples grows: time per sample relative to each line's "
+            "fastest size (left; flat is linear scaling) and time per epoch (right); markers: "
+            "medians, bars: range over rounds",
+            lambda fig: _draw(fig, per_sample),
+            size=(10.0, 4.2),
+        )
+    )
+    section.data["samples"] = {f"{m}|{blas_label(t)}|{n}": v for (m, t, n), v in samples.items()}
     section.summary = (
         f"from {min(n_list):,} to {max(n_list):,} samples the network's time per sample varies "
-        + " and ".join(f"{t.measured:.2f}x ({t.low:.2f}–{t.high:.2f}x over the rounds) with "
-                       f"{t.name.rsplit(', ', 1)[1]}" for t in section.targets)
-        + f" (target ≤ {TARGET_SPREAD}x)."
-    )  # fmt: skip
+        + " and ".join(
+            f"{t.shown} with {blas_label(n)}" for t, (_, n) in zip(section.targets, RUNS)
+        )
+        + f" (target ≤ {TARGET_SPREAD}x; ranges: best and worst case over the rounds)."
+    )
     return section
-
-
-def _label(name, n_threads):
-    return f"{name}, {'1 thread' if n_threads == 1 else 'default threads'}"
 
 
 _INTRO = (
     "The network is full-batch plain gradient descent with tanh units, as in the hardware "
-    "section; flat time per sample means the epoch scales linearly with the data."
+    "section; flat time per sample means the epoch scales linearly with the data. Cells: "
+    "median (range over the rounds)."
 )
 
 
@@ -159,14 +154,14 @@ def _draw(figure, per_sample):
     left, right = figure.subplots(1, 2)
     for i, ((name, t), values) in enumerate(per_sample.items()):
         n = np.array(sorted(values))
-        mid = np.array([median(values[k]) for k in n])
-        low = np.array([min(values[k]) for k in n])
-        high = np.array([max(values[k]) for k in n])
+        middle, low, high = np.array([spread(values[k]) for k in n]).T
         style = dict(marker="o", capsize=3, color=f"C{i}", label=f"{name}, {blas_label(t)}")
-        best = mid.min()
-        left.errorbar(n, mid / best, yerr=[(mid - low) / best, (high - mid) / best], **style)
-        right.errorbar(n, mid * n, yerr=[(mid - low) * n, (high - mid) * n], **style)
-    left.axhline(TARGET_SPREAD, color="tab:red", linestyle=":", lw=1, label=f"target {TARGET_SPREAD}x")
+        best = middle.min()
+        left.errorbar(
+            n, middle / best, yerr=[(middle - low) / best, (high - middle) / best], **style
+        )
+        right.errorbar(n, middle * n, yerr=[(middle - low) * n, (high - middle) * n], **style)
+    left.axhline(TARGET_SPREAD, color="tab:red", ls=":", lw=1, label=f"target {TARGET_SPREAD}x")
     left.set(xscale="log", xlabel="n_samples", ylabel="time per sample / fastest size")
     right.set(xscale="log", yscale="log", xlabel="n_samples", ylabel="seconds per epoch")
     left.set_title("Time per sample (flat = linear scaling)", fontsize=10)
