@@ -9,7 +9,7 @@ import traceback
 import warnings
 
 from . import SECTIONS
-from ._core import DATA_DIR_VARIABLE, Config, MachineLoad, Section
+from ._core import DATA_DIR, Config, MachineLoad, Section
 from ._data import CAT_FILES, CAT_SHAPE, STAND_IN, cat_label, cat_source
 from ._report import write_report
 
@@ -27,7 +27,7 @@ def parse_args(argv=None):
             "targets do not change the exit status."
         ),
         epilog=(
-            f"The course's cat images: set {DATA_DIR_VARIABLE} to the directory holding "
+            f"The course's cat images: set {DATA_DIR} to the directory holding "
             f"{' and '.join(CAT_FILES)}. Without it a {STAND_IN} ({CAT_SHAPE[0]} x "
             f"{CAT_SHAPE[2]}) takes their place, and the report says so wherever it is named. "
             "The devices section needs PyTorch (pip install torch==2.13.0), the distributed "

@@ -21,7 +21,7 @@ from statistics import median
 
 #: Run sizes. 'default' is ``python -m benchmarks``; 'tiny' is the test suite's.
 MODES = ("full", "default", "quick", "tiny")
-DATA_DIR_VARIABLE = "SKNN_DATA_DIR"
+DATA_DIR = "SKNN_DATA_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: A throttled progress line (:meth:`Config.tick`) comes at most this often...
 TICK_SECONDS = 3.0
@@ -29,33 +29,29 @@ TICK_SECONDS = 3.0
 HEARTBEAT_SECONDS = 8.0
 
 
-@dataclass
 class Config:
     """What a section needs to know about the run.
 
     Parameters
     ----------
     mode : {'full', 'default', 'quick', 'tiny'}
-    data_dir : Path or None
-        Directory of the course's cat files (``$SKNN_DATA_DIR``), or None.
-    verbose : bool
+        Which of each section's size presets to run.
+    verbose : bool, default=True
         Print progress lines to stderr.
+
+    Attributes
+    ----------
+    data_dir : Path or None
+        ``$SKNN_DATA_DIR``: where the course's cat files are looked for.
     """
 
-    mode: str = "default"
-    data_dir: Path = field(
-        default_factory=lambda: (
-            Path(os.environ[DATA_DIR_VARIABLE]) if os.environ.get(DATA_DIR_VARIABLE) else None
-        )
-    )
-    verbose: bool = True
-    _start: float = field(default_factory=time.perf_counter, repr=False)
-    _last_line: float = field(default=float("-inf"), repr=False)
-    _last_message: tuple = field(default=("", 0.0), repr=False)
-
-    def __post_init__(self):
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+    def __init__(self, mode="default", verbose=True):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        self.mode, self.verbose = mode, verbose
+        self.data_dir = Path(os.environ[DATA_DIR]) if os.environ.get(DATA_DIR) else None
+        self._start = time.perf_counter()
+        self._last_line, self._last_message = float("-inf"), ("", 0.0)
 
     def pick(self, presets):
         """The entry of ``presets`` (a dict keyed by mode) for this run."""
@@ -140,9 +136,8 @@ def blas_label(n_threads):
 def timed(fn, repeat=0, n_threads=None):
     """Seconds per unit of ``fn(repeat)``, which returns its units of work (None: one).
 
-    The BLAS limit is set before the clock starts, and the garbage collector
-    is off while ``fn`` runs, as in :mod:`timeit`: a collection of someone
-    else's garbage is noise.
+    The BLAS limit is set before the clock starts; the garbage collector is off,
+    as in :mod:`timeit` (collecting someone else's garbage is noise).
     """
     enabled = gc.isenabled()
     with blas_threads(n_threads):
@@ -284,27 +279,12 @@ class Table:
 class Target:
     """A commitment of the project and the value measured against it.
 
-    Parameters
-    ----------
-    name : str
-    measured : float
-        The median (of rounds or seeds).
-    threshold : float
-    comparison : {'<=', '>='}
-    low, high : float or None
-        The range the rounds or seeds covered; None for a single figure.
-    kind : str
-        Format of the figures (see :func:`fmt`).
-    detail : str
-        How it was measured.
-    not_measured : str
-        Why this run cannot test it (too small a problem), or "".
-
-    Notes
-    -----
-    The target is met only when the whole range meets it, missed when none
-    of it does, and otherwise "within noise": one median on the right side
-    of a threshold that the repeats straddle is not a result.
+    ``measured`` is a median and ``(low, high)`` the range the rounds or seeds
+    covered (None: a single figure); ``kind`` formats them (:func:`fmt`);
+    ``not_measured`` says why this run cannot test the target, if it cannot.
+    The target is met only when the whole range meets ``measured comparison
+    threshold``, missed when none of it does, and otherwise "within noise": a
+    median on the right side of a threshold the repeats straddle is no result.
     """
 
     name: str
@@ -316,6 +296,11 @@ class Target:
     kind: str = "ratio"
     detail: str = ""
     not_measured: str = ""
+
+    @classmethod
+    def on_values(cls, name, values, threshold, op, **kwargs):
+        """A target on the median of per-round (or per-seed) values, judged over their range."""
+        return cls(name, median(values), threshold, op, min(values), max(values), **kwargs)
 
     @classmethod
     def on_ratio(cls, name, comparison, threshold, op):

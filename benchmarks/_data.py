@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sknn.datasets import load_h5
 
-from ._core import DATA_DIR_VARIABLE
+from ._core import DATA_DIR
 
 CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 #: (train rows, test rows, features) of the course's files, and of the --tiny stand-in.
@@ -69,13 +69,13 @@ def cat_source(config):
     if config.mode == "tiny":
         where = "--tiny runs on a small stand-in"
     elif config.data_dir is None:
-        where = f"{DATA_DIR_VARIABLE} is not set"
+        where = f"{DATA_DIR} is not set"
     else:
         where = f"{' and '.join(CAT_FILES)} are not in {config.data_dir}"
     return (
         f"{where}: a {cat_label(config)} from make_classification, values in [0, 1], "
         "takes the place of the course's images (its accuracies and costs say nothing "
-        f"about them); set {DATA_DIR_VARIABLE} to the directory holding "
+        f"about them); set {DATA_DIR} to the directory holding "
         f"{' and '.join(CAT_FILES)} for the real ones"
     )
 

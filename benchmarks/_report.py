@@ -78,16 +78,12 @@ def _first_field(path, name):
 
 
 def _git_commit():
-    """HEAD, marked '+dirty' when sknn/ has local changes; 'unknown' outside a checkout."""
-
-    def git(*args):
-        return subprocess.run(
-            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-
+    """HEAD, '-dirty' with local changes; 'unknown' outside a checkout (CI's scratch copy)."""
+    command = ["git", "describe", "--always", "--dirty", "--abbrev=7"]
     try:
-        dirty = git("status", "--porcelain", "--", "sknn")
-        return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
+        return subprocess.run(
+            command, cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 

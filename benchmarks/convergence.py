@@ -43,10 +43,10 @@ GAP_FLOOR = 1e-13  # relative gaps below this are rounding: plots draw them on i
 MODELS = {"LogisticRegressionGD": LogisticRegressionGD, "SoftmaxGD": SoftmaxGD}
 
 SIZES = {
-    "full": dict(datasets=(*_data.BUNDLED, "cat"), repeats=5, threads=(1, None)),
-    "default": dict(datasets=("breast_cancer", "digits", "cat"), repeats=3, threads=(1, None)),
-    "quick": dict(datasets=("breast_cancer", "digits"), repeats=1, threads=(1,)),
-    "tiny": dict(datasets=("breast_cancer",), repeats=1, threads=(1,)),
+    "full": dict(datasets=(*_data.BUNDLED, "cat"), repeats=5),
+    "default": dict(datasets=("breast_cancer", "digits", "cat"), repeats=3),
+    "quick": dict(datasets=("breast_cancer", "digits"), repeats=1),
+    "tiny": dict(datasets=("breast_cancer",), repeats=1),
 }
 
 
@@ -200,20 +200,15 @@ def _problem(data, model, alpha, sizes, config):
 
         return fit
 
-    candidates = {
-        (side, t): candidate(side) for t in sizes["threads"] for side in ("sknn", "lbfgs")
-    }
-    label = f"{NAME}:   {data.name} {model} "
-    threads = {key: key[1] for key in candidates}
+    candidates = {side: candidate(side) for side in ("sknn", "lbfgs")}
+    label, threads = f"{NAME}:   {data.name} {model} ", {"sknn": 1, "lbfgs": 1}
     s = interleave(candidates, sizes["repeats"], threads=threads, config=config, label=label)
     (ours, warned), (theirs, _) = fitted["sknn"], fitted["lbfgs"]
-    one = compare(s["sknn", 1], s["lbfgs", 1])
-    other = compare(s["sknn", None], s["lbfgs", None]) if None in sizes["threads"] else None
+    one = compare(s["sknn"], s["lbfgs"])
     row = {
         "data": data.label,
         "model": model,
         "pair": pair(one),
-        "default_threads": other and other["cell"],
         "n_iter": f"{ours.n_iter_} vs {lbfgs_iterations(theirs)}",
         "stop_reason": ours.stop_reason_ + (" (ConvergenceWarning)" if warned else ""),
         "gap": gap(ours.coef_.T, ours.intercept_),
@@ -285,9 +280,9 @@ def run(config):
     table.notes += [
         f"Fit time: medians of {sizes['repeats']} interleaved round(s) after a warm-up round, "
         "whole fits to each one's own stopping rule: sknn's defaults against lbfgs with its "
-        "default tol and max_iter=10000; the ratio's range is over the rounds. The targets "
-        "use one BLAS thread, like with like: scipy's two-thread OpenBLAS mostly measures its "
-        "threading overhead on such small problems (last column, when run).",
+        "default tol and max_iter=10000; the ratio's range is over the rounds. One BLAS "
+        "thread, like with like: scipy's two-thread OpenBLAS mostly measures its threading "
+        "overhead on such small problems (the peers section times both settings).",
         "LogisticRegressionGD with more than two classes is one-vs-rest sigmoids (the sum of "
         "K binary objectives): `OneVsRestClassifier(LogisticRegression(C))`; SoftmaxGD on "
         "two classes: `LogisticRegression(C=2/(n·alpha))`, its coefficients v mapped to the "
@@ -296,16 +291,8 @@ def run(config):
         "parameters and BLAS setting): the two tables' times differ only by the noise between "
         "their rounds.",
     ]
-    section.figures.append(
-        Figure(
-            "convergence.png",
-            "Relative gap (J − J*)/J* against time: sknn's default fit (its loss_curve_) and "
-            "lbfgs stopped after 1, 2, 4... iterations; time: iterations × each fit's median "
-            f"time per iteration, {blas_label(1)}; gaps below {GAP_FLOOR:g} drawn on that floor",
-            lambda fig: _draw(fig, curves),
-            size=(10.0, 2.9 * len(sizes["datasets"]) + 0.6),
-        )
-    )
+    size = (10.0, 2.9 * len(sizes["datasets"]) + 0.6)
+    section.figures.append(Figure("convergence.png", _CAPTION, lambda f: _draw(f, curves), size))
     section.summary = (
         f"default fit against lbfgs, {blas_label(1)}: "
         + "; ".join(
@@ -316,6 +303,11 @@ def run(config):
     return section
 
 
+_CAPTION = (
+    "Relative gap (J − J*)/J* against time: sknn's default fit (its loss_curve_) and lbfgs "
+    "stopped after 1, 2, 4... iterations; time: iterations × each fit's median time per "
+    f"iteration, 1 BLAS thread; gaps below {GAP_FLOOR:g} are drawn on that floor"
+)
 _INTRO = (
     "J = mean log-loss + {alpha:g}/2 ‖W‖² (sknn's default alpha, intercept unpenalised). J* "
     "comes from scipy's L-BFGS at a tight tolerance (gtol 1e-13, restarted until it gains "
@@ -328,7 +320,6 @@ _COLUMNS = [
     Column("data", "data"),
     Column("model", "model"),
     Column("pair", "fit time: default vs lbfgs = ratio (range), 1 BLAS thread"),
-    Column("default_threads", "ratio, default BLAS threads", "ratio"),
     Column("n_iter", "iterations: default vs lbfgs"),
     Column("stop_reason", "default: stop_reason_"),
     Column("gap", "default: gap to J*", "sci"),

@@ -182,7 +182,8 @@ def run(config):
         f"fit_dask of LogisticRegressionGD() on {max(workers)} workers against the fit in memory: "
         f"{rows[last]['pair']}, the same model (|Δ coef| {rows[last]['coef']:.0e}, gap to J* "
         f"{rows[last]['gap']:.0e}, {rows[last]['stop_reason']}); partial_fit_blocks against "
-        f"partial_fit on the same blocks: {rows[blocks]['pair']}, |Δ coef| {rows[blocks]['coef']:.0e}."
+        f"partial_fit on the same blocks: {rows[blocks]['pair']}, "
+        f"|Δ coef| {rows[blocks]['coef']:.0e}."
     )
     return section
 

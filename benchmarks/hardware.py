@@ -30,43 +30,23 @@ SIZES = {
 }
 
 
-def full_batch_network(hidden, max_iter):
-    """The network the hardware, devices and scaling sections time: full-batch plain GD, tanh.
+#: What sets the network's epoch, spelled out so that the hardware, devices and scaling
+#: sections time the same thing whatever the defaults become: full-batch plain GD, tanh.
+NETWORK = dict(activation="tanh", optimizer="gd", batch_size=None, learning_rate=0.01, tol=None)
+#: MLPClassifier doing the same work: full batch, plain GD, no shuffling, no early stop.
+MLP = dict(activation="tanh", solver="sgd", learning_rate_init=0.01, alpha=1e-4, tol=0.0)
+MLP.update(momentum=0.0, nesterovs_momentum=False, shuffle=False)
 
-    Every parameter that changes an epoch's work is spelled out, so that the
-    sections time the same thing whatever the defaults become.
-    """
-    return ShallowNNClassifier(
-        hidden,
-        activation="tanh",
-        optimizer="gd",
-        batch_size=None,
-        learning_rate=0.01,
-        alpha=1e-4,
-        tol=None,
-        early_stopping=False,
-        max_iter=max_iter,
-        random_state=0,
-    )
+
+def full_batch_network(hidden, max_iter):
+    """The network the hardware, devices and scaling sections time (:data:`NETWORK`)."""
+    return ShallowNNClassifier(hidden, alpha=1e-4, max_iter=max_iter, random_state=0, **NETWORK)
 
 
 def matched_mlp(hidden, n_samples, max_iter):
-    """MLPClassifier doing the network's work: full batch, plain GD, no shuffle, no early stop."""
-    return MLPClassifier(
-        (hidden,),
-        activation="tanh",
-        solver="sgd",
-        batch_size=n_samples,
-        momentum=0.0,
-        nesterovs_momentum=False,
-        shuffle=False,
-        learning_rate_init=0.01,
-        alpha=1e-4,
-        tol=0.0,
-        max_iter=max_iter,
-        n_iter_no_change=max_iter + 1,
-        random_state=0,
-    )
+    """MLPClassifier doing the network's work (:data:`MLP`), exactly ``max_iter`` epochs."""
+    stop = dict(max_iter=max_iter, n_iter_no_change=max_iter + 1)
+    return MLPClassifier((hidden,), batch_size=n_samples, random_state=0, **MLP, **stop)
 
 
 def epoch_flops(m, n, h, k):

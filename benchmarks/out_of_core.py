@@ -9,6 +9,7 @@ resident memory of that process (``VmHWM``) is the training's alone. The
 same is done on a file half the size: bounded memory means the same peak.
 """
 
+import functools
 import json
 import os
 import subprocess
@@ -93,17 +94,13 @@ def worker_main(spec):
     print(json.dumps({**result, "accuracy": float(estimator.score(X_test, y_test))}))
 
 
-_WORKER = "import json, sys; from benchmarks.out_of_core import worker_main as w; w(json.loads(sys.argv[1]))"
-
-
 def _train(spec):
     """Run :func:`worker_main` in a fresh interpreter; return its result."""
+    code = "import json, sys, benchmarks.out_of_core as m; m.worker_main(json.loads(sys.argv[1]))"
     path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     done = subprocess.run(
-        [sys.executable, "-c", _WORKER, json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": path},
+        [sys.executable, "-c", code, json.dumps(spec)], capture_output=True, text=True, env=env
     )
     if done.returncode:
         raise RuntimeError(f"the training process failed:\n{done.stderr}")
@@ -150,24 +147,16 @@ def run(config):
                 config.progress(f"{NAME}: training {model} on the {label} file")
                 _evict(path)
                 spec = dict(estimator=model, params=params, path=path, test_path=test_path)
-                runs[model, label] = _train(
-                    {**spec, "chunk_rows": sizes["chunk_rows"], "epochs": sizes["epochs"]}
-                )
+                spec.update(chunk_rows=sizes["chunk_rows"], epochs=sizes["epochs"])
+                runs[model, label] = _train(spec)
             os.remove(path)  # the disk holds one training file at a time
     section = Section(NAME, TITLE, _INTRO, tables=[_table(sizes, models, files, runs)])
     section.targets = _targets(config.mode, models, files, runs)
     section.data.update(
         sizes=sizes, files=files, runs={f"{m}|{f}": r for (m, f), r in runs.items()}
     )
-    section.figures.append(
-        Figure(
-            "out_of_core.png",
-            "Resident memory of the training process as it reads the full file (left) and the "
-            "half-size one (right): the peak so far (solid) and the RSS after each chunk (faint)",
-            lambda fig: _draw(fig, models, files, runs),
-            size=(10.0, 4.2),
-        )
-    )
+    draw = functools.partial(_draw, models=models, files=files, runs=runs)
+    section.figures.append(Figure("out_of_core.png", _CAPTION, draw, (10.0, 4.2)))
     growth, peak = section.targets[0], max(r["peak"] for r in runs.values())
     section.summary = (
         f"partial_fit over a {format_bytes(files['full']['bytes'])} HDF5 file peaks at "
@@ -185,20 +174,14 @@ def _table(sizes, models, files, runs):
     table = Table("Out-of-core training: memory, speed and held-out accuracy", _COLUMNS)
     for (model, label), result in runs.items():
         increase = result["peak"] - result["baseline"]
-        table.rows.append(
-            {
-                "model": model,
-                "file": f"{label}, {format_bytes(files[label]['bytes'])}",
-                "rows_per_second": round(result["rows_trained"] / result["train_seconds"]),
-                "read_share": result["read_seconds"] / result["train_seconds"],
-                "baseline": result["baseline"],
-                "peak": result["peak"],
-                "increase": increase,
-                "over_chunk": increase / chunk_bytes,
-                "over_file": result["peak"] / files[label]["bytes"],
-                "accuracy": result["accuracy"],
-            }
+        row = dict(model=model, file=f"{label}, {format_bytes(files[label]['bytes'])}")
+        row.update(baseline=result["baseline"], peak=result["peak"], increase=increase)
+        row.update(
+            over_chunk=increase / chunk_bytes, over_file=result["peak"] / files[label]["bytes"]
         )
+        row["rows_per_second"] = round(result["rows_trained"] / result["train_seconds"])
+        row["read_share"] = result["read_seconds"] / result["train_seconds"]
+        table.rows.append({**row, "accuracy": result["accuracy"]})
     described = "; ".join(
         f"{m}({', '.join(f'{k}={v!r}' for k, v in params.items())})" for m, params in models.items()
     )
@@ -223,29 +206,25 @@ def _targets(mode, models, files, runs):
     worst = max(growth, key=growth.get)
     full = files["full"]["bytes"]
     heaviest = max(models, key=lambda m: runs[m, "full"]["peak"])
-    too_small = (
-        f"a {format_bytes(full)} file weighs less than the interpreter and its libraries; "
-        "--full writes 2 GiB"
+    small = f"a {format_bytes(full)} file weighs less than Python and its libraries; --full: 2 GiB"
+    growth_name = "out-of-core RSS increase, full / half-size file"
+    detail = f"worst model {worst}; same chunks; increases floored at 1 MiB"
+    growth_target = Target(growth_name, growth[worst], TARGET_GROWTH, "<=", detail=detail)
+    peak_name, peak = (
+        f"out-of-core peak RSS / file size ({format_bytes(full)})",
+        runs[heaviest, "full"]["peak"],
     )
-    return [
-        Target(
-            "out-of-core RSS increase, full file / half-size file",
-            growth[worst],
-            TARGET_GROWTH,
-            "<=",
-            detail=f"worst model {worst}; same chunks; increases floored at 1 MiB",
-        ),
-        Target(
-            f"out-of-core peak RSS / file size ({format_bytes(full)})",
-            runs[heaviest, "full"]["peak"] / full,
-            TARGET_PEAK_OVER_FILE,
-            "<=",
-            detail=f"worst model {heaviest}",
-            not_measured="" if mode == "full" else too_small,
-        ),
-    ]
+    peak_target = Target(
+        peak_name, peak / full, TARGET_PEAK_OVER_FILE, "<=", detail=f"worst model {heaviest}"
+    )
+    peak_target.not_measured = "" if mode == "full" else small
+    return [growth_target, peak_target]
 
 
+_CAPTION = (
+    "Resident memory of the training process as it reads the full file (left) and the "
+    "half-size one (right): the peak so far (solid) and the RSS after each chunk (faint)"
+)
 _INTRO = (
     "Training on data that need not fit in memory. Bounded memory means a peak set by the "
     "chunk size, not by the file: the half-size file shows it. Only with --full is the file "

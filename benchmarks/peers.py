@@ -233,25 +233,20 @@ def _network_targets(label, times, records):
     """The issue's floors for the network against MLPClassifier on one data set."""
     net, mlp = records[NET], records[MLP]
     clean = sum(r["stop_reason"] == "converged" and not r["warned"] for r in net)
-    gaps = spread([a["accuracy"] - b["accuracy"] for a, b in zip(net, mlp)])
-    ratio = compare(times[NET], times[MLP])
+    gaps = [a["accuracy"] - b["accuracy"] for a, b in zip(net, mlp)]
+    ratio, name = compare(times[NET], times[MLP]), f"network fit time / MLPClassifier's, {label}"
     return [
         Target(f"network 'converged', no warning, {label}", clean, len(net), ">=", kind="int"),
-        Target(
+        Target.on_values(
             f"network accuracy − MLPClassifier's, {label}",
-            gaps[0],
+            gaps,
             -ACCURACY_MARGIN,
             ">=",
-            *gaps[1:],
             kind="accuracy",
             detail="paired by seed",
         ),
-        Target.on_ratio(
-            f"network fit time / MLPClassifier's, {label} (floor)", ratio, TIME_FLOOR, "<="
-        ),
-        Target.on_ratio(
-            f"network fit time / MLPClassifier's, {label} (goal)", ratio, TIME_GOAL, "<="
-        ),
+        Target.on_ratio(f"{name} (floor)", ratio, TIME_FLOOR, "<="),
+        Target.on_ratio(f"{name} (goal)", ratio, TIME_GOAL, "<="),
     ]
 
 
@@ -264,17 +259,8 @@ def _cat_table(config, sizes, section):
     config.progress(f"{NAME}: the network's defaults on the {data.label}")
     times, records = measure(data, [NET], sizes["cat"], 1, config)
     table.rows.append({"data": data.label, **_row(NET, times[NET], records[NET])})
-    accuracy = spread([r["accuracy"] for r in records[NET]])
-    section.targets.append(
-        Target(
-            f"network test accuracy on the {data.label}",
-            accuracy[0],
-            CAT_FLOOR,
-            ">=",
-            *accuracy[1:],
-            kind="accuracy",
-        )
-    )
+    accuracies, name = [r["accuracy"] for r in records[NET]], f"network test accuracy, {data.label}"
+    section.targets.append(Target.on_values(name, accuracies, CAT_FLOOR, ">=", kind="accuracy"))
     table.notes.append(
         f"`ShallowNNClassifier(random_state=seed)`, {sizes['cat']} seed(s), {blas_label(1)}: "
         f"the pixels / 255 (the course's scaling); floor {CAT_FLOOR}."
@@ -291,18 +277,11 @@ def _multilabel_table(config, sizes, section):
     for name in names:
         table.rows.append({"data": data.label, **_row(name, times[name], records[name])})
         if name != MLP:
-            gaps = spread(
-                [a["accuracy"] - b["accuracy"] for a, b in zip(records[name], records[MLP])]
-            )
+            gaps = [a["accuracy"] - b["accuracy"] for a, b in zip(records[name], records[MLP])]
+            target = f"{name} subset accuracy − MLPClassifier's, {data.label}"
             section.targets.append(
-                Target(
-                    f"{name} subset accuracy − MLPClassifier's, {data.label}",
-                    gaps[0],
-                    -MULTILABEL_MARGIN,
-                    ">=",
-                    *gaps[1:],
-                    kind="accuracy",
-                    detail="paired by seed",
+                Target.on_values(
+                    target, gaps, -MULTILABEL_MARGIN, ">=", kind="accuracy", detail="paired by seed"
                 )
             )
     table.notes.append(

@@ -1,17 +1,14 @@
 """Section ``scaling``: time per epoch and per sample as the number of samples grows.
 
-Full-batch epochs of the network (with BLAS limited to one thread and with
-its default threads) and of logistic regression, on prefixes of one
-generated problem. An epoch's work is proportional to n_samples, so the
-time per sample should stay flat: small sizes pay an epoch's fixed Python
-cost, large ones the memory traffic.
+Full-batch epochs of the network, with BLAS limited to one thread and with
+its default threads, on prefixes of one generated problem. An epoch's work is
+proportional to n_samples, so the time per sample should stay flat: small
+sizes pay an epoch's fixed Python cost, large ones the memory traffic.
 """
 
 import math
 
 import numpy as np
-
-from sknn import LogisticRegressionGD
 
 from . import _data
 from ._core import (
@@ -31,8 +28,8 @@ from .hardware import fit_epochs, full_batch_network
 NAME = "scaling"
 TITLE = "Scaling: time per sample as n_samples grows"
 TARGET_SPREAD = 1.5
-#: (model, BLAS threads) of the sweep; None is the default thread count.
-RUNS = (("network", 1), ("network", None), ("LogisticRegressionGD", None))
+#: BLAS threads of the sweep's two lines; None is the default thread count.
+THREADS = (1, None)
 
 # n: the sizes; budget: seconds each timed fit should last; shape: (features, hidden
 # units, classes) of the problem.
@@ -42,12 +39,6 @@ SIZES = {
     "quick": dict(n=(1000, 3000, 10**4), budget=0.04, repeats=2),
     "tiny": dict(n=(200, 400), budget=0.005, repeats=2, shape=(10, 8, 3)),
 }
-
-
-def _model(name, hidden, max_iter):
-    if name == "network":
-        return full_batch_network(hidden, max_iter)
-    return LogisticRegressionGD(learning_rate=0.01, optimizer="gd", tol=None, max_iter=max_iter)
 
 
 def spread_bounds(per_sample):
@@ -87,62 +78,55 @@ def run(config):
     config.progress(f"{NAME}: generating {max(n_list):,} x {features}")
     data = _data.generated(max(n_list), features, classes)
     candidates, threads = {}, {}
-    for name, n_threads in RUNS:
+    for n_threads in THREADS:
         for n in n_list:
             X, y = data.X_train[:n], data.y_train[:n]
             # A 2-epoch probe sets the length of the timed fit to about the budget.
-            probe = timed(fit_epochs(_model(name, hidden, 2), X, y), n_threads=n_threads)
+            probe = timed(fit_epochs(full_batch_network(hidden, 2), X, y), n_threads=n_threads)
             epochs = min(2000, max(3, math.ceil(sizes["budget"] / probe)))
-            candidates[name, n_threads, n] = fit_epochs(_model(name, hidden, epochs), X, y)
-            threads[name, n_threads, n] = n_threads
-        config.tick(f"{NAME}:   calibrated {name}, {blas_label(n_threads)}")
+            candidates[n_threads, n] = fit_epochs(full_batch_network(hidden, epochs), X, y)
+            threads[n_threads, n] = n_threads
+        config.tick(f"{NAME}:   calibrated, {blas_label(n_threads)}")
     label = f"{NAME}:   "
     samples = interleave(candidates, sizes["repeats"], threads=threads, config=config, label=label)
-    per_sample = {run: {n: [t / n for t in samples[(*run, n)]] for n in n_list} for run in RUNS}
+    per_sample = {t: {n: [s / n for s in samples[t, n]] for n in n_list} for t in THREADS}
     columns = [Column("n", "n_samples", "int")]
-    columns += [Column(f"{name}{t}", f"{name}, {blas_label(t)}", "seconds") for name, t in RUNS]
-    title = f"Time per sample of a full-batch epoch, {features} features, {classes} classes"
-    table = Table(f"{title}; network: {hidden} tanh units", columns)
+    columns += [Column(str(t), f"per sample, {blas_label(t)}", "seconds") for t in THREADS]
+    title = f"Full-batch epoch time per sample, {features} features, {hidden} tanh units"
+    table = Table(f"{title}, {classes} classes", columns)
     for n in n_list:
-        table.rows.append({"n": n, **{f"{m}{t}": spread(per_sample[m, t][n]) for m, t in RUNS}})
+        table.rows.append({"n": n, **{str(t): spread(per_sample[t][n]) for t in THREADS}})
     section = Section(NAME, TITLE, _INTRO, tables=[table])
-    for name, t in RUNS[:2]:
-        measured, low, high = spread_bounds(per_sample[name, t])
+    detail = "from the medians; range: from the sizes' ranges, best and worst case"
+    for t in THREADS:
+        name = f"time per sample, slowest / fastest n_samples, {blas_label(t)}"
+        bounds = spread_bounds(per_sample[t])
         section.targets.append(
-            Target(
-                f"network time per sample, slowest / fastest of n_samples {min(n_list):,}–"
-                f"{max(n_list):,}, {blas_label(t)}",
-                *(measured, TARGET_SPREAD, "<=", low, high),
-                detail="from the medians; range: from the sizes' ranges, best and worst case",
-            )
+            Target(name, bounds[0], TARGET_SPREAD, "<=", *bounds[1:], detail=detail)
         )
     table.notes.append(
         f"Per sample: a fit of about {sizes['budget']} s (at least 3 epochs) / its epochs / "
         f"n_samples, set-up included; median (range) of {sizes['repeats']} interleaved rounds, "
         f"all sizes and settings in every round. X: the first n_samples rows of one "
-        f"`{data.source}`. LogisticRegressionGD: `optimizer='gd', learning_rate=0.01`."
+        f"`{data.source}`."
     )
     section.figures.append(
-        Figure(
-            "scaling.png",
-            "Full-batch epoch as n_samples grows: time per sample relative to each line's "
-            "fastest size (left; flat is linear scaling) and time per epoch (right); markers: "
-            "medians, bars: range over rounds",
-            lambda fig: _draw(fig, per_sample),
-            size=(10.0, 4.2),
-        )
+        Figure("scaling.png", _CAPTION, lambda f: _draw(f, per_sample), (10, 4.2))
     )
-    section.data["samples"] = {f"{m}|{blas_label(t)}|{n}": v for (m, t, n), v in samples.items()}
+    section.data["samples"] = {f"{blas_label(t)}|{n}": v for (t, n), v in samples.items()}
     section.summary = (
         f"from {min(n_list):,} to {max(n_list):,} samples the network's time per sample varies "
-        + " and ".join(
-            f"{t.shown} with {blas_label(n)}" for t, (_, n) in zip(section.targets, RUNS)
-        )
+        + " and ".join(f"{t.shown} with {blas_label(n)}" for t, n in zip(section.targets, THREADS))
         + f" (target ≤ {TARGET_SPREAD}x; ranges: best and worst case over the rounds)."
     )
     return section
 
 
+_CAPTION = (
+    "Full-batch epoch as n_samples grows: time per sample relative to each line's fastest "
+    "size (left; flat is linear scaling) and time per epoch (right); markers: medians, bars: "
+    "range over rounds"
+)
 _INTRO = (
     "The network is full-batch plain gradient descent with tanh units, as in the hardware "
     "section; flat time per sample means the epoch scales linearly with the data. Cells: "
@@ -152,10 +136,10 @@ _INTRO = (
 
 def _draw(figure, per_sample):
     left, right = figure.subplots(1, 2)
-    for i, ((name, t), values) in enumerate(per_sample.items()):
+    for i, (t, values) in enumerate(per_sample.items()):
         n = np.array(sorted(values))
         middle, low, high = np.array([spread(values[k]) for k in n]).T
-        style = dict(marker="o", capsize=3, color=f"C{i}", label=f"{name}, {blas_label(t)}")
+        style = dict(marker="o", capsize=3, color=f"C{i}", label=f"network, {blas_label(t)}")
         best = middle.min()
         left.errorbar(
             n, middle / best, yerr=[(middle - low) / best, (high - middle) / best], **style

@@ -11,6 +11,7 @@ regression on the cat images is reproduced along the way.
 """
 
 import copy
+import functools
 import textwrap
 
 import numpy as np
@@ -50,28 +51,15 @@ def _cases(config):
     network = ShallowNNClassifier(
         hidden, activation="tanh", init="normal", learning_rate=0.1, random_state=0, **fixed
     )
+    lr = LogisticRegressionGD(learning_rate=0.005, **fixed)
+    softmax, net_name = (
+        SoftmaxGD(learning_rate=0.1, **fixed),
+        f"ShallowNNClassifier ({hidden} tanh)",
+    )
     return [
-        (
-            "LogisticRegressionGD",
-            _data.cat(config),
-            LogisticRegressionGD(learning_rate=0.005, **fixed),
-            sizes["lr"],
-            ("float64", "float32"),
-        ),
-        (
-            "SoftmaxGD",
-            _data.bundled("digits"),
-            SoftmaxGD(learning_rate=0.1, **fixed),
-            sizes["softmax"],
-            ("float64",),
-        ),
-        (
-            f"ShallowNNClassifier ({hidden} tanh)",
-            _data.generated(m, n, k),
-            network,
-            sizes["net"],
-            ("float64",),
-        ),
+        ("LogisticRegressionGD", _data.cat(config), lr, sizes["lr"], ("float64", "float32")),
+        ("SoftmaxGD", _data.bundled("digits"), softmax, sizes["softmax"], ("float64",)),
+        (net_name, _data.generated(m, n, k), network, sizes["net"], ("float64",)),
     ]
 
 
@@ -188,15 +176,8 @@ def run(config):
         "`alpha=0`, the course's learning rates. Loss: the loops' at the fitted weights, "
         "against sknn's from one more warm-started iteration (`loss_curve_[-1]`)."
     )
-    section.figures.append(
-        Figure(
-            "vectorization.png",
-            "Speed-up per gradient-descent iteration of the vectorized estimators over the "
-            "course's loops (log scale; bars: median, whiskers: range over rounds)",
-            lambda fig: _draw(fig, table.rows),
-            size=(8.0, 4.6),
-        )
-    )
+    draw = functools.partial(_draw, rows=table.rows)
+    section.figures.append(Figure("vectorization.png", _CAPTION, draw, (8.0, 4.6)))
     worst = max(r["loss_diff"] for r in table.rows if "loss_diff" in r)
     section.summary = (
         "per iteration, "
@@ -230,22 +211,22 @@ def _course_table(config, data, estimator):
     columns += [Column("sknn", f"sknn on the {data.label}"), Column("agrees", "agrees")]
     table = Table(f"The course's logistic regression, on the {data.label}", columns, rows)
     if len(curve) < 2000:
-        verdict = (
-            f"The course's 2000 iterations run only in default and --full runs (`{COURSE_CALL}`)."
-        )
+        table.notes.append("The course's 2000 iterations run in default and --full runs only.")
     elif not real:
-        verdict = (
-            f"The course's costs need its images ({_data.DATA_DIR_VARIABLE}); on the "
-            f"{data.label} they are not comparable."
-        )
-    elif all(row["agrees"] == "yes" for row in rows):
-        verdict = f"`{COURSE_CALL}` reproduces the course's costs and accuracies."
+        table.notes.append(f"The course's figures need its images ({_data.DATA_DIR}).")
     else:
-        verdict = f"`{COURSE_CALL}` does NOT reproduce the course's costs and accuracies."
-    table.notes.append(verdict)
+        agree = all(row["agrees"] == "yes" for row in rows)
+        table.notes.append(
+            f"`{COURSE_CALL}` {'reproduces' if agree else 'does NOT reproduce'} "
+            "the course's costs and accuracies."
+        )
     return table
 
 
+_CAPTION = (
+    "Speed-up per gradient-descent iteration of the vectorized estimators over the course's "
+    "loops (log scale; bars: median, whiskers: range over rounds)"
+)
 _INTRO = (
     "What removing the Python loops buys: `sknn.reference`'s loop versions (as the course "
     "writes them before vectorizing) against the vectorized estimators, on the same data, "
@@ -268,21 +249,11 @@ def _draw(figure, rows):
     x = np.arange(len(rows))
     ax.bar(x, middle, yerr=[middle - low, high - middle], capsize=4, color="tab:blue")
     for i, value in enumerate(middle):
-        ax.annotate(
-            f"{value:,.0f}x",
-            (i, high[i]),
-            xytext=(0, 4),
-            textcoords="offset points",
-            ha="center",
-            fontsize=8,
-        )
+        ax.annotate(f"{value:,.0f}x", (i, high[i] * 1.1), ha="center", va="bottom", fontsize=8)
     label = f"target for LogisticRegressionGD float64 ({TARGET_SPEEDUP:.0f}x)"
     ax.axhline(TARGET_SPEEDUP, color="tab:red", linestyle="--", lw=1, label=label)
-    names = [
-        f"{r['model'].split()[0]}\n{r['dtype']}\n" + "\n".join(textwrap.wrap(r["data"], 26))
-        for r in rows
-    ]
-    ax.set_xticks(x, names, fontsize=7.5)
+    wrap = [textwrap.fill(f"{r['model'].split()[0]} {r['dtype']} on {r['data']}", 26) for r in rows]
+    ax.set_xticks(x, wrap, fontsize=7.5)
     ax.set(yscale="log", ylim=(1, max(high.max(), TARGET_SPEEDUP) * 5))
     ax.set_ylabel("loop time / vectorized time per iteration")
     ax.set_title("Vectorized estimators against the course's loops, per iteration", fontsize=10)
