@@ -225,11 +225,13 @@ def pair(comparison, kind="seconds"):
 class MachineLoad:
     """The share of the machine's CPU time others used (and the hypervisor stole) since creation.
 
-    Reads /proc/stat; off Linux every figure is None.
+    "Others" excludes this process and the children it waited for (the
+    training subprocesses, the Dask workers). Reads /proc/stat; off Linux
+    every figure is None.
     """
 
     def __init__(self):
-        self._begin = (_proc_stat(), time.process_time())
+        self._begin = (_proc_stat(), sum(os.times()[:4]))
 
     def stop(self):
         """Return ``{'others': fraction or None, 'steal': fraction or None}``."""
@@ -237,7 +239,7 @@ class MachineLoad:
         if before is None or after is None or after["total"] <= before["total"]:
             return {"others": None, "steal": None}
         total = after["total"] - before["total"]
-        own = (time.process_time() - own_before) * os.sysconf("SC_CLK_TCK")
+        own = (sum(os.times()[:4]) - own_before) * os.sysconf("SC_CLK_TCK")
         busy = after["busy"] - before["busy"]
         return {
             "others": min(1.0, max(0.0, busy - own) / total),

@@ -156,7 +156,7 @@ def run(config):
         sizes=sizes, files=files, runs={f"{m}|{f}": r for (m, f), r in runs.items()}
     )
     draw = functools.partial(_draw, models=models, files=files, runs=runs)
-    section.figures.append(Figure("out_of_core.png", _CAPTION, draw, (10.0, 4.2)))
+    section.figures.append(Figure("out_of_core.png", _CAPTION, draw, (10.0, 4.6)))
     growth, peak = section.targets[0], max(r["peak"] for r in runs.values())
     section.summary = (
         f"partial_fit over a {format_bytes(files['full']['bytes'])} HDF5 file peaks at "
@@ -255,7 +255,7 @@ def _draw(figure, models, files, runs):
             ax.plot(read, trace[:, 1] / 2**20, **faint)
         ax.set_xlabel("data read so far (MiB)")
         ax.set_title(f"{label} file, {format_bytes(files[label]['bytes'])}", fontsize=10)
-    top = max(r["peak"] for r in runs.values()) / 2**20
-    axes[0].set_ylim(0, 1.3 * top)  # headroom for the legend above the lines
+    axes[0].set_ylim(0, 1.1 * max(r["peak"] for r in runs.values()) / 2**20)
     axes[0].set_ylabel("resident memory (MiB)")
-    axes[0].legend(fontsize=7, loc="upper left", ncol=2)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=8)

@@ -135,6 +135,8 @@ _INTRO = (
 
 
 def _draw(figure, per_sample):
+    from matplotlib.ticker import LogLocator, NullFormatter  # optional: only when plotting
+
     left, right = figure.subplots(1, 2)
     for i, (t, values) in enumerate(per_sample.items()):
         n = np.array(sorted(values))
@@ -146,8 +148,12 @@ def _draw(figure, per_sample):
         )
         right.errorbar(n, middle * n, yerr=[(middle - low) * n, (high - middle) * n], **style)
     left.axhline(TARGET_SPREAD, color="tab:red", ls=":", lw=1, label=f"target {TARGET_SPREAD}x")
-    left.set(xscale="log", xlabel="n_samples", ylabel="time per sample / fastest size")
+    left.set(xscale="log", yscale="log", xlabel="n_samples", ylabel="per sample / fastest size")
+    # Log scale, so that load spikes do not flatten the lines; ticks at 1, 1.5, 2, 3, 5 x 10^k.
+    left.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 5.0)))
+    left.yaxis.set_major_formatter(lambda value, _: f"{value:g}x")
+    left.yaxis.set_minor_formatter(NullFormatter())
     right.set(xscale="log", yscale="log", xlabel="n_samples", ylabel="seconds per epoch")
-    left.set_title("Time per sample (flat = linear scaling)", fontsize=10)
+    left.set_title("Time per sample (log scale; flat = linear scaling)", fontsize=10)
     right.set_title("Time per epoch", fontsize=10)
     left.legend(fontsize=7)
