@@ -32,7 +32,7 @@ ARRAY_API_COMMAND = "SCIPY_ARRAY_API=1 python -m benchmarks --sections devices"
 SIZES = {
     "full": dict(shape=(20000, 784, 10), hidden=128, epochs=5, linear="digits", repeats=5),
     "default": dict(shape=(5000, 784, 10), hidden=128, epochs=5, linear="digits", repeats=3),
-    "quick": dict(shape=(2000, 256, 10), hidden=64, epochs=5, linear="digits", repeats=2),
+    "quick": dict(shape=(1000, 256, 10), hidden=64, epochs=3, linear="iris", repeats=1),
     "tiny": dict(shape=(300, 50, 3), hidden=16, epochs=3, linear="iris", repeats=1),
 }
 

@@ -39,8 +39,8 @@ FIT, BLOCKS = "fit, in memory", "partial_fit per block, in memory"
 SIZES = {
     "full": dict(n_rows=60_000, n_features=1_000, block_rows=5_000, repeats=3),  # 480 MB
     "default": dict(n_rows=100_000, n_features=100, block_rows=10_000, repeats=3),  # 80 MB
-    "quick": dict(n_rows=20_000, n_features=50, block_rows=5_000, repeats=1),
-    # One cluster: starting worker processes costs seconds.
+    # Smoke runs start one cluster: worker processes take seconds to start.
+    "quick": dict(n_rows=20_000, n_features=50, block_rows=5_000, repeats=1, workers=(2,)),
     "tiny": dict(n_rows=2_000, n_features=10, block_rows=500, repeats=1, workers=(2,)),
 }
 

@@ -25,7 +25,7 @@ TARGET_OVER_MLP = 0.9
 SIZES = {
     "full": dict(shape=(20000, 784, 10), hidden=128, epochs=5, square=2048, repeats=5),
     "default": dict(shape=(5000, 784, 10), hidden=128, epochs=5, square=2048, repeats=5),
-    "quick": dict(shape=(2000, 256, 10), hidden=64, epochs=10, square=1024, repeats=3),
+    "quick": dict(shape=(1000, 256, 10), hidden=64, epochs=5, square=512, repeats=2),
     "tiny": dict(shape=(300, 50, 3), hidden=16, epochs=3, square=128, repeats=1),
 }
 

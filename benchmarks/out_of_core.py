@@ -34,8 +34,8 @@ SIZES = {
     "full": dict(n_rows=350_000, n_features=784, chunk_rows=10_000, epochs=2, n_test=10_000),
     # 70,000 x 784: 440 MB (419 MiB) of X and y.
     "default": dict(n_rows=70_000, n_features=784, chunk_rows=5_000, epochs=1, n_test=5_000),
-    "quick": dict(n_rows=8_000, n_features=784, chunk_rows=1_000, epochs=1, n_test=2_000),
-    # One model: a training process costs seconds of imports.
+    # Smoke runs train one model: a training process costs seconds of imports.
+    "quick": dict(n_rows=8_000, n_features=784, chunk_rows=1_000, epochs=1, n_test=2_000, models=1),
     "tiny": dict(n_rows=2_000, n_features=200, chunk_rows=250, epochs=1, n_test=500, models=1),
 }
 MODELS = {
