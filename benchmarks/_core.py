@@ -119,17 +119,11 @@ def blas_threads(n_threads):
     return _controller().limit(limits=n_threads, user_api="blas")
 
 
-def default_blas_threads():
-    """Thread count of the first BLAS threadpoolctl finds, or None."""
-    from threadpoolctl import threadpool_info
-
-    return next((p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"), None)
-
-
 def blas_label(n_threads):
     """How tables name a BLAS thread setting: '1 BLAS thread', 'default BLAS threads (2)'."""
     if n_threads is None:
-        return f"default BLAS threads ({default_blas_threads()})"
+        pools = _controller().select(user_api="blas").info()
+        return f"default BLAS threads ({pools[0]['num_threads'] if pools else '?'})"
     return f"{n_threads} BLAS thread" + ("s" if n_threads > 1 else "")
 
 
