@@ -35,7 +35,7 @@ THREADS = (1, None)
 # units, classes) of the problem.
 SIZES = {
     "full": dict(n=(1000, 3000, 10**4, 3 * 10**4, 10**5, 3 * 10**5, 10**6), budget=0.3, repeats=5),
-    "default": dict(n=(1000, 3000, 10**4, 3 * 10**4, 10**5), budget=0.12, repeats=5),
+    "default": dict(n=(1000, 3000, 10**4, 3 * 10**4, 10**5), budget=0.1, repeats=4),
     "quick": dict(n=(1000, 3000, 10**4), budget=0.04, repeats=2),
     "tiny": dict(n=(200, 400), budget=0.005, repeats=2, shape=(10, 8, 3)),
 }
