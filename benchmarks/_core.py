@@ -14,10 +14,13 @@ import os
 import sys
 import threading
 import time
+import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
+
+from sklearn.exceptions import ConvergenceWarning
 
 #: Run sizes. 'default' is ``python -m benchmarks``; 'tiny' is the test suite's.
 MODES = ("full", "default", "quick", "tiny")
@@ -186,6 +189,14 @@ def interleave(candidates, repeats, *, warmup=1, threads=None, config=None, labe
         if config:
             config.progress(f"{label}round {repeat + 1}/{repeats} done")
     return samples
+
+
+def fit_warned(estimator, X, y):
+    """Fit; return the estimator and whether it raised a ConvergenceWarning."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        estimator.fit(X, y)
+    return estimator, any(issubclass(w.category, ConvergenceWarning) for w in caught)
 
 
 def spread(values):

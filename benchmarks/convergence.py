@@ -31,6 +31,7 @@ from ._core import (
     blas_label,
     blas_threads,
     compare,
+    fit_warned,
     interleave,
     pair,
 )
@@ -175,17 +176,11 @@ def _problem(data, model, alpha, sizes, config):
 
     def candidate(side):
         def fit(_):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ConvergenceWarning)
-                if side == "sknn":
-                    estimator = MODELS[model]().fit(X, y)
-                else:
-                    estimator = lbfgs(model, len(y), objective.n_classes, alpha, max_iter=10_000)
-                    estimator.fit(X, y)
-            fitted[side] = (
-                estimator,
-                any(issubclass(w.category, ConvergenceWarning) for w in caught),
-            )
+            if side == "sknn":
+                fitted[side] = fit_warned(MODELS[model](), X, y)
+            else:
+                theirs = lbfgs(model, len(y), objective.n_classes, alpha, max_iter=10_000)
+                fitted[side] = fit_warned(theirs, X, y)
 
         return fit
 
