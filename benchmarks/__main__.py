@@ -22,9 +22,9 @@ def parse_args(argv=None):
             "Benchmark sknn against the course's loops, scikit-learn's classifiers, the "
             "machine's peak, PyTorch tensors, growing data, out-of-core and Dask training, "
             "and the exact optimum. Writes a markdown report with PNG plots. The default "
-            "run takes 3-5 minutes on a quiet 2-core machine and writes temporary HDF5 "
-            "files of at most 500 MB. Timings are medians of interleaved rounds; missed "
-            "targets do not change the exit status."
+            "run takes about 3 minutes on a quiet 2-core machine (more under load) and "
+            "writes temporary HDF5 files of at most 500 MB. Timings are medians of "
+            "interleaved rounds; missed targets do not change the exit status."
         ),
         epilog=(
             f"The course's cat images: set {DATA_DIR} to the directory holding "
@@ -36,7 +36,7 @@ def parse_args(argv=None):
         ),
     )
     size = parser.add_mutually_exclusive_group()
-    full_help = "the largest sizes (about half an hour; a 2 GiB temporary HDF5 file)"
+    full_help = "the largest sizes (~10 minutes, 3.5 GB of memory, a 2 GiB temporary HDF5 file)"
     size.add_argument("--full", action="store_true", help=full_help)
     size.add_argument("--quick", action="store_true", help="smoke run, small sizes (< 1 minute)")
     size.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the tests'

@@ -5,6 +5,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 
 from ._core import REPO_ROOT, Column, fmt
@@ -39,10 +40,8 @@ def machine_info():
         "sknn": sknn.__version__,
     }
     for name in ("matplotlib", "threadpoolctl", "torch", "dask", "distributed"):
-        try:  # the optional libraries, when installed
-            versions[name] = __import__(name).__version__
-        except ImportError:
-            pass
+        if name in sys.modules:  # the optional libraries this run used
+            versions[name] = getattr(sys.modules[name], "__version__", "?")
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "cpu_model": _first_field("/proc/cpuinfo", "model name") or platform.processor(),
@@ -243,8 +242,8 @@ def write_report(sections, run, output_dir, *, write_json):
     """Write ``report.md``, the PNGs and optionally ``results.json``; return their paths."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    run = {**run, "plots": draw_figures(sections, output_dir)}  # imports matplotlib first
     machine = machine_info()
-    run = {**run, "plots": draw_figures(sections, output_dir)}
     report = output_dir / "report.md"
     report.write_text(render(sections, machine, run), encoding="utf-8")
     paths = [report] + [output_dir / f.filename for s in sections for f in s.figures if f.written]
