@@ -1,38 +1,26 @@
-"""The sknn benchmark suite: ``python -m benchmarks`` from the repository root, or from
-anywhere with the repository on ``PYTHONPATH``.
+"""The sknn benchmark suite: ``python -m benchmarks`` (``--help`` for the options).
 
-Each section module exposes ``NAME``, ``TITLE`` and ``run(config) -> Section``;
-:data:`SECTIONS` lists them in the order they run. See ``python -m
-benchmarks --help`` for the options.
+Each section is a module of this package with ``NAME``, ``TITLE`` and
+``run(config) -> Section``; :data:`SECTIONS` lists them in running order.
 """
 
+import importlib
 import os
 import sys
 
-# Before anything imports scipy or scikit-learn: scipy reads SCIPY_ARRAY_API once, on its
-# first import, and scikit-learn refuses array_api_dispatch (the devices section's
-# PyTorch fits) without it. It changes nothing for NumPy inputs: no section but devices
-# turns array_api_dispatch on. A value the user set is kept; once scipy is imported (the
-# benchmarks imported from other code) setting it would be too late for scipy and would
-# only mislead scikit-learn, so it is left alone and the devices section says why it
-# cannot run.
+# Before anything imports scipy or scikit-learn: scipy reads SCIPY_ARRAY_API once,
+# when first imported, and scikit-learn refuses array_api_dispatch (the devices
+# section's PyTorch fits) without it. NumPy inputs are unaffected: only the devices
+# section turns dispatch on. Once scipy is imported (the suite imported from other
+# code) setting it would be too late, and the devices section says so.
 if "scipy" not in sys.modules and "sklearn" not in sys.modules:
     os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
-from . import (  # noqa: E402 - after the environment variable above
-    convergence,
-    devices,
-    distributed,
-    hardware,
-    out_of_core,
-    peers,
-    scaling,
-    vectorization,
-)
-
-#: Section name -> module, in running order.
+#: Section name -> module, in running order; each module has ``NAME``, ``TITLE`` and ``run``.
 SECTIONS = {
-    module.NAME: module
-    for module in (vectorization, peers, hardware, devices, scaling, out_of_core, distributed)
+    name: importlib.import_module(f".{name}", __name__)
+    for name in (
+        *("vectorization", "peers", "hardware", "devices"),
+        *("scaling", "out_of_core", "distributed", "convergence"),
+    )
 }
-SECTIONS[convergence.NAME] = convergence
