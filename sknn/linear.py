@@ -4,26 +4,20 @@ from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.extmath import safe_sparse_dot
 
 from ._compat import Interval, StrOptions
-from ._core.array_ops import array_ops, total_nbytes
-from ._core.functions import data_loss, data_loss_and_residual, inner_product, l2_penalty
-from ._core.preconditioning import CenteringPreconditioner, SampleSpaceCentering
-from ._core.spectrum import (
-    _gram_top_eigenvalue,
-    _weighted_squared_norm,
-)
+from ._core.affine_line import AffineLine
+from ._core.array_ops import array_ops
+from ._core.functions import data_loss, data_loss_and_residual, l2_penalty
+from ._core.sample_space import RowSpaceBasis, row_space_pays
+from ._core.spectrum import gram_top_eigenvalue, weighted_squared_norm
 from ._estimator.base import BaseGDClassifier
 from ._estimator.docs import LINEAR_TOL_DOC, SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
 
 # Largest curvature of each output loss with respect to its logits: the
 # sigmoid's is sigma (1 - sigma) <= 1/4; the softmax's Hessian
 # diag(p) - p p^T has eigenvalues <= 1/2.
-_LINK_CURVATURE = {"sigmoid": 0.25, "softmax": 0.5}
-
-# The Gram matrix of the sample-space path is n_samples^2: cap it at 800 MB.
-_MAX_SAMPLE_SPACE_SAMPLES = 10_000
+LINK_CURVATURE = {"sigmoid": 0.25, "softmax": 0.5}
 
 # 'auto' for Adam, whose steps are scaled per coordinate, is not 1/L.
 _ADAM_AUTO_LEARNING_RATE = 0.01
@@ -34,7 +28,7 @@ class LinearObjective:
 
     Parameters are ``W`` of shape (n_features, n_outputs) and ``b`` of shape
     (n_outputs,). The loss is the weighted mean loss of the link plus
-    ``alpha / 2 * ||W||^2``.
+    ``alpha / 2 * ||W||^2``. Implements :class:`sknn._core.protocols.Objective`.
     """
 
     def __init__(self, link, alpha):
@@ -50,68 +44,65 @@ class LinearObjective:
         shapes = self.param_shapes(n_features, n_outputs)
         return {name: np.zeros(shape, dtype=dtype) for name, shape in shapes.items()}
 
-    inner = staticmethod(inner_product)
-    #: The bytes of a dict keyed like the parameters (the model's own).
-    model_nbytes = staticmethod(total_nbytes)
-
     @staticmethod
-    def covector(v):
-        """``v``: :meth:`inner` is already the plain sum of elementwise products."""
-        return v
+    def as_params(arrays, like):
+        ops = array_ops(like)
+        return {
+            name: ops.copy(ops.asarray(a, like=like), dtype=like.dtype, order="C")
+            for name, a in arrays.items()
+        }
 
     def logits(self, params, X):
-        # X @ W is a dense array for dense and sparse X alike, and skips
-        # safe_sparse_dot's checks, which cost more than the product on small data.
+        # X @ W is dense for dense and sparse X alike, and skips safe_sparse_dot's
+        # checks, which cost more than the product on small data.
         Z = X @ params["W"] if sp.issparse(X) else _fortran_product(X, params["W"])
         Z += params["b"]
         return Z
 
     def loss(self, params, X, Y, sample_weight):
-        return self.loss_from_logits(params, self.logits(params, X), Y, sample_weight)
+        link, Z, Y = self._output(params, X, Y)
+        return data_loss(link, Z, Y, sample_weight) + l2_penalty([params["W"]], self.alpha)
 
-    def loss_from_logits(self, params, Z, Y, sample_weight):
-        """The loss at ``params`` whose logits are ``Z`` (left intact)."""
-        return data_loss(self.link, Z, Y, sample_weight) + l2_penalty([params["W"]], self.alpha)
-
-    def line_penalty(self, params, direction, Z, D):
-        """The L2 term along ``params + s direction`` as ``(value, slope, curvature)`` at s = 0.
-
-        The term is ``value + slope s + curvature s^2 / 2``; ``Z`` and ``D``
-        (the logits of ``params`` and of ``direction``) are not needed here.
-        """
-        if not self.alpha:
-            return 0.0, 0.0, 0.0
-        W, dW = params["W"], direction["W"]
-        ops = array_ops(W)
-        return (
-            0.5 * self.alpha * ops.squared_norm(W),
-            self.alpha * ops.dot(W, dW),
-            self.alpha * ops.squared_norm(dW),
-        )
-
-    def preconditioner(self, X, sample_weight):
-        """Conjugate gradient's preconditioner: centering and feature scaling (see there)."""
-        # Scaling has no counterpart in sample space (see there): wide data,
-        # which trains there, is not scaled on this path either, so that a
-        # warm start here continues what a sample-space fit began.
-        n_samples, n_features = X.shape
-        preconditioner = CenteringPreconditioner(X, sample_weight, scale=2 * n_samples > n_features)
-        # None: conjugate gradient then skips the map and an inner product per step.
-        return None if preconditioner.is_identity else preconditioner
-
-    def loss_grad(self, params, X, Y, sample_weight, logits_out=None):
-        """Loss and gradient at ``params``; ``logits_out`` receives the logits (a line search's)."""
-        Z = _keep_logits(self.logits(params, X), logits_out)
-        loss, residual = data_loss_and_residual(self.link, Z, Y, sample_weight)
-        grads = self.gradient_from_residual(params, X, residual)
-        return loss + l2_penalty([params["W"]], self.alpha), grads
-
-    def gradient_from_residual(self, params, X, residual):
-        """The gradient at ``params`` from the loss's gradient in the logits (``residual``)."""
-        grad_W = X.T @ residual
+    def loss_grad(self, params, X, Y, sample_weight):
+        link, Z, Y = self._output(params, X, Y)
+        loss, residual = data_loss_and_residual(link, Z, Y, sample_weight)
+        ops = array_ops(residual)
+        grad_W, grad_b = X.T @ residual, ops.sum(residual, axis=0)
+        if Z.shape[1] != params["W"].shape[1]:
+            # The two softmax columns' gradients are opposite (see _output).
+            xp = ops.xp
+            grad_W, grad_b = xp.concat([-grad_W, grad_W], axis=1), xp.concat([-grad_b, grad_b])
         if self.alpha:
             grad_W += self.alpha * params["W"]
-        return {"W": grad_W, "b": array_ops(residual).sum(residual, axis=0)}
+        return loss + l2_penalty([params["W"]], self.alpha), {"W": grad_W, "b": grad_b}
+
+    def line(self, params, direction, X, Y, sample_weight):
+        """The objective along ``params + s direction``, from logits (see sknn._core.affine_line)."""
+        link, Z0, Y = self._output(params, X, Y)
+        _, D, _ = self._output(direction, X, Y)
+        W, dW = params["W"], direction["W"]
+        ops = array_ops(W)
+        penalty = (0.0, 0.0, 0.0)
+        if self.alpha:
+            penalty = (
+                0.5 * self.alpha * ops.squared_norm(W),
+                self.alpha * ops.dot(W, dW),
+                self.alpha * ops.squared_norm(dW),
+            )
+        return AffineLine(link, Z0, D, Y, sample_weight, penalty)
+
+    def _output(self, params, X, Y):
+        """``(link, logits, targets)`` of the loss, two softmax columns as one sigmoid unit.
+
+        A softmax of two logits is the sigmoid of their difference: its loss
+        is the logistic loss of ``X (w_1 - w_0) + b_1 - b_0`` on the second
+        class, one logit column's work instead of two and a softmax.
+        """
+        W, b = params["W"], params["b"]
+        if self.link != "softmax" or W.shape[1] != 2:
+            return self.link, self.logits(params, X), Y
+        difference = {"W": W[:, 1:] - W[:, :1], "b": b[1:] - b[:1]}
+        return "sigmoid", self.logits(difference, X), Y[:, 1:]
 
     def smoothness(self, X, sample_weight, exact=True):
         """Lipschitz constant L of the loss's gradient (an upper bound).
@@ -124,246 +115,10 @@ class LinearObjective:
         """
         total_weight = _total_weight(X, sample_weight)
         if exact:
-            top_eigenvalue = _gram_top_eigenvalue(X, sample_weight)
+            top_eigenvalue = gram_top_eigenvalue(X, sample_weight)
         else:
-            top_eigenvalue = _weighted_squared_norm(X, sample_weight) + total_weight
-        return _LINK_CURVATURE[self.link] * top_eigenvalue / total_weight + self.alpha
-
-
-class SampleSpaceObjective:
-    """:class:`LinearObjective` reparametrised as ``W = X^T C``.
-
-    Full-batch gradient descent and momentum started from ``W = 0`` keep W in
-    the row space of X: the gradient ``X^T R + alpha W`` is ``X^T (R + alpha C)``.
-    Iterating on C (n_samples, n_outputs) with the Gram matrix ``G = X X^T``,
-    computed once, therefore gives the same iterates and losses as the direct
-    path, while a step costs O(n_samples^2) instead of O(n_samples n_features)
-    and no longer streams X. The training loop passes X on each call; it is the
-    X this objective was built on, so it is ignored.
-    """
-
-    def __init__(self, objective, X):
-        self.link = objective.link
-        self.alpha = objective.alpha
-        self.X = X
-        self.gram = safe_sparse_dot(X, X.T, dense_output=True)
-
-    def init_params(self, n_features, n_outputs, rng, dtype):
-        return {
-            "C": np.zeros((self.X.shape[0], n_outputs), dtype=dtype),
-            "b": np.zeros(n_outputs, dtype=dtype),
-        }
-
-    def inner(self, a, b):
-        """The inner product of the corresponding W-space gradients ``X^T a_C`` and ``X^T b_C``."""
-        ops = array_ops(self.gram)
-        return ops.dot(a["C"], self.gram @ b["C"]) + ops.dot(a["b"], b["b"])
-
-    def covector(self, v):
-        """``(G v_C, v_b)``: :meth:`inner` as a plain sum of elementwise products with it."""
-        return {"C": self.gram @ v["C"], "b": v["b"]}
-
-    def logits(self, params, X):
-        """``Z = G C + b`` (``= X W + b``); X is ignored."""
-        Z = _fortran_product(self.gram, params["C"])
-        Z += params["b"]
-        return Z
-
-    def _penalty(self, params, Z):
-        """``alpha/2 ||X^T C||^2 = alpha/2 <C, G C>``, with ``G C = Z - b`` read off the logits."""
-        if not self.alpha:
-            return 0.0
-        C = params["C"]
-        ops = array_ops(C)
-        return 0.5 * self.alpha * (ops.dot(C, Z) - ops.dot(ops.xp.sum(C, axis=0), params["b"]))
-
-    def loss(self, params, X, Y, sample_weight):
-        return self.loss_from_logits(params, self.logits(params, X), Y, sample_weight)
-
-    def loss_from_logits(self, params, Z, Y, sample_weight):
-        """The loss at ``params`` whose logits are ``Z`` (left intact)."""
-        return data_loss(self.link, Z, Y, sample_weight) + self._penalty(params, Z)
-
-    def line_penalty(self, params, direction, Z, D):
-        """The L2 term along ``params + s direction``, as :meth:`LinearObjective.line_penalty`.
-
-        ``||X^T (C + s dC)||^2`` expands into ``<C, G C>``, ``<dC, G C>`` and
-        ``<dC, G dC>``, read off the logits ``Z - b = G C`` and ``D - db = G dC``.
-        """
-        if not self.alpha:
-            return 0.0, 0.0, 0.0
-        C, dC = params["C"], direction["C"]
-        ops = array_ops(C)
-        xp = ops.xp
-
-        def gram_product(left, logits, intercept):
-            return ops.dot(left, logits) - ops.dot(xp.sum(left, axis=0), intercept)
-
-        return (
-            0.5 * self.alpha * gram_product(C, Z, params["b"]),
-            self.alpha * gram_product(dC, Z, params["b"]),
-            self.alpha * gram_product(dC, D, direction["b"]),
-        )
-
-    def preconditioner(self, X, sample_weight):
-        """Conjugate gradient's preconditioner: centering only (see there)."""
-        return SampleSpaceCentering(self.gram, sample_weight)
-
-    def loss_grad(self, params, X, Y, sample_weight, logits_out=None):
-        """Loss and gradient at ``params``; ``logits_out`` receives the logits (a line search's)."""
-        Z = _keep_logits(self.logits(params, X), logits_out)
-        penalty = self._penalty(params, Z)
-        loss, residual = data_loss_and_residual(self.link, Z, Y, sample_weight)
-        return loss + penalty, self.gradient_from_residual(params, X, residual)
-
-    def gradient_from_residual(self, params, X, residual):
-        """The C-gradient at ``params`` from the loss's gradient in the logits (reused)."""
-        grad_b = array_ops(residual).sum(residual, axis=0)
-        if self.alpha:
-            residual += self.alpha * params["C"]
-        return {"C": residual, "b": grad_b}
-
-    def smoothness(self, X, sample_weight, exact=True):
-        total_weight = _total_weight(X, sample_weight)
-        if exact:
-            top_eigenvalue = _gram_top_eigenvalue(X, sample_weight, sample_gram=self.gram)
-        else:
-            ops = array_ops(self.gram)
-            diagonal = np.diagonal(ops.to_numpy(self.gram)).astype(float)
-            weights = None if sample_weight is None else ops.to_numpy(sample_weight)
-            top_eigenvalue = float(diagonal.sum() if weights is None else diagonal @ weights)
-            top_eigenvalue += total_weight
-        return _LINK_CURVATURE[self.link] * top_eigenvalue / total_weight + self.alpha
-
-    def to_model_params(self, params):
-        """Map a dict keyed like the parameters (C, b) to the model's (W, b).
-
-        The map is linear, so it carries iterates, velocities and look-ahead
-        points alike.
-        """
-        return {"W": self._to_W(params["C"]), "b": params["b"]}
-
-    def to_model_params_all(self, dicts):
-        """:meth:`to_model_params` of each dict, by one product of X^T with all their C."""
-        if not dicts:
-            return []
-        ops = array_ops(dicts[0]["C"])
-        W = self._to_W(ops.xp.concat([d["C"] for d in dicts], axis=1))
-        widths = [d["C"].shape[1] for d in dicts]
-        starts = np.cumsum([0, *widths])
-        return [
-            {"W": ops.contiguous(W[:, start : start + width]), "b": d["b"]}
-            for d, start, width in zip(dicts, starts, widths)
-        ]
-
-    def model_nbytes(self, params):
-        """The bytes of a dict keyed like (C, b) once mapped to (W, b)."""
-        C, b = params["C"], params["b"]
-        itemsize = array_ops(C).xp.finfo(C.dtype).bits // 8
-        return (self.X.shape[1] * C.shape[1] + b.shape[0]) * itemsize
-
-    def _to_W(self, C):
-        return array_ops(C).contiguous(safe_sparse_dot(self.X.T, C, dense_output=True))
-
-
-class TwoClassSoftmaxObjective:
-    """The softmax :class:`LinearObjective` of two classes, trained as one logistic unit.
-
-    A softmax of two logits depends on their difference only: with
-    ``v = w_1 - w_0`` and ``c = b_1 - b_0`` its loss is the logistic loss of
-    ``X v + c`` on the second class. Gradients in the two columns are
-    opposite (``p_0 - y_0 = -(p_1 - y_1)``), so training from ``W = 0``,
-    ``b = 0`` stays on ``w_1 = -w_0 = v/2``, ``b_1 = -b_0 = c/2``, where the
-    penalty ``alpha/2 (||w_0||^2 + ||w_1||^2)`` is ``alpha/4 ||v||^2`` (and
-    smallest among all W of that v: the minimum lies there too). Iterating on
-    ``(v, c)`` with ``binary``, a sigmoid objective of ``alpha / 2`` (direct
-    or in sample space), costs one logit column instead of two and a sigmoid
-    instead of a softmax.
-
-    The geometry is the model's: :meth:`inner` is that of the corresponding
-    two-column parameters (half the plain one) and gradients are taken in it
-    (twice the plain ones), so every full-batch method that moves along
-    gradients under that inner product (gd, momentum, nesterov, cg) takes
-    the same steps, reports the same losses and stops at the same test as on
-    the two columns, rounding aside. Adam, which scales each coordinate on
-    its own, is not trained here.
-
-    The training loop's targets are the second class's column (:meth:`targets`).
-    """
-
-    link = "sigmoid"
-
-    def __init__(self, binary):
-        self.binary = binary
-
-    @staticmethod
-    def targets(Y):
-        """The one-hot targets of the two classes as the binary unit's: the second column."""
-        return Y[:, 1:]
-
-    def init_params(self, n_features, n_outputs, rng, dtype):
-        return self.binary.init_params(n_features, 1, rng, dtype)
-
-    def inner(self, a, b):
-        """The inner product of the corresponding two-column dicts."""
-        return 0.5 * self.binary.inner(a, b)
-
-    def covector(self, v):
-        """:meth:`inner` as a plain sum of elementwise products with the result."""
-        return {name: 0.5 * a for name, a in self.binary.covector(v).items()}
-
-    def logits(self, params, X):
-        return self.binary.logits(params, X)
-
-    def loss(self, params, X, Y, sample_weight):
-        return self.binary.loss(params, X, Y, sample_weight)
-
-    def loss_from_logits(self, params, Z, Y, sample_weight):
-        return self.binary.loss_from_logits(params, Z, Y, sample_weight)
-
-    def line_penalty(self, params, direction, Z, D):
-        return self.binary.line_penalty(params, direction, Z, D)
-
-    def preconditioner(self, X, sample_weight):
-        # The same map on each column: the binary one carries over.
-        return self.binary.preconditioner(X, sample_weight)
-
-    def loss_grad(self, params, X, Y, sample_weight, logits_out=None):
-        loss, grads = self.binary.loss_grad(params, X, Y, sample_weight, logits_out)
-        return loss, _doubled(grads)
-
-    def gradient_from_residual(self, params, X, residual):
-        return _doubled(self.binary.gradient_from_residual(params, X, residual))
-
-    def smoothness(self, X, sample_weight, exact=True):
-        """L in :meth:`inner`'s geometry: twice the binary one (= the two-column L)."""
-        return 2 * self.binary.smoothness(X, sample_weight, exact)
-
-    def to_model_params(self, params):
-        """Map a dict keyed like the parameters (v, c) to the model's two columns (linear)."""
-        return self.to_model_params_all([params])[0]
-
-    def to_model_params_all(self, dicts):
-        """:meth:`to_model_params` of each dict (the binary objective's map batched)."""
-        binary_all = getattr(self.binary, "to_model_params_all", None)
-        return [_two_columns(d) for d in (dicts if binary_all is None else binary_all(dicts))]
-
-    def model_nbytes(self, params):
-        """The bytes of a dict keyed like the parameters once mapped to two columns."""
-        return 2 * self.binary.model_nbytes(params)
-
-
-def _two_columns(params):
-    """``(v, c)`` as the two softmax columns ``[-v/2, v/2]``, ``[-c/2, c/2]``."""
-    xp = array_ops(*params.values()).xp
-    half_W, half_b = 0.5 * params["W"], 0.5 * params["b"]
-    return {"W": xp.concat([-half_W, half_W], axis=1), "b": xp.concat([-half_b, half_b])}
-
-
-def _doubled(grads):
-    for grad in grads.values():
-        grad *= 2
-    return grads
+            top_eigenvalue = weighted_squared_norm(X, sample_weight) + total_weight
+        return LINK_CURVATURE[self.link] * top_eigenvalue / total_weight + self.alpha
 
 
 def _total_weight(X, sample_weight):
@@ -382,32 +137,9 @@ def _fortran_product(A, B):
     return (B.T @ A.T).T
 
 
-def _keep_logits(Z, logits_out):
-    """Copy ``Z`` into ``logits_out`` (unless None) before the loss overwrites it; return Z."""
-    if logits_out is not None:
-        array_ops(Z).copy_into(logits_out, Z)
-    return Z
-
-
-def _sample_space_pays(n_samples, n_features, n_outputs, max_iter):
-    """Whether training in sample space is expected to be cheaper.
-
-    A sample-space step costs about n_samples / n_features of a direct one;
-    forming G costs 2 n^2 p flops once, at matrix-multiply speed, against
-    4 n p n_outputs flops per direct step at the much lower speed of a
-    matrix-vector product; G itself must fit comfortably in memory.
-    """
-    return (
-        2 * n_samples <= n_features
-        and n_samples <= _MAX_SAMPLE_SPACE_SAMPLES
-        and 8 * max_iter * n_outputs >= n_samples
-    )
-
-
-# Optimizers whose full-batch iterates stay in the row space of X and move
-# along gradients in the model's geometry: they take the same steps on the
-# reparametrised problems (sample space, two-class softmax as one unit).
-_REPARAMETRISABLE = ("lbfgs", "cg", "gd", "momentum", "nesterov")
+# The full-batch optimizers whose iterates stay in the row space of X: they
+# take the same steps in its coordinates (sknn._core.sample_space).
+_ROW_SPACE_OPTIMIZERS = ("lbfgs", "cg", "gd", "momentum", "nesterov")
 
 
 class _LinearModelHooks:
@@ -416,7 +148,6 @@ class _LinearModelHooks:
     _parameter_constraints = {
         **BaseGDClassifier._parameter_constraints,
         "learning_rate": [Interval(Real, 0, np.inf, closed="neither"), StrOptions({"auto"})],
-        "optimizer": [StrOptions({"auto", "lbfgs", "cg", "gd", "momentum", "nesterov", "adam"})],
     }
 
     _AUTO_OPTIMIZERS = ("lbfgs", "nesterov")
@@ -426,16 +157,15 @@ class _LinearModelHooks:
 
     _weight_attributes = ("coef_", "intercept_")
 
-    def _initial_learning_rate(self, objective, X, sample_weight, optimizer):
+    def _initial_learning_rate(self, problem, optimizer, full_batch):
         if self.learning_rate != "auto":
             return float(self.learning_rate)
         if optimizer == "adam":
             return _ADAM_AUTO_LEARNING_RATE
-        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
         if optimizer in ("cg", "lbfgs") or (optimizer == "nesterov" and full_batch):
             # Only where the line search starts: it finds the step itself.
-            return 1.0 / objective.smoothness(X, sample_weight, exact=False)
-        step = 1.0 / objective.smoothness(X, sample_weight)
+            return 1.0 / problem.smoothness(exact=False)
+        step = 1.0 / problem.smoothness(exact=True)
         if not full_batch and optimizer in ("momentum", "nesterov"):
             # Momentum multiplies the step by up to 1 / (1 - beta_1) (10x), and a
             # mini-batch's curvature can exceed the full batch's L: keep the
@@ -443,16 +173,11 @@ class _LinearModelHooks:
             step *= 1.0 - self.beta_1
         return step
 
-    def _training_objective(self, objective, X, n_outputs):
-        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
-        if not (full_batch and self._optimizer_name(X) in _REPARAMETRISABLE):
-            return objective
-        two_classes = objective.link == "softmax" and n_outputs == 2
-        if two_classes:
-            objective, n_outputs = LinearObjective("sigmoid", objective.alpha / 2), 1
-        if _sample_space_pays(*X.shape, n_outputs, self.max_iter):
-            objective = SampleSpaceObjective(objective, X)
-        return TwoClassSoftmaxObjective(objective) if two_classes else objective
+    def _row_space_basis(self, X, n_outputs, optimizer):
+        """The basis a fresh full-batch fit trains in (see sknn._core.sample_space), or None."""
+        if optimizer in _ROW_SPACE_OPTIMIZERS and row_space_pays(X, n_outputs, self.max_iter):
+            return RowSpaceBasis(X)
+        return None
 
     def _store_params(self, params):
         self.coef_ = array_ops(params["W"]).contiguous(params["W"].T)

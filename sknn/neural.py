@@ -13,7 +13,6 @@ from ._core.functions import (
     ACTIVATIONS,
     data_loss,
     data_loss_and_residual,
-    inner_product,
     l2_penalty,
 )
 from ._estimator.base import BaseGDClassifier
@@ -70,9 +69,15 @@ class ShallowNetObjective:
             "b2": (n_outputs,),
         }
 
-    inner = staticmethod(inner_product)
-    #: The parameters :meth:`init_params` makes Fortran-ordered (see there).
-    fortran_ordered = ("W1",)
+    def as_params(self, arrays, like):
+        # W1 Fortran-ordered, as init_params makes it (see the class docstring).
+        ops = array_ops(like)
+        return {
+            name: ops.copy(
+                ops.asarray(a, like=like), dtype=like.dtype, order="F" if name == "W1" else "C"
+            )
+            for name, a in arrays.items()
+        }
 
     def init_params(self, n_features, n_outputs, rng, dtype):
         n_hidden = self.hidden_layer_size
@@ -363,7 +368,7 @@ class ShallowNNClassifier(BaseGDClassifier):
         self.verbose = verbose
 
     _supports_multilabel = True
-    _gradient_test = False
+    _full_batch_rule = "flat"
 
     def _output_layer(self, n_classes):
         return ("sigmoid", 1) if n_classes == 2 else ("softmax", n_classes)
@@ -378,11 +383,10 @@ class ShallowNNClassifier(BaseGDClassifier):
             self.init_scale,
         )
 
-    def _initial_learning_rate(self, objective, X, sample_weight, optimizer):
+    def _initial_learning_rate(self, problem, optimizer, full_batch):
         if self.learning_rate != "auto":
             return float(self.learning_rate)
-        full_batch = self.batch_size is None or self.batch_size >= X.shape[0]
-        if optimizer == "nesterov" and full_batch:
+        if optimizer in ("nesterov", "cg", "lbfgs") and full_batch:
             return _LINE_SEARCH_FIRST_STEP
         return _AUTO_LEARNING_RATES[optimizer]
 

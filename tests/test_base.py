@@ -326,12 +326,19 @@ def test_cg_on_mini_batches_is_refused_and_leaves_the_estimator_as_it_was(Estima
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "cg"])
-def test_the_network_refuses_line_search_optimizers_by_name(optimizer):
+def test_the_network_trains_with_the_line_search_optimizers_on_the_full_batch(optimizer):
+    # As MLPClassifier(solver='lbfgs'): the registry offers every optimizer to
+    # every model; mini-batches are refused with a clear error.
     X, y = _data()
-    with pytest.raises(InvalidParameterError, match="'optimizer' parameter"):
-        make(ShallowNNClassifier, optimizer=optimizer).fit(X, y)
-    with pytest.raises(InvalidParameterError, match="'optimizer' parameter"):
-        make(ShallowNNClassifier, optimizer=optimizer).partial_fit(X, y, classes=np.unique(y))
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = make(ShallowNNClassifier, optimizer=optimizer).fit(X, y)
+    assert model.stop_reason_ in ("converged", "stalled")
+    assert model.score(X, y) >= 0.95
+    assert np.all(np.diff(model.loss_curve_) <= 1e-12)  # every step descends
+    with pytest.raises(ValueError, match="needs the full batch"):
+        make(ShallowNNClassifier, optimizer=optimizer, batch_size=8).fit(X, y)
 
 
 # ------------------------------------------------- what a user asks for is used

@@ -21,7 +21,6 @@ from sklearn.preprocessing import StandardScaler
 
 import sknn
 from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD
-from sknn._estimator import callbacks as _callbacks
 
 callback_api = pytest.importorskip("sklearn.callback", reason="needs scikit-learn >= 1.9")
 
@@ -318,12 +317,12 @@ def _interrupted_step(optimizer_class, at_call):
 def test_ctrl_c_mid_epoch_rolls_back_weights_optimizer_and_shuffle(
     Estimator, optimizer, monkeypatch
 ):
-    from sknn._core.optimizers import make_optimizer
+    from sknn._core.optimizers import OPTIMIZERS
 
     X, y = _data()
     params = {"optimizer": optimizer, "batch_size": 16, "tol": None, "random_state": 0}
     # 7 steps per epoch: the 24th step is in the middle of epoch 4.
-    optimizer_class = type(make_optimizer(optimizer, 0.1, 0.9, 0.999, 1e-8))
+    optimizer_class = OPTIMIZERS[optimizer].cls
     monkeypatch.setattr(optimizer_class, "step", _interrupted_step(optimizer_class, 24))
     model = make(Estimator, max_iter=50, **params)
     with pytest.warns(ConvergenceWarning, match="after epoch 3, the last complete one"):
@@ -347,13 +346,13 @@ def test_ctrl_c_mid_epoch_rolls_back_weights_optimizer_and_shuffle(
 def test_ctrl_c_rolls_a_line_search_optimizer_back_to_its_last_complete_step(
     Estimator, optimizer, monkeypatch
 ):
-    # Their states are rebound, not written into, at each step: the checkpoint
-    # keeps references, and the 6th step's new pair or direction is dropped.
+    # The checkpoint holds a copy of the state after the 5th step: the 6th
+    # step's new pair or direction is dropped.
     from sknn._core.optimizers import OPTIMIZERS
 
     X, y = _data()
     params = {"optimizer": optimizer, "tol": None, "random_state": 0}
-    optimizer_class = OPTIMIZERS[optimizer]
+    optimizer_class = OPTIMIZERS[optimizer].cls
     monkeypatch.setattr(optimizer_class, "step", _interrupted_step(optimizer_class, 6))
     model = make(Estimator, max_iter=50, **params)
     with pytest.warns(ConvergenceWarning, match="after epoch 5, the last complete one"):
@@ -392,27 +391,30 @@ def test_ctrl_c_in_a_callback_keeps_the_complete_epochs(when, kept):
 
 def test_ctrl_c_while_the_checkpoint_is_written_keeps_the_previous_epoch(monkeypatch):
     X, y = _data()
-    copy_state = _callbacks._copy_state
+    from sknn._core import checkpoint
+
+    copy_tree = checkpoint.copy_tree
     optimizer_copies = []
 
-    def interrupted_copy(value, into=None):
-        # The 4th copy of Adam's state is epoch 3's, after its weights were copied.
+    def interrupted_copy(value):
+        # Adam's state holds moments from epoch 1 on: its 4th copy is epoch 4's,
+        # taken after the weights were copied.
         if isinstance(value, dict) and "first_moments" in value:
             optimizer_copies.append(None)
             if len(optimizer_copies) == 4:
                 raise KeyboardInterrupt
-        return copy_state(value, into)
+        return copy_tree(value)
 
-    monkeypatch.setattr(_callbacks, "_copy_state", interrupted_copy)
+    monkeypatch.setattr(checkpoint, "copy_tree", interrupted_copy)
     model = ShallowNNClassifier(
         hidden_layer_size=4, optimizer="adam", tol=None, max_iter=10, random_state=0
     )
     with pytest.warns(ConvergenceWarning, match="interrupted"):
         model.fit(X, y)
     monkeypatch.undo()
-    assert model.n_iter_ == 2
+    assert model.n_iter_ == 3
     model.set_params(warm_start=True, max_iter=3).fit(X, y)
-    reference = clone(model).set_params(warm_start=False, max_iter=5).fit(X, y)
+    reference = clone(model).set_params(warm_start=False, max_iter=6).fit(X, y)
     for got, expected in zip(_params(model), _params(reference)):
         assert_array_equal(got, expected)
 

@@ -529,25 +529,37 @@ def test_fit_dask_equals_fit_in_memory(fit_client, name, n_classes, optimizer):
 @pytest.mark.parametrize(
     "name, params",
     [
-        ("logistic", dict(tol=1e-3)),
-        ("softmax", dict(tol=1e-3)),
+        ("logistic", dict()),
+        ("softmax", dict()),
         ("shallow_nn", dict(tol=1e-2, alpha=0.1)),
     ],
 )
 def test_fit_dask_converges_where_fit_does(fit_client, name, params):
-    # The default optimizer (Nesterov with its line search), stopped by the
-    # gradient test; tolerances loosened to keep the fits short.
+    # The default optimizers, stopped by their tests (the network's loosened
+    # to keep its fit short).
     X, y = _fit_data(3, seed=1)
     expected = FIT_ESTIMATORS[name](**params).fit(X, y)
     got = fit_dask(FIT_ESTIMATORS[name](**params), *_as_dask(X, y), client=fit_client)
     assert expected.stop_reason_ == "converged"
-    _assert_same_fit(got, expected, X)
+    if name == "shallow_nn":
+        _assert_same_fit(got, expected, X)
+    else:
+        _assert_same_minimum(got, expected, X)
+
+
+def _assert_same_minimum(got, expected, X):
+    """L-BFGS in memory searches each line exactly, on blocks by the Wolfe conditions:
+    other steps, the same minimum (to the gradient test's tolerance)."""
+    assert got.stop_reason_ == expected.stop_reason_ == "converged"
+    assert got._optimizer_state["name"] == expected._optimizer_state["name"] == "lbfgs"
+    assert got.loss_curve_[-1] == pytest.approx(expected.loss_curve_[-1], rel=1e-4)
+    assert_allclose(got.predict_proba(X), expected.predict_proba(X), atol=1e-3)
 
 
 @pytest.mark.parametrize("name", FIT_ESTIMATORS)
 def test_fit_dask_float32_and_sparse_blocks(fit_client, name):
     X, y = _fit_data(3, seed=2)
-    params = dict(max_iter=10, tol=None)
+    params = dict(max_iter=10, tol=None, optimizer="nesterov")
     X32 = X.astype(np.float32)
     expected = FIT_ESTIMATORS[name](**params).fit(X32, y)
     got = fit_dask(FIT_ESTIMATORS[name](**params), *_as_dask(X32, y), client=fit_client)
@@ -607,11 +619,11 @@ def test_fit_dask_on_a_cluster_by_address(small_memory_cluster, fit_client):
     # A client connected to a running scheduler by its address, found as the
     # current client: the fit is the same, and leaves nothing on the cluster.
     X, y = _fit_data(2, seed=6)
-    expected = SoftmaxGD(max_iter=8, tol=None).fit(X, y)
+    expected = SoftmaxGD(max_iter=8, tol=None, optimizer="nesterov").fit(X, y)
     address = small_memory_cluster.scheduler_address
     with distributed.Client(address, set_as_default=False) as other:
         with other.as_current(), distributed.get_task_stream(other) as tasks:
-            got = fit_dask(SoftmaxGD(max_iter=8, tol=None), *_as_dask(X, y))
+            got = fit_dask(SoftmaxGD(max_iter=8, tol=None, optimizer="nesterov"), *_as_dask(X, y))
         assert tasks.data and {t["worker"] for t in tasks.data} <= _workers(other)
         left = _fit_tasks_left(other)
     _assert_same_fit(got, expected, X)
@@ -708,7 +720,7 @@ def test_fit_dask_refuses_what_it_cannot_train(fit_client, monkeypatch):
         fit_dask(SoftmaxGD(), X_dask, y_dask[:-1], client=fit_client)
     with pytest.raises(ValueError, match="unknown chunk sizes"):
         fit_dask(SoftmaxGD(), X_dask[X_dask[:, 0] > 0], y_dask, client=fit_client)
-    monkeypatch.setattr("sknn.distributed._active_client", lambda: None)
+    monkeypatch.setattr("sknn.distributed.fit.active_client", lambda: None)
     with pytest.raises(ValueError, match="needs a distributed.Client"):
         fit_dask(SoftmaxGD(), X_dask, y_dask)
 
@@ -725,40 +737,21 @@ def test_fit_dask_bad_blocks_leave_the_estimator_as_it_was(fit_client):
         fit_dask(estimator, *_as_dask(X, y + 0.5), client=fit_client)
     with pytest.raises(ValueError, match="No samples with a positive weight"):
         fit_dask(estimator, *_as_dask(X, y, np.zeros(FIT_ROWS)), client=fit_client)
-    with pytest.raises(ValueError, match="Negative values in data passed to sample_weight"):
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
         fit_dask(estimator, *_as_dask(X, y, -np.ones(FIT_ROWS)), client=fit_client)
     assert_array_equal(estimator.coef_, before)
     assert estimator.n_iter_ == 3
 
 
 @pytest.mark.parametrize("name", ["logistic", "softmax"])
-def test_fit_dask_on_raw_scales_is_preconditioned_as_fit(fit_client, name, monkeypatch):
-    # Raw measurements: far from zero mean, variances spanning 8 decades. The
-    # default optimizer (lbfgs, from H0 = gamma M) then centres and scales, from the column moments
-    # the workers sum, as a fit in memory does from X.
-    from sknn._core.preconditioning import CenteringPreconditioner
-
+def test_fit_dask_on_raw_scales_reaches_the_minimum_fit_reaches(fit_client, name):
+    # Raw measurements: far from zero mean, variances spanning 8 decades.
     X, y = _fit_data(3, seed=8)
     X = X * np.logspace(-2, 2, FIT_FEATURES) + 3.0 * np.logspace(-2, 2, FIT_FEATURES)
     sample_weight = np.random.default_rng(1).uniform(0.5, 2.0, FIT_ROWS)
-    built = []
-    from_moments = CenteringPreconditioner.from_moments
-
-    def spy(*args, **kwargs):
-        built.append(from_moments(*args, **kwargs))
-        return built[-1]
-
-    monkeypatch.setattr(CenteringPreconditioner, "from_moments", spy)
-    params = dict(max_iter=15, tol=None)
+    params = dict(alpha=1e-2)
     expected = FIT_ESTIMATORS[name](**params).fit(X, y, sample_weight=sample_weight)
-    assert not built  # in memory, from X itself
     got = fit_dask(
         FIT_ESTIMATORS[name](**params), *_as_dask(X, y, sample_weight), client=fit_client
     )
-    assert len(built) == 1
-    local = CenteringPreconditioner(X, sample_weight)
-    assert local.scale is not None and local.mean is not None
-    assert_allclose(built[0].mean, local.mean, rtol=1e-12)
-    assert_allclose(built[0].scale, local.scale, rtol=1e-9)
-    assert got._optimizer_state["name"] == expected._optimizer_state["name"] == "lbfgs"
-    _assert_same_fit(got, expected, X)
+    _assert_same_minimum(got, expected, X)

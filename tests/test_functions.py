@@ -1,15 +1,13 @@
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose, assert_array_equal
+from numpy.testing import assert_allclose
 
 from sknn._core.array_ops import NUMPY_OPS
 from sknn._core.functions import (
     ACTIVATIONS,
     OUTPUT_LINKS,
-    LineLoss,
     data_loss,
     data_loss_and_residual,
-    data_residual,
     l2_penalty,
     log_probabilities,
     log_sigmoid,
@@ -147,107 +145,3 @@ def test_probabilities_sum_to_one_and_logs_are_stable(link, n_outputs):
     assert np.all(np.isfinite(log_P))
     assert_allclose(np.exp(log_P), P, atol=1e-12)
     assert np.array_equal(P.argmax(axis=1), log_P.argmax(axis=1))
-
-
-# ------------------------------------------------------------ LineLoss
-def _line_problem(link, weighted, n_samples=40, n_outputs=3, seed=0):
-    """Logits Z0, a direction D, one-hot (softmax) or 0/1 (sigmoid) targets Y, and weights."""
-    rng = np.random.RandomState(seed)
-    Z0 = rng.randn(n_samples, n_outputs)
-    D = rng.randn(n_samples, n_outputs)
-    if link == "softmax":
-        Y = np.eye(n_outputs)[rng.randint(n_outputs, size=n_samples)]
-    else:
-        Y = rng.randint(2, size=(n_samples, n_outputs)).astype(float)
-    weights = rng.uniform(0, 3, size=n_samples) if weighted else None
-    if weighted:
-        weights[0] = 0.0
-    return Z0, D, Y, weights
-
-
-parametrize_line = pytest.mark.parametrize(
-    "link, n_outputs", [("sigmoid", 1), ("sigmoid", 3), ("softmax", 3)]
-)
-
-
-@parametrize_line
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("step", [-0.7, 0.0, 0.3, 2.5])
-def test_line_loss_and_its_derivatives_are_those_of_data_loss(link, n_outputs, weighted, step):
-    Z0, D, Y, weights = _line_problem(link, weighted, n_outputs=n_outputs)
-    line = LineLoss(link, Z0, D, Y, weights)
-
-    def f(s):
-        return data_loss(link, Z0 + s * D, Y, weights)
-
-    Z = Z0 + step * D
-    loss, derivative, curvature = line.at(step, Z)
-    assert loss == pytest.approx(f(step), rel=1e-13, abs=1e-15)
-    h = 1e-5
-    assert derivative == pytest.approx((f(step + h) - f(step - h)) / (2 * h), rel=1e-6, abs=1e-9)
-    # Second differences of the loss itself (rounding ~eps / h^2, truncation ~h^2).
-    h = 1e-3
-    second = (f(step + h) - 2 * f(step) + f(step - h)) / h**2
-    assert curvature > 0
-    assert curvature == pytest.approx(second, rel=1e-6)
-    # and central differences of the returned derivative.
-    h = 1e-6
-    derivatives = [line.at(s, Z0 + s * D)[1] for s in (step + h, step - h)]
-    assert curvature == pytest.approx((derivatives[0] - derivatives[1]) / (2 * h), rel=1e-6)
-
-
-@parametrize_line
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-def test_line_curvature_from_a_points_hessian_equals_that_of_at(link, n_outputs, weighted):
-    Z0, D, Y, weights = _line_problem(link, weighted, n_outputs=n_outputs, seed=1)
-    line = LineLoss(link, Z0, D, Y, weights)
-    for step in (0.0, 0.4, -1.5):
-        curvature = line.at(step, Z0 + step * D)[2]
-        assert line.curvature(line.hessian) == pytest.approx(curvature, rel=1e-14)
-    # Another direction's line measures its own curvature at that same point.
-    other = LineLoss(link, Z0, -2.0 * D, Y, weights)
-    assert other.curvature(line.hessian) == pytest.approx(4 * curvature, rel=1e-13)
-
-
-@parametrize_line
-def test_line_loss_keeps_its_inputs_and_exposes_the_points_probabilities(link, n_outputs):
-    Z0, D, Y, weights = _line_problem(link, True, n_outputs=n_outputs, seed=2)
-    Z = Z0 + 0.8 * D
-    copies = [a.copy() for a in (Z0, D, Y, Z, weights)]
-    line = LineLoss(link, Z0, D, Y, weights)
-    line.at(0.8, Z)
-    for original, copy in zip((Z0, D, Y, Z, weights), copies):
-        assert_array_equal(original, copy)
-    expected = sigmoid(Z.copy()) if link == "sigmoid" else softmax(Z.copy())
-    assert_allclose(line.probabilities, expected, rtol=1e-14)
-    # The gradient in the logits there is data_residual of those probabilities.
-    _, residual = data_loss_and_residual(link, Z.copy(), Y, weights)
-    assert_allclose(data_residual(line.probabilities, Y, weights), residual, rtol=1e-13)
-
-
-@parametrize_line
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_line_loss_is_finite_and_quiet_on_huge_logits(link, n_outputs, dtype):
-    Z0, D, Y, weights = _line_problem(link, True, n_outputs=n_outputs, seed=3)
-    Z0, D, Y, weights = (a.astype(dtype) for a in (Z0 * 1e4, D * 1e4, Y, weights))
-    line = LineLoss(link, Z0, D, Y, weights)
-    # Underflow of exp(-1e4) to 0 is exact enough, by design (see sknn._core.functions).
-    with np.errstate(all="raise", under="ignore"):
-        for step in (0.0, 0.5, -3.0):
-            Z = Z0 + dtype(step) * D
-            loss, derivative, curvature = line.at(step, Z)
-            curvature_again = line.curvature(line.hessian)
-    assert all(np.isfinite([loss, derivative, curvature, curvature_again]))
-    assert curvature >= 0 and loss > 0
-    assert loss == pytest.approx(data_loss(link, Z, Y, weights), rel=1e-5)
-
-
-@pytest.mark.parametrize("link, n_outputs", [("sigmoid", 1), ("sigmoid", 3), ("softmax", 4)])
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-def test_data_residual_equals_the_residual_of_data_loss_and_residual(link, n_outputs, weighted):
-    Z, _, Y, weights = _line_problem(link, weighted, n_outputs=n_outputs, seed=4)
-    P = sigmoid(Z.copy()) if link == "sigmoid" else softmax(Z.copy())  # each unit's own
-    kept = P.copy()
-    _, residual = data_loss_and_residual(link, Z.copy(), Y, weights)
-    assert_allclose(data_residual(P, Y, weights), residual, rtol=1e-13, atol=1e-17)
-    assert_array_equal(P, kept)

@@ -142,6 +142,10 @@ class ArrayOps:
     def all_finite(self, a):
         return bool(self.xp.all(self.xp.isfinite(a)))
 
+    def itemsize(self, a):
+        """The bytes of one element."""
+        return self.xp.finfo(a.dtype).bits // 8
+
     def sigmoid(self, z, out=None):
         """``1 / (1 + exp(-z))`` without overflow: from ``exp(-|z|)``, which is at most 1."""
         xp = self.xp
@@ -326,19 +330,51 @@ def _is_foreign_array(value):
     )
 
 
-def total_nbytes(arrays):
-    """The bytes of the (floating-point) arrays of a dict, of any namespace."""
-    return sum(
-        math.prod(a.shape) * array_ops(a).xp.finfo(a.dtype).bits // 8 for a in arrays.values()
-    )
-
-
 def map_arrays(value, function):
     """``value`` with each array in it (in dicts, lists, tuples) replaced by ``function(array)``."""
     if isinstance(value, dict):
         return {key: map_arrays(item, function) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(map_arrays(item, function) for item in value)
-    if hasattr(value, "__array_namespace__") or hasattr(value, "__dlpack__"):
+    if isinstance(value, np.ndarray) or _is_foreign_array(value):
         return function(value)
     return value
+
+
+def copy_tree(value):
+    """A copy of plain data (dicts, lists, numbers) whose arrays are copied too."""
+    return map_arrays(value, lambda array: array_ops(array).copy(array))
+
+
+# ------------------------------------------------- dicts of named arrays
+def inner(a, b):
+    """The sum over the arrays of two dicts with the same keys of their elementwise products."""
+    return sum(array_ops(array).dot(array, b[name]) for name, array in a.items())
+
+
+def copy_params(params):
+    """Copies of the arrays of a dict, each in its own memory layout."""
+    return {name: array_ops(array).copy(array) for name, array in params.items()}
+
+
+def copy_params_into(target, source):
+    """Copy a dict of arrays into ``target``; None allocates it. Returns ``target``."""
+    if target is None:
+        return copy_params(source)
+    for name, array in source.items():
+        target[name] = array_ops(array).copy_into(target[name], array)
+    return target
+
+
+def zeros_like(params):
+    """Zeros shaped like each array of a dict."""
+    return {name: array_ops(array).zeros_like(array) for name, array in params.items()}
+
+
+def all_finite(array):
+    return array_ops(array).all_finite(array)
+
+
+def total_size(array):
+    """The number of elements of an array of any namespace."""
+    return math.prod(array.shape)

@@ -205,21 +205,11 @@ def data_loss_and_residual(link, Z, Y, sample_weight, total_weight=None):
     if sample_weight is None:
         total = Z.shape[0] if total_weight is None else total_weight
         residual *= 1.0 / total
-        return _weighted_total(losses, None) / total, residual
-    total = _weighted_total(sample_weight, None) if total_weight is None else total_weight
+        return weighted_total(losses, None) / total, residual
+    total = weighted_total(sample_weight, None) if total_weight is None else total_weight
     scaled = sample_weight / total
     residual *= scaled[:, None]
-    return _weighted_total(losses, scaled), residual
-
-
-def data_residual(P, Y, sample_weight):
-    """The residual of :func:`data_loss_and_residual` from the probabilities ``P`` (kept)."""
-    residual = P - Y
-    if sample_weight is None:
-        residual *= 1.0 / P.shape[0]
-    else:
-        residual *= (sample_weight / _weighted_total(sample_weight, None))[:, None]
-    return residual
+    return weighted_total(losses, scaled), residual
 
 
 @underflow_is_fine
@@ -227,93 +217,11 @@ def data_loss(link, Z, Y, sample_weight):
     """Weighted mean loss of an output layer, from its logits ``Z`` (left intact)."""
     losses = OUTPUT_LINKS[link][1](Z, Y)
     if sample_weight is None:
-        return _weighted_total(losses, None) / losses.shape[0]
-    return _weighted_total(losses, sample_weight) / _weighted_total(sample_weight, None)
+        return weighted_total(losses, None) / losses.shape[0]
+    return weighted_total(losses, sample_weight) / weighted_total(sample_weight, None)
 
 
-class LineLoss:
-    """The weighted mean loss of an output layer along a line of logits, with its derivatives.
-
-    On the line ``Z(s) = Z0 + s D``, :meth:`at` gives the mean loss ``f(s)``
-    (as :func:`data_loss`), ``f'(s) = mean (P - Y) . D`` and
-    ``f''(s) = mean D^T H D``, H the Hessian of the link's loss in the logits
-    (``P (1 - P)`` for independent sigmoid units, ``diag(p) - p p^T`` per
-    softmax row): what an exact line search on a linear model needs, at
-    O(n_samples * n_outputs) per point and no product with X.
-
-    Parameters
-    ----------
-    link : {'sigmoid', 'softmax'}
-    Z0, D : ndarray of shape (n_samples, n_outputs)
-        The logits at ``s = 0`` and their direction; not modified.
-    Y : ndarray of shape (n_samples, n_outputs)
-    sample_weight : ndarray of shape (n_samples,) or None
-
-    Attributes
-    ----------
-    probabilities : ndarray of shape (n_samples, n_outputs)
-        P at the last point :meth:`at` evaluated (the gradient there is
-        ``X^T`` of :func:`data_residual` of them).
-    hessian : ndarray of shape (n_samples, n_outputs)
-        What :meth:`curvature` needs of that point (``P (1 - P)``, or the
-        softmax's P) to measure another direction's curvature there without
-        an exponential.
-    """
-
-    def __init__(self, link, Z0, D, Y, sample_weight):
-        ops = array_ops(D)
-        self.link, self.D, self.Y, self.sample_weight = link, D, Y, sample_weight
-        self.total = Z0.shape[0] if sample_weight is None else _weighted_total(sample_weight, None)
-        # Weighted sums over samples of products with D, as single dots with
-        # s D and s D * D (formed once per line, used at every point).
-        self._weighted_D = D if sample_weight is None else D * sample_weight[:, None]
-        self._weighted_D2 = D * self._weighted_D
-        self.target_slope = ops.dot(Y, self._weighted_D)
-        self.probabilities = self.hessian = None
-
-    def at(self, step, Z):
-        """``(f(s), f'(s), f''(s))`` at ``s = step``, whose logits are ``Z`` (kept)."""
-        ops = array_ops(Z)
-        # The losses are summed per sample as the objective's own (y . z taken
-        # off each sample's loss, not off the total): near the optimum the loss
-        # is far below the logits' size, and a difference of totals would lose
-        # it to rounding, in float32 above the line search's tolerance.
-        if self.link == "sigmoid":
-            losses = sigmoid_loss(Z, self.Y)
-            P = ops.sigmoid(Z)
-            self.hessian = ops.subtract(P, P * P)
-        else:
-            xp = ops.xp
-            row_max = xp.max(Z, axis=1)
-            P = Z - row_max[:, None]
-            P = ops.exp(P, out=P)
-            normaliser = ops.sum(P, axis=1)
-            P /= normaliser[:, None]
-            losses = xp.log(normaliser)
-            losses += row_max
-            losses -= ops.row_dots(self.Y, Z)
-            self.hessian = P
-        self.probabilities = P
-        loss = _weighted_total(losses, self.sample_weight) / self.total
-        derivative = (ops.dot(P, self._weighted_D) - self.target_slope) / self.total
-        return loss, derivative, self.curvature(self.hessian)
-
-    def curvature(self, hessian):
-        """``f''`` along this line's D at a point whose :attr:`hessian` is given.
-
-        Per sample ``d^T diag(h) d`` for independent sigmoid units (h = P (1 - P)),
-        ``d^T (diag(p) - p p^T) d`` for a softmax row (h = P).
-        """
-        ops = array_ops(hessian)
-        total = ops.dot(hessian, self._weighted_D2)
-        if self.link == "softmax":
-            slopes = ops.row_dots(hessian, self.D)
-            weighted = slopes if self.sample_weight is None else slopes * self.sample_weight
-            total -= ops.dot(slopes, weighted)
-        return total / self.total
-
-
-def _weighted_total(losses, sample_weight):
+def weighted_total(losses, sample_weight):
     """``sum_i s_i l_i`` of per-sample losses, or of per-unit losses summed over each row."""
     ops = array_ops(losses)
     if sample_weight is None:
@@ -327,14 +235,6 @@ def l2_penalty(weights, alpha):
         return 0.0
     ops = array_ops(*weights)
     return 0.5 * alpha * sum(ops.squared_norm(W) for W in weights)
-
-
-def inner_product(a, b):
-    """Sum over the arrays of two dicts with the same keys of their elementwise products."""
-    total = 0.0
-    for name, array in a.items():
-        total += array_ops(array).dot(array, b[name])
-    return total
 
 
 @underflow_is_fine

@@ -1,274 +1,88 @@
 """The one training loop shared by every sknn estimator.
 
-The loop knows nothing about the model it trains. It sees an *objective*
-with three methods,
+The loop knows nothing of the model it trains: it sees an
+:class:`~sknn._core.protocols.Objective` and an
+:class:`~sknn._core.protocols.Optimizer`. Each epoch it evaluates, asks
+whether to stop, steps, lets the guard judge the loss, and records:
 
-- ``loss_grad(params, X, Y, sample_weight) -> (loss, grads)``,
-- ``loss(params, X, Y, sample_weight) -> loss`` and
-- ``inner(a, b) -> float``, the inner product of two gradient-shaped dicts
-  in the model's own parametrisation (so that gradient norms mean the same
-  on a reparametrised problem),
+- Full batch: one step per epoch. ``stopping.rule`` is 'gradient' (the
+  convex linear models: 'converged' at the first point where the norm of the
+  full gradient of the objective J is at most ``tol * J``, which bounds the
+  relative gap to the minimum) or 'flat' (the network: 'converged' when the
+  loss has stayed within ``tol`` of its best for ``n_iter_no_change``
+  epochs, neither improving nor rising by more).
+- Mini-batches, and the validation loss under early stopping: 'converged'
+  (or 'early_stopping') when the monitored loss has not improved by ``tol``
+  for ``n_iter_no_change`` epochs.
 
-where ``params`` and ``grads`` are dicts of arrays (NumPy's, or of any
-Array API namespace: the loop touches them only through
-:mod:`sknn._array_ops`), and an optimizer from :mod:`sknn._optimizers`.
-An objective whose logits are affine in its parameters (the linear models)
-may also have
-
-- ``logits(params, X) -> Z``, a new array,
-- ``loss_from_logits(params, Z, Y, sample_weight) -> loss``, Z left intact,
-
-and take ``loss_grad(..., logits_out=buffer)``, which copies the logits of
-``params`` into the buffer; a full-batch line search then evaluates its
-trial points without a product with X (see :class:`_FullBatchProblem`).
-With ``link``, ``line_penalty(params, direction, Z, D)`` (the L2 term along a
-line as a quadratic in s) and ``gradient_from_residual(params, X, R)`` too,
-it gets an exact line search along any direction (:class:`_Line`); L-BFGS
-also asks it for ``covector(v)`` (the dict c with ``inner(a, v)`` the plain
-sum of the elementwise products of a and c) and ``model_nbytes(params)``
-(the bytes of such a dict in the model's own parametrisation).
-
-The loop owns everything else: batches, the loss curve, the stopping rules,
-the validation loss, the instability and divergence guards and the progress
-printout.
-
-Stopping rules
---------------
-- Full batch: ``tol`` bounds the Euclidean norm of the full gradient of the
-  objective relative to the objective; training stops as 'converged' at the
-  first point where ``||grad J|| <= tol * J``, and those exact parameters
-  are returned. For a loss that is mu-strongly convex (the L2 term makes it
-  so with mu >= alpha) this bounds the relative gap to the minimum:
-  ``(J - J*) / J* <= tol^2 J / (2 mu)`` (about, where J ~ J*), so a smaller
-  loss asks for a proportionally smaller gradient.
-- Mini-batches: the loss-improvement rule: 'converged' when the epoch loss
-  has not improved by ``tol`` for ``n_iter_no_change`` epochs.
-- With a validation split, the validation loss is monitored with the
-  improvement rule ('early_stopping') and the best weights are kept.
-
-A loss that rises above twice its starting value is instability, never
-convergence. In full-batch training the loop then restarts from the best
-weights seen with half the learning rate and a fresh optimizer state; with
-mini-batches, a loss that stays there is divergence. Weights of the best
-loss seen are restored when training ends worse than that.
+A loss that rises well above where training started is instability, never
+convergence (see :class:`~sknn._core.guard.Guard`). Ctrl-C rolls back to the
+last complete epoch (:class:`~sknn._core.checkpoint.EpochCheckpoint`).
 """
 
 import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .._estimator.callbacks import EpochCheckpoint, SilentHooks, user_stacklevel
-from .array_ops import array_ops
+from .array_ops import array_ops, copy_params_into, inner
 from .batches import Batches
-from .functions import LineLoss, data_residual, underflow_is_fine
+from .checkpoint import EpochCheckpoint
+from .functions import underflow_is_fine
+from .guard import DIVERGENCE_FACTOR, INSTABILITY_FACTOR, Guard
+from .protocols import ExactLineObjective
+from .stacklevel import user_stacklevel
 
-# A loss this many times the first loss of a fit (or above it when that is
-# below 1) means the steps are blowing up rather than descending. With stable
-# losses the blow-up itself can stay finite for a long time (a logistic loss
-# grows only linearly in the weights), so waiting for inf would waste epochs.
-DIVERGENCE_FACTOR = 1e4
 
-# A loss above this multiple of the fit's first loss is unstable training.
-INSTABILITY_FACTOR = 2.0
+@dataclass
+class Stopping:
+    """When training stops: at ``max_iter`` epochs, or by the rule of ``tol`` (None: never)."""
 
-# A full-batch gradient at the point a line search moved to is computed from
-# the logits carried along the line (Z + s D, no product with X) at most this
-# many times in a row; then once from X itself, so rounding drift in the
-# logits stays within a few ulps.
-_MAX_REUSED_IN_A_ROW = 15
-
-# Full batch: how often an unstable loss may halve the learning rate before
-# the fit is declared diverged (2^-40 ~ 1e-12 of the original step).
-MAX_STEP_HALVINGS = 40
+    max_iter: int
+    tol: float | None = None
+    n_iter_no_change: int = 10
+    #: Full batch without validation: 'gradient' (relative gradient norm) or 'flat'.
+    rule: str = "gradient"
 
 
 class TrainingLog:
     """What training leaves behind, kept by the estimator across warm starts."""
 
-    def __init__(self):
-        self.loss_curve = []
-        self.validation_loss_curve = []
-        self.best_loss = np.inf
+    def __init__(self, loss_curve=(), validation_loss_curve=(), best_loss=np.inf):
+        self.loss_curve = list(loss_curve)
+        self.validation_loss_curve = list(validation_loss_curve)
+        self.best_loss = best_loss
 
 
-class _FullBatchProblem:
-    """The full-batch objective as the training loop and an optimizer's line search see it.
-
-    ``squared_gradient_norm`` is that of the gradient passed with the current
-    step, computed once for the stopping test and reused by the line search.
-
-    For an objective with affine logits ``Z(p) = X W + b`` (see the module
-    docstring), the loss along the gradient ``g`` of the last
-    :meth:`loss_grad` at ``y`` needs no product with X per trial:
-    ``Z(y - s g) = Z(y) - s D`` with ``D = X g_W + g_b``, one product per
-    step, however many step sizes are tried. ``Z(y)`` is computed exactly
-    from ``y`` at every such gradient evaluation, so no rounding drift carries
-    over between steps, and the losses of the loss curve and of the stopping
-    test are the objective's own.
-
-    :meth:`line` gives an exact line search (L-BFGS's, conjugate gradient's) the loss
-    and its derivatives along any direction (see :class:`_Line`). After a
-    move along a line (float64), the next :meth:`loss_grad` takes the loss,
-    logits and probabilities of the point moved to from that line and needs
-    only the product ``X^T R``; every ``_MAX_REUSED_IN_A_ROW + 1``-th gradient
-    is computed from X again, so the logits' drift stays within a few ulps.
-    """
+class FullBatch:
+    """The objective on the whole training data: what a line search evaluates."""
 
     def __init__(self, objective, X, Y, sample_weight):
         self.objective, self.data = objective, (X, Y, sample_weight)
-        self.squared_gradient_norm = None
-        self._affine = hasattr(objective, "loss_from_logits")
-        # float32 logits carried along lines drift by ulps of 1e-7 per step: at
-        # the float32 gradient test's floor, so float32 recomputes them.
-        self._reuse_arrivals = (
-            self._affine
-            and hasattr(objective, "gradient_from_residual")
-            and array_ops(X).numpy_dtype(X.dtype) == np.dtype(np.float64)
-        )
-        self._grads = None
-        self._logits = self._direction = self._trial_logits = None
-        # What the last line search left at the point it moved to (see _Line).
-        self._start_hessian = self._arrival = None
-        self._gradients_since_move = 0
-        self._reused_in_a_row = 0
+        self.exact_line = None
+        if isinstance(objective, ExactLineObjective):
+            self.exact_line = lambda point, direction: objective.line(point, direction, *self.data)
 
-    def loss_grad(self, point):
-        """Loss and gradient at ``point``; the start of the next line search."""
-        self._gradients_since_move += 1
-        if not self._affine:
-            return self.objective.loss_grad(point, *self.data)
-        arrival, self._arrival = self._arrival, None
-        if arrival is not None and self._reused_in_a_row < _MAX_REUSED_IN_A_ROW:
-            # ``point`` is where the last line search moved to: its loss, logits
-            # and probabilities are known, and its gradient is one product away.
-            self._reused_in_a_row += 1
-            loss, logits, probabilities = arrival
-            self._logits, self._trial_logits = logits, self._logits
-            X, Y, sample_weight = self.data
-            residual = data_residual(probabilities, Y, sample_weight)
-            self._grads = self.objective.gradient_from_residual(point, X, residual)
-            self._direction = None
-            return loss, self._grads
-        self._reused_in_a_row = 0
-        if self._logits is None:
-            X, b = self.data[0], point["b"]
-            ops = array_ops(b)
-            # The layout of the linear models' logits (see sknn.linear).
-            self._logits = ops.empty(
-                (X.shape[0], b.shape[0]),
-                like=b,
-                dtype=ops.xp.result_type(X.dtype, b.dtype),
-                order="F",
-            )
-        loss, self._grads = self.objective.loss_grad(point, *self.data, logits_out=self._logits)
-        self._direction = None  # D of the new gradient, formed by the first trial
-        return loss, self._grads
+    def loss(self, params):
+        return self.objective.loss(params, *self.data)
 
-    def step_loss(self, trial, step_size):
-        """Loss at ``trial``, which is ``point - step_size * grads`` of the last ``loss_grad``."""
-        X, Y, sample_weight = self.data
-        if not self._affine:
-            return self.objective.loss(trial, X, Y, sample_weight)
-        if self._direction is None:
-            self._direction = self.objective.logits(self._grads, X)
-        Z = _axpy_into(self._trial_logits, -step_size, self._direction, self._logits)
-        self._trial_logits = Z
-        return self.objective.loss_from_logits(trial, Z, Y, sample_weight)
+    def loss_grad(self, params):
+        return self.objective.loss_grad(params, *self.data)
 
-    def inner(self, a, b):
-        """The objective's inner product of two gradient-shaped dicts."""
-        return self.objective.inner(a, b)
-
-    def model_nbytes(self, params):
-        """The bytes a dict keyed like the parameters takes in the model's parametrisation."""
-        return self.objective.model_nbytes(params)
-
-    def covector(self, v):
-        """The dict c with ``inner(a, v)`` = the sum of the elementwise products of a and c.
-
-        Products of many dicts with one v then need no inner product per dict
-        (objectives with an exact line search have it, see the module docstring).
-        """
-        return self.objective.covector(v)
-
-    def line(self, point, direction):
-        """The objective along ``point + s * direction``, from the last ``loss_grad``'s point.
-
-        An objective that evaluates elsewhere (on Dask workers) may bring its
-        own exact line (``objective.line``); otherwise a :class:`_Line`.
-        """
-        own_line = getattr(self.objective, "line", None)
-        line = None if own_line is None else own_line(point, direction)
-        return _Line(self, point, direction) if line is None else line
+    def smoothness(self, exact=True):
+        """The objective's curvature bound on this data (the linear models')."""
+        X, _, sample_weight = self.data
+        return self.objective.smoothness(X, sample_weight, exact)
 
 
-class _Line:
-    """The objective along ``point + s * direction``, for a line search.
+class _SilentHooks:
+    def epoch_begin(self, params):
+        pass
 
-    For an objective with affine logits, :meth:`at` gives the loss and its
-    first two derivatives in s from the logits alone (``Z(point) + s D``, one
-    product with X for D), through the objective's ``line_penalty`` and
-    :class:`sknn._functions.LineLoss`, and :meth:`curvature_at_start` the
-    second derivative at s = 0.
-
-    A line search that moves to a point of the line says so with
-    :meth:`moved_to`: the next line, started from that point after its
-    gradient, then measures its curvature at s = 0 from what this line
-    computed there, and the gradient there is computed from the logits and
-    probabilities this line computed (see :meth:`_FullBatchProblem.loss_grad`).
-    """
-
-    def __init__(self, problem, point, direction):
-        objective = problem.objective
-        if not (problem._affine and hasattr(objective, "line_penalty")):
-            raise TypeError(
-                f"{type(objective).__name__} has no exact line search (affine logits and "
-                "line_penalty), which L-BFGS and conjugate gradient need."
-            )
-        X, Y, sample_weight = problem.data
-        Z0 = problem._logits
-        D = objective.logits(direction, X)
-        self._problem = problem
-        self._penalty = objective.line_penalty(point, direction, Z0, D)
-        self._data = LineLoss(objective.link, Z0, D, Y, sample_weight)
-        self._D = D
-        self._last_step = self._last_loss = None
-
-    def at(self, step):
-        """``(loss, derivative, curvature)`` of the objective at ``point + step * direction``."""
-        problem = self._problem
-        Z = _axpy_into(problem._trial_logits, step, self._D, problem._logits)
-        problem._trial_logits = Z
-        loss, derivative, curvature = self._data.at(step, Z)
-        value, slope, quadratic = self._penalty
-        loss += value + step * (slope + 0.5 * step * quadratic)
-        self._last_step, self._last_loss = step, loss
-        return loss, derivative + slope + step * quadratic, curvature + quadratic
-
-    def curvature_at_start(self):
-        """The second derivative at s = 0 (exact lines only)."""
-        problem = self._problem
-        hessian, problem._start_hessian = problem._start_hessian, None
-        if hessian is None or problem._gradients_since_move != 1:
-            # No reusable point: evaluate at s = 0 itself.
-            return self.at(0.0)[2]
-        return self._data.curvature(hessian) + self._penalty[2]
-
-    def moved_to(self, step):
-        """The line search moved the parameters to ``point + step * direction``."""
-        problem = self._problem
-        problem._gradients_since_move = 0
-        problem._start_hessian = problem._arrival = None
-        if step == self._last_step:
-            problem._start_hessian = self._data.hessian
-            if problem._reuse_arrivals:
-                problem._arrival = (
-                    self._last_loss,
-                    problem._trial_logits,
-                    self._data.probabilities,
-                )
+    def epoch_end(self, epoch, loss, validation_loss, params):
+        return False
 
 
 # Exponentials of very negative logits underflow to 0 by design: ignored once
@@ -278,362 +92,277 @@ def train(
     objective,
     params,
     optimizer,
-    X,
-    Y,
-    sample_weight,
+    data,
     *,
     log,
-    max_iter,
+    stopping,
     batch_size=None,
     shuffle=False,
     rng=None,
-    tol=None,
-    n_iter_no_change=10,
     validation=None,
     hooks=None,
-    estimator_name="estimator",
-    gradient_test=True,
-    slow_data_advice=None,
+    name="estimator",
+    advice=None,
 ):
-    """Train ``params`` in place for up to ``max_iter`` epochs.
+    """Train ``params`` in place; return why training stopped.
 
     Parameters
     ----------
-    objective : object
-        Has ``loss_grad``, ``loss`` and ``inner`` (see the module docstring).
-    params : dict of ndarray
+    objective : Objective
+    params : dict of arrays
         Updated in place.
-    optimizer : object
-        An optimizer of :mod:`sknn._optimizers`; its state carries over.
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        Never copied or modified.
-    Y : ndarray of shape (n_samples, n_outputs)
-        Targets encoded for the objective's output layer.
-    sample_weight : ndarray of shape (n_samples,) or None
+    optimizer : Optimizer
+        Its state carries over.
+    data : tuple (X, Y, sample_weight), or Problem
+        X is never copied or modified; Y holds the encoded targets. A
+        :class:`~sknn._core.protocols.Problem` instead is the full-batch
+        objective evaluated where its data live (Dask workers).
     log : TrainingLog
-        Appended to: the loss curves continue across warm starts.
-    max_iter : int
-        Number of epochs to run at most.
+        Appended to: the curves continue across warm starts.
+    stopping : Stopping
     batch_size : int or None
-        None means full batch: one step per epoch on all of X.
+        None: the full batch, one step per epoch.
     shuffle : bool
         Reshuffle the mini-batches every epoch (with ``rng``).
-    tol : float or None
-        Full batch: the gradient-norm bound of convergence. Mini-batches and
-        validation: the improvement the monitored loss must make within
-        ``n_iter_no_change`` epochs. None never stops early.
     validation : tuple (X_val, Y_val, sample_weight_val) or None
-        When given, its loss is monitored with the improvement rule and the
-        parameters with the best validation loss are kept.
-    hooks : FitHooks or None
-        Told when each epoch begins and ends (callbacks, verbose output); may
-        ask to stop. None: nobody watches.
-    gradient_test : bool
-        Full batch: stop at the relative gradient test of ``tol`` (convex
-        objectives, whose minimum it locates); False: the loss-improvement
-        rule, as on mini-batches (a network, whose loss keeps creeping down
-        towards zero on data it can fit).
-    slow_data_advice : callable or None
-        Called only when training stops short of its test ('max_iter',
-        'stalled'): a sentence of advice about the data (say, to scale it),
-        or ''.
+        Its loss is monitored instead of the training loss, and the weights of
+        the best one are kept.
+    hooks : Hooks or None
+        Told when each epoch begins and ends; may ask to stop.
+    name : str
+        Names the estimator in warnings.
+    advice : callable or None
+        ``advice(reason, loss)``, called only when training stops short of its
+        test ('max_iter', 'stalled'): a sentence of advice about the data or
+        the model (scale the features; a penalty for separable data), or ''.
 
     Returns
     -------
-    stop_reason : {'converged', 'stalled', 'max_iter', 'early_stopping', 'diverged', \
-'callback', 'interrupted'}
-        On Ctrl-C (KeyboardInterrupt), 'interrupted': ``params``, the optimizer,
-        ``rng`` and ``log`` are as after the last complete epoch.
+    stop_reason : {'converged', 'stalled', 'max_iter', 'early_stopping', \
+'diverged', 'callback', 'interrupted'}
     """
-    batches = Batches(X, Y, sample_weight, batch_size, shuffle, rng)
-    full_batch = batches.full_batch
-    problem = _FullBatchProblem(objective, X, Y, sample_weight) if full_batch else None
-    guard = _Guard(log.loss_curve[-n_iter_no_change:])
-    best_monitored = np.inf
-    best_params = None  # weights of the best validation loss
-    no_improvement = 0
-    stop_reason = "max_iter"
-    hooks = SilentHooks() if hooks is None else hooks
-    checkpoint = EpochCheckpoint(params, optimizer, rng if batches.shuffle else None, log)
+    batches = Batches(*data, batch_size, shuffle, rng) if isinstance(data, tuple) else None
+    problem = data if batches is None else FullBatch(objective, *data)
+    run = _Run(objective, params, optimizer, problem, batches, log, stopping, validation, hooks)
+    shuffled = batches is not None and batches.shuffle
+    run.checkpoint = EpochCheckpoint(params, optimizer, rng if shuffled else None, log)
     first_epoch = len(log.loss_curve)
-
     try:
-        for _ in range(max_iter):
-            hooks.epoch_begin(params)
-            if full_batch:
-                # The step is taken below, once the loss is judged.
-                point = optimizer.evaluation_point(params)
-                loss, grads = problem.loss_grad(point)
-                if not math.isfinite(loss):
-                    stop_reason = "diverged"
-                    break
-                epoch_loss, epoch_weight = loss, 1.0
-            else:
-                epoch_loss, epoch_weight = 0.0, 0.0
-                for X_batch, Y_batch, sw_batch, batch_weight in batches:
-                    point = optimizer.evaluation_point(params)
-                    loss, grads = objective.loss_grad(point, X_batch, Y_batch, sw_batch)
-                    if not guard.finite(loss):
-                        stop_reason = "diverged"
-                        break
-                    optimizer.step(params, grads, loss)
-                    epoch_loss += loss * batch_weight
-                    epoch_weight += batch_weight
-                if stop_reason == "diverged":
-                    break
-            log.loss_curve.append(epoch_loss / epoch_weight)
-            loss = log.loss_curve[-1]
-            guard.first_loss = log.loss_curve[first_epoch]
-
-            if full_batch:
-                action = guard.judge_full_batch(loss, point, params, optimizer)
-                if action == "diverged":
-                    stop_reason = "diverged"
-                    break
-                if action == "step":
-                    problem.squared_gradient_norm = max(objective.inner(grads, grads), 0.0)
-                    gradient_norm = math.sqrt(problem.squared_gradient_norm)
-                    if gradient_test and tol is not None and gradient_norm <= tol * loss:
-                        # Stop at the very point where the test held.
-                        _copy_into(params, point)
-                        stop_reason = "converged"
-                    else:
-                        optimizer.step(params, grads, loss, problem)
-                        if tol is not None and optimizer.stalled:
-                            stop_reason = "stalled"
-            elif not guard.finite(loss):
-                stop_reason = "diverged"
-                break
-            else:
-                guard.judge_epoch(loss, params)
-
-            monitored = loss
-            if validation is not None:
-                monitored = objective.loss(params, *validation)
-                log.validation_loss_curve.append(monitored)
-            if validation is not None and monitored < best_monitored:
-                best_params = _copy_into(best_params, params)
-            improvement_rule = validation is not None or not (full_batch and gradient_test)
-            # A full-batch loss is exact: an epoch counts only where it stayed
-            # within tol of the best (flat), not where it oscillates above it, nor
-            # where the guard undid it (back to the best weights, half the step).
-            deterministic = full_batch and validation is None
-            if improvement_rule and tol is not None and monitored > best_monitored - tol:
-                flat = not deterministic or (monitored <= best_monitored + tol and action == "step")
-                no_improvement = no_improvement + 1 if flat else 0
-            else:
-                no_improvement = 0
-            best_monitored = min(best_monitored, monitored)
-            checkpoint.save()  # the epoch is complete
-            stop_requested = hooks.epoch_end(
-                len(log.loss_curve),
-                log.loss_curve[-1],
-                None if validation is None else monitored,
-                params,
-            )
-            if stop_reason in ("converged", "stalled"):
-                break
-            if no_improvement >= n_iter_no_change:
-                if validation is not None:
-                    stop_reason = "early_stopping"
-                else:
-                    stop_reason = "diverged" if guard.unstable(loss) else "converged"
-                break
-            if stop_requested:
-                stop_reason = "callback"
-                break
+        reason = run.run()
     except KeyboardInterrupt:
-        # Ctrl-C: back to the last complete epoch, as if training had stopped
-        # there (its weights, not the best ones: a warm start continues from it).
-        checkpoint.restore()
-        stop_reason, best_params = "interrupted", None
-        monitored_curve = log.loss_curve if validation is None else log.validation_loss_curve
-        best_monitored = min(monitored_curve[first_epoch:], default=np.inf)
-        warnings.warn(
-            f"{estimator_name}: training was interrupted (KeyboardInterrupt) and "
-            f"kept the weights as they were after epoch {len(log.loss_curve)}, the "
-            "last complete one. Fit again with warm_start=True to continue from there.",
-            ConvergenceWarning,
-            stacklevel=user_stacklevel(),
-        )
-
-    if stop_reason != "diverged" and not all(array_ops(p).all_finite(p) for p in params.values()):
-        stop_reason = "diverged"
-    if stop_reason == "diverged":
-        if full_batch:
-            # Back to the best point, with no momentum or moments: the state
-            # accumulated on the way to the blow-up is not that point's.
-            guard.restore_for_divergence(params)
-            optimizer.set_state({})
-        else:
-            checkpoint.restore()  # the weights and optimizer of the last complete epoch
-        warnings.warn(
-            f"{estimator_name} diverged: the loss became non-finite, grew more than "
-            f"{DIVERGENCE_FACTOR:g}-fold or stayed above {INSTABILITY_FACTOR:g} times "
-            "its starting value, so training stopped and kept the weights of the best "
-            "finite loss (mini-batches: of the last complete epoch). The learning rate "
-            f"({guard.original_learning_rate(optimizer)!r}) "
-            "is too large for this data: lower it, standardize the features, or use "
-            "learning_rate='auto' where offered.",
-            ConvergenceWarning,
-            stacklevel=user_stacklevel(),
-        )
-    elif best_params is not None:
-        _copy_into(params, best_params)
-    elif stop_reason != "interrupted":
-        guard.keep_best(params, log.loss_curve[-1] if log.loss_curve else None)
-    if guard.halvings and stop_reason != "diverged":
-        warnings.warn(
-            f"{estimator_name}: the loss rose above {INSTABILITY_FACTOR:g} times its "
-            "starting value, so training went back to the best weights and halved the "
-            f"learning rate ({guard.original_learning_rate(optimizer)!r}) "
-            f"{guard.halvings} time(s), to {optimizer.learning_rate!r}. The learning "
-            "rate is too large for this data: set a smaller one to avoid the wasted "
-            "epochs, or standardize the features.",
-            ConvergenceWarning,
-            stacklevel=user_stacklevel(),
-        )
-    if stop_reason == "stalled":
-        ratio = math.sqrt(problem.squared_gradient_norm) / log.loss_curve[-1]
-        weights = next(iter(params.values()))
-        dtype = weights.dtype
-        coarser = array_ops(weights).numpy_dtype(dtype) != np.dtype(np.float64)
-        warnings.warn(
-            f"{estimator_name}: training stopped at epoch {len(log.loss_curve)}, where "
-            f"no step lowers the loss measurably in {dtype} arithmetic, while the "
-            f"gradient norm was {ratio:.2g} times the loss, above tol={tol}: the "
-            f"minimum is as close as {dtype} resolves it. "
-            + ("Fit in float64 for the test to hold, or set" if coarser else "Set")
-            + f" tol to {ratio:.1g} or more."
-            + _advice(slow_data_advice),
-            ConvergenceWarning,
-            stacklevel=user_stacklevel(),
-        )
-    if stop_reason == "max_iter" and tol is not None:
-        rule = (
-            f"the gradient norm was still above tol={tol}"
-            if full_batch and gradient_test and validation is None
-            else f"the loss was still improving by more than tol={tol}"
-        )
-        warnings.warn(
-            f"{estimator_name}: maximum iterations ({max_iter}) reached while {rule}. "
-            "Increase max_iter, or set tol=None to train for exactly max_iter epochs."
-            + _advice(slow_data_advice),
-            ConvergenceWarning,
-            stacklevel=user_stacklevel(),
-        )
-    log.best_loss = min(log.best_loss, best_monitored)
-    return stop_reason
+        reason = run.interrupted(first_epoch)
+        _warn(name, "interrupted", run, stopping, advice)
+        log.best_loss = min(log.best_loss, run.best_monitored)
+        return reason
+    reason = run.finish(reason)
+    _warn(name, reason, run, stopping, advice)
+    log.best_loss = min(log.best_loss, run.best_monitored)
+    return reason
 
 
-class _Guard:
-    """Watches the loss for instability and divergence, and keeps the weights to go back to.
+class _Run:
+    """One call of :func:`train`: its epochs as small named steps."""
 
-    ``best`` holds the weights of the lowest training loss seen (full batch:
-    the point whose loss was evaluated; mini-batches: the weights at the end
-    of the epoch).
+    def __init__(
+        self, objective, params, optimizer, problem, batches, log, stopping, validation, hooks
+    ):
+        self.objective, self.params, self.optimizer = objective, params, optimizer
+        self.problem, self.batches = problem, batches
+        self.full_batch = batches is None or batches.full_batch
+        self.log, self.stopping, self.validation = log, stopping, validation
+        self.hooks = _SilentHooks() if hooks is None else hooks
+        self.guard = Guard(log.loss_curve[-stopping.n_iter_no_change :])
+        self.best_monitored = np.inf
+        self.best_validation_params = None
+        self.no_improvement = 0
+        self.evaluated = None  # (loss, grads) at params, left by a line search
+        self.gradient_norm = None
+        self.checkpoint = None
 
-    The limits are multiples of reference losses. Divergence (a loss
-    ``DIVERGENCE_FACTOR`` times too large) is judged against the losses of
-    the lowest of the last epochs before this call (``recent_losses``: a
-    continued fit's recent history), or for a fresh fit its first loss: so a
-    partial_fit call whose step exploded is caught at the next calls. Instability (a loss above
-    ``INSTABILITY_FACTOR`` times the reference) is judged against the larger
-    of this call's first epoch loss and that history: a warm start or a
-    partial_fit call on new data, whose loss starts high, is judged from where
-    it starts, and one on the same data is not judged by the noise of a tiny
-    loss.
-    """
+    def run(self):
+        for _ in range(self.stopping.max_iter):
+            self.hooks.epoch_begin(self.params)
+            if self.full_batch:
+                reason, counts = self._full_batch_epoch()
+            else:
+                reason, counts = self._mini_batch_epoch(), True
+            if reason == "diverged":
+                return reason
+            monitored = self._monitored_loss()
+            verdict = self._improvement_verdict(monitored, counts)  # also records the best
+            reason = reason or verdict
+            self.checkpoint.save()  # the epoch is complete
+            stop = self.hooks.epoch_end(
+                len(self.log.loss_curve),
+                self.log.loss_curve[-1],
+                None if self.validation is None else monitored,
+                self.params,
+            )
+            if reason:
+                return reason
+            if stop:
+                return "callback"
+        return "max_iter"
 
-    def __init__(self, recent_losses):
-        self.recent_loss = max(recent_losses, default=None)
-        self.lowest_recent_loss = min(recent_losses, default=None)
-        self.first_loss = None
-        self.best_loss = math.inf
-        self.best = None
-        self.halvings = 0
-        self._original_learning_rate = None
+    def _full_batch_epoch(self):
+        """Evaluate, test, step: ``(stop reason or None, whether the epoch counts)``."""
+        point = self.optimizer.evaluation_point(self.params)
+        loss, grads = self.evaluated or self.problem.loss_grad(point)
+        self.evaluated = None
+        if not math.isfinite(loss):
+            return "diverged", False
+        self.log.loss_curve.append(loss)
+        action = self.guard.judge_full_batch(loss, point, self.params, self.optimizer)
+        if action != "step":
+            return ("diverged" if action == "diverged" else None), False
+        self.gradient_norm = math.sqrt(max(inner(grads, grads), 0.0))
+        tol = self.stopping.tol
+        if self._gradient_rule() and tol is not None and self.gradient_norm <= tol * loss:
+            copy_params_into(self.params, point)  # stop at the very point the test held
+            return "converged", True
+        self.evaluated = self.optimizer.step(self.params, grads, loss, self.problem)
+        if tol is not None and self.optimizer.stalled:
+            return "stalled", True
+        return None, True
 
-    @property
-    def reference(self):
-        losses = [loss for loss in (self.first_loss, self.recent_loss) if loss is not None]
-        return max(losses, default=None)
-
-    def finite(self, loss):
-        """Whether the loss is finite and below the divergence limit."""
-        if self.first_loss is None and np.isfinite(loss):
-            self.first_loss = loss
-        reference = self.first_loss if self.recent_loss is None else self.lowest_recent_loss
-        return loss <= DIVERGENCE_FACTOR * max(reference or 0.0, 1.0)  # also False for NaN
-
-    def unstable(self, loss):
-        return not loss <= INSTABILITY_FACTOR * self.reference
-
-    def judge_epoch(self, loss, params):
-        """Mini-batches: remember the weights after the best epoch so far."""
-        if loss < self.best_loss:
-            self.best_loss = loss
-            self.best = _copy_into(self.best, params)
-
-    def judge_full_batch(self, loss, point, params, optimizer):
-        """Full batch: 'step' from a sound point, 'retry' after an unstable one, or 'diverged'.
-
-        On 'retry' the parameters are back at the best point, the learning
-        rate is halved and the optimizer's state is cleared.
-        """
-        if self.first_loss is None and np.isfinite(loss):
-            self.first_loss = loss
-        if self.reference is not None and not self.unstable(loss) and self.finite(loss):
-            if loss < self.best_loss:
-                self.best_loss = loss
-                self.best = _copy_into(self.best, point)
-            return "step"
-        if self.best is None or self.halvings >= MAX_STEP_HALVINGS:
+    def _mini_batch_epoch(self):
+        """One step per batch; the epoch's loss is the weighted mean of the batches'."""
+        total = weight = 0.0
+        for X, Y, sample_weight, batch_weight in self.batches:
+            point = self.optimizer.evaluation_point(self.params)
+            loss, grads = self.objective.loss_grad(point, X, Y, sample_weight)
+            if not self.guard.finite(loss):
+                return "diverged"
+            self.optimizer.step(self.params, grads, loss, None)
+            total, weight = total + loss * batch_weight, weight + batch_weight
+        self.log.loss_curve.append(total / weight)
+        if not self.guard.finite(self.log.loss_curve[-1]):
             return "diverged"
-        # Go back to the best point with half the step and no momentum: the
-        # optimizer's accumulated state is polluted by the blow-up.
-        if self._original_learning_rate is None:
-            self._original_learning_rate = optimizer.learning_rate
-        self.halvings += 1
-        optimizer.learning_rate = 0.5 * optimizer.learning_rate
-        optimizer.set_state({})
-        _copy_into(params, self.best)
-        return "retry"
+        self.guard.judge_epoch(self.log.loss_curve[-1], self.params)
+        return None
 
-    def original_learning_rate(self, optimizer):
-        if self._original_learning_rate is None:
-            return optimizer.learning_rate
-        return self._original_learning_rate
+    def _gradient_rule(self):
+        return self.validation is None and self.stopping.rule == "gradient"
 
-    def restore_for_divergence(self, params):
-        """Full batch: back to the best point (the initial one if no loss was finite)."""
-        if self.best is not None:
-            _copy_into(params, self.best)
+    def _monitored_loss(self):
+        """The training loss, or the validation loss (keeping the best weights)."""
+        if self.validation is None:
+            return self.log.loss_curve[-1]
+        monitored = self.objective.loss(self.params, *self.validation)
+        self.log.validation_loss_curve.append(monitored)
+        if monitored < self.best_monitored:
+            self.best_validation_params = copy_params_into(self.best_validation_params, self.params)
+        return monitored
 
-    def keep_best(self, params, last_loss):
-        """Go back to the best weights when training ended clearly worse than them."""
-        if self.best is not None and last_loss is not None and self.unstable(last_loss):
-            _copy_into(params, self.best)
+    def _improvement_verdict(self, monitored, counts):
+        """The improvement rules of ``tol``: a stop reason, or None to go on."""
+        tol, rule_applies = self.stopping.tol, not (self.full_batch and self._gradient_rule())
+        if rule_applies and tol is not None and monitored > self.best_monitored - tol:
+            # A full-batch loss is exact: an epoch counts only where it stayed flat
+            # within tol of the best, not where it oscillates above it, nor where
+            # the guard undid it.
+            exact = self.full_batch and self.validation is None
+            flat = counts and (not exact or monitored <= self.best_monitored + tol)
+            self.no_improvement = self.no_improvement + 1 if flat else 0
+        else:
+            self.no_improvement = 0
+        self.best_monitored = min(self.best_monitored, monitored)
+        if self.no_improvement < self.stopping.n_iter_no_change:
+            return None
+        if self.validation is not None:
+            return "early_stopping"
+        return "diverged" if self.guard.unstable(self.log.loss_curve[-1]) else "converged"
+
+    def interrupted(self, first_epoch):
+        """Ctrl-C: back to the last complete epoch, as if training had stopped there."""
+        self.checkpoint.restore()
+        curve = self.log.loss_curve if self.validation is None else self.log.validation_loss_curve
+        self.best_monitored = min(curve[first_epoch:], default=np.inf)
+        return "interrupted"
+
+    def finish(self, reason):
+        """Leave the parameters where the stop reason says: best, last, or last sound."""
+        if reason != "diverged" and not self.guard.all_finite(self.params):
+            reason = "diverged"
+        if reason == "diverged":
+            if self.full_batch:
+                # Back to the best point, with no state: the state accumulated on
+                # the way to the blow-up is not that point's.
+                self.guard.restore_best(self.params)
+                self.optimizer.set_state({})
+            else:
+                self.checkpoint.restore()  # the last complete epoch
+        elif self.best_validation_params is not None:
+            copy_params_into(self.params, self.best_validation_params)
+        else:
+            self.guard.keep_best(
+                self.params, self.log.loss_curve[-1] if self.log.loss_curve else None
+            )
+        return reason
 
 
-def _advice(slow_data_advice):
-    advice = "" if slow_data_advice is None else slow_data_advice()
-    return f" {advice}" if advice else ""
+def _warn(name, reason, run, stopping, advice):
+    """The ConvergenceWarning of a stop that is not a success, if any."""
+    guard, optimizer = run.guard, run.optimizer
+    learning_rate = guard.original_learning_rate or optimizer.learning_rate
+    messages = []
+    if reason == "interrupted":
+        messages.append(
+            f"{name}: training was interrupted (KeyboardInterrupt) and kept the weights as "
+            f"they were after epoch {len(run.log.loss_curve)}, the last complete one. Fit "
+            "again with warm_start=True to continue from there."
+        )
+    if reason == "diverged":
+        messages.append(
+            f"{name} diverged: the loss became non-finite, grew more than "
+            f"{DIVERGENCE_FACTOR:g}-fold or stayed above {INSTABILITY_FACTOR:g} times its "
+            "starting value, so training stopped and kept the weights of the best finite "
+            "loss (mini-batches: of the last complete epoch). The learning rate "
+            f"({learning_rate!r}) is too large for this data: lower it, standardize the "
+            "features, or use learning_rate='auto' where offered."
+        )
+    elif guard.halvings:
+        messages.append(
+            f"{name}: the loss rose above {INSTABILITY_FACTOR:g} times its starting value, "
+            "so training went back to the best weights and halved the learning rate "
+            f"({learning_rate!r}) {guard.halvings} time(s), to {optimizer.learning_rate!r}. "
+            "The learning rate is too large for this data: set a smaller one to avoid the "
+            "wasted epochs, or standardize the features."
+        )
+    if reason == "stalled":
+        messages.append(_stalled_message(name, run, stopping, advice))
+    if reason == "max_iter" and stopping.tol is not None:
+        rule = (
+            f"the gradient norm was still above tol={stopping.tol}"
+            if run.full_batch and run._gradient_rule()
+            else f"the loss was still changing by more than tol={stopping.tol}"
+        )
+        messages.append(
+            f"{name}: maximum iterations ({stopping.max_iter}) reached while {rule}. "
+            "Increase max_iter, or set tol=None to train for exactly max_iter epochs."
+            + (" " + _advice(advice, reason, run.log.loss_curve[-1])).rstrip()
+        )
+    for message in messages:
+        warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())
 
 
-def _copy_into(target, source):
-    """Copy a dict of arrays into ``target``; None allocates it, in the same memory layout."""
-    ops = array_ops(*source.values())
-    if target is None:
-        return {name: ops.copy(array) for name, array in source.items()}
-    for name, array in source.items():
-        ops.copy_into(target[name], array)
-    return target
+def _stalled_message(name, run, stopping, advice):
+    loss = run.log.loss_curve[-1]
+    ratio = run.gradient_norm / loss
+    weights = next(iter(run.params.values()))
+    dtype = weights.dtype
+    coarser = array_ops(weights).numpy_dtype(dtype) != np.dtype(np.float64)
+    suggestion = _advice(advice, "stalled", loss) or (
+        ("Fit in float64 for the test to hold, or set" if coarser else "Set")
+        + f" tol to {ratio:.1g} or more."
+    )
+    return (
+        f"{name}: training stopped at epoch {len(run.log.loss_curve)}, where no step lowers "
+        f"the loss measurably in {dtype} arithmetic, while the gradient norm was "
+        f"{ratio:.2g} times the loss, above tol={stopping.tol}: the minimum is as close as "
+        f"{dtype} resolves it. {suggestion}"
+    )
 
 
-def _axpy_into(target, a, x, y):
-    """``a * x + y``, in ``target`` when it fits (NumPy: fresh temporaries cost page faults)."""
-    fits = target is not None and target.shape == x.shape and target.dtype == x.dtype
-    target = array_ops(x).multiply(x, a, out=target if fits else None)
-    target += y
-    return target
+def _advice(advice, reason, loss):
+    return "" if advice is None else advice(reason, loss)

@@ -1,27 +1,17 @@
 """What the training loop shows and hears at epoch boundaries.
 
-The one training loop (:func:`sknn._engine.train`) drives two small objects:
-
-- :class:`FitHooks`, one per call to ``fit`` or ``partial_fit``: scikit-learn's
-  callbacks (``set_callbacks``), the ``verbose`` printout and the clock. A
-  callback can ask training to stop.
-- :class:`EpochCheckpoint`: the training state at the last epoch boundary, which
-  the loop rolls back to when Ctrl-C (KeyboardInterrupt) arrives mid-epoch.
+:class:`FitHooks`, one per call to ``fit`` or ``partial_fit``, gives the
+training loop (:func:`sknn._core.loop.train`) scikit-learn's callbacks
+(``set_callbacks``), the ``verbose`` printout and the clock. A callback can
+ask training to stop.
 
 scikit-learn's callback API (``sklearn.callback``) exists from scikit-learn 1.9
 on. With an older scikit-learn the estimators work as before and simply have no
 ``set_callbacks``; the presence of the module is tested, not a version number.
 """
 
-import copy
-import os
-import sys
 import time
 from types import SimpleNamespace
-
-import joblib
-import numpy as np
-import sklearn
 
 from .._core.array_ops import array_ops
 
@@ -210,146 +200,3 @@ class FitHooks:
             attributes.validation_loss_curve_ = list(self._log.validation_loss_curve)
         attributes.n_iter_ = len(self._log.loss_curve)
         return vars(attributes)
-
-
-class SilentHooks:
-    """The hooks of a loop nobody watches (direct calls to ``train``)."""
-
-    def epoch_begin(self, params):
-        pass
-
-    def epoch_end(self, epoch, loss, validation_loss, params):
-        return False
-
-
-class EpochCheckpoint:
-    """The training state at the last epoch boundary, to roll back to on Ctrl-C.
-
-    The state is what a warm start continues from: the parameters, every
-    public attribute of the optimizer (its arrays and dicts of arrays copied,
-    unless the optimizer ``replaces_its_state``: binds new arrays at each
-    step and never writes into old ones, so references are a snapshot;
-    attributes named with a leading underscore are scratch buffers, not
-    state, and are left alone), the
-    random generator's state (the next epoch's shuffle) and the lengths of the
-    loss curves. Restoring it leaves the estimator as if training had stopped
-    right after that epoch, so a warm start then trains exactly what an
-    uninterrupted fit would have.
-
-    A KeyboardInterrupt can arrive anywhere: inside an optimizer step, between
-    the updates of two parameters, or while this checkpoint is being written.
-    Hence two snapshots alternate: one is written while the other stays valid,
-    and a single assignment makes the new one current.
-
-    Parameters
-    ----------
-    params : dict of ndarray
-        Updated in place by the loop; restored in place.
-    optimizer : object
-        Keeps its state in instance attributes.
-    rng : numpy.random.RandomState or None
-        The generator the epochs draw from; None when they draw nothing (no
-        shuffled mini-batches), which saves reading its state, slow for
-        MT19937 (about 0.1 ms, as long as a small epoch).
-    log : TrainingLog
-    """
-
-    def __init__(self, params, optimizer, rng, log):
-        self._params = params
-        self._optimizer = optimizer
-        self._rng = rng
-        self._log = log
-        self._snapshots = [None, None]
-        self._current = 0
-        self.save()
-
-    def save(self):
-        """Snapshot the current state: call it when an epoch is complete."""
-        spare = 1 - self._current
-        # The spare snapshot's arrays are overwritten, not reallocated, every epoch.
-        reuse = self._snapshots[spare] or {}
-        self._snapshots[spare] = {
-            "params": _copy_state(self._params, reuse.get("params")),
-            "optimizer": (
-                _optimizer_state(self._optimizer)
-                if getattr(self._optimizer, "replaces_its_state", False)
-                else _copy_state(_optimizer_state(self._optimizer), reuse.get("optimizer"))
-            ),
-            "rng": None if self._rng is None else self._rng.get_state(),
-            "n_epochs": (len(self._log.loss_curve), len(self._log.validation_loss_curve)),
-        }
-        self._current = spare
-
-    def restore(self):
-        """Put the last saved state back."""
-        saved = self._snapshots[self._current]
-        for name, array in saved["params"].items():
-            array_ops(array).copy_into(self._params[name], array)
-        vars(self._optimizer).update(copy.deepcopy(saved["optimizer"]))
-        if self._rng is not None:
-            self._rng.set_state(saved["rng"])
-        n_epochs, n_validated = saved["n_epochs"]
-        del self._log.loss_curve[n_epochs:]
-        del self._log.validation_loss_curve[n_validated:]
-
-
-def _optimizer_state(optimizer):
-    """The optimizer's attributes without its scratch buffers (copying those is wasted time)."""
-    return {name: value for name, value in vars(optimizer).items() if not name.startswith("_")}
-
-
-def _copy_state(value, into=None):
-    """A copy of ``value``, reusing the arrays of an earlier copy ``into`` where they fit."""
-    if type(value) is dict:
-        into = into if type(into) is dict else {}
-        # Arrays and immutable values are handled here, without a call per
-        # value: a checkpoint is written every epoch, and small epochs take
-        # ~0.1 ms.
-        copied = {}
-        for key, item in value.items():
-            kind = type(item)
-            if kind in _IMMUTABLE:
-                copied[key] = item
-            elif kind is np.ndarray or hasattr(item, "__dlpack__"):
-                copied[key] = _copy_array(item, into.get(key))
-            else:
-                copied[key] = _copy_state(item, into.get(key))
-        return copied
-    if hasattr(value, "__dlpack__"):  # an array, of NumPy or another namespace
-        return _copy_array(value, into)
-    if type(value) in _IMMUTABLE:
-        return value  # nothing to copy (deepcopy would cost more than the arrays)
-    return copy.deepcopy(value)
-
-
-def _copy_array(value, into):
-    """A copy of ``value``: into ``into`` when that is an array of its type, shape and dtype."""
-    ops = array_ops(value)
-    if type(into) is type(value) and into.shape == value.shape and into.dtype == value.dtype:
-        return ops.copy_into(into, value)
-    return ops.copy(value)
-
-
-_IMMUTABLE = frozenset({type(None), bool, int, float, str})
-
-
-# Frames in these packages are skipped when a warning points at the user's code:
-# meta-estimators reach fit through scikit-learn's and joblib's own frames.
-_INTERNAL_DIRS = tuple(
-    os.path.dirname(path) + os.sep
-    for path in (os.path.dirname(__file__), sklearn.__file__, joblib.__file__)
-)
-
-
-def user_stacklevel():
-    """The ``stacklevel`` at which ``warnings.warn`` names the user's call.
-
-    Meant to be called by the function that warns; the first frame outside
-    sknn, scikit-learn and joblib is the user's.
-    """
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL_DIRS):
-        frame = frame.f_back
-        level += 1
-    return level

@@ -7,7 +7,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core.array_ops import NUMPY_OPS, array_ops, input_ops
 from .._core.functions import log_probabilities, probabilities
-from .preparation import _ACCEPTED_SPARSE, _check_magnitude, accepted_dtypes
+from .preparation import ACCEPTED_SPARSE, accepted_dtypes, check_magnitude
 
 
 class PredictionsMixin:
@@ -21,7 +21,7 @@ class PredictionsMixin:
             self,
             X,
             reset=False,
-            accept_sparse=_ACCEPTED_SPARSE,
+            accept_sparse=ACCEPTED_SPARSE,
             dtype=accepted_dtypes(input_ops(X), X),
         )
         params = self._load_params()
@@ -34,7 +34,7 @@ class PredictionsMixin:
                 "namespace and device, or move the estimator to NumPy with "
                 "sklearn.utils._array_api.move_estimator_to(estimator, numpy, 'cpu')."
             )
-        _check_magnitude(X)
+        check_magnitude(X)
         link, _ = self._output_layer_of(self.classes_.shape[0], self._fitted_multilabel())
         return link, self._make_objective(link).logits(params, X)
 

@@ -16,11 +16,11 @@ from sklearn.utils.validation import column_or_1d, validate_data
 from .._compat import _check_sample_weight
 from .._core.array_ops import NUMPY_OPS, array_ops, input_ops
 
-_ACCEPTED_SPARSE = ["csr", "csc"]
+ACCEPTED_SPARSE = ["csr", "csc"]
 _ACCEPTED_DTYPES = [np.float64, np.float32]
 
 
-class _TrainingData:
+class TrainingData:
     """Validated training data: X, class indices, effective weights and the classes.
 
     ``y`` and ``user_sample_weight`` are the labels and the weights as the user
@@ -29,10 +29,14 @@ class _TrainingData:
     dense 0/1 indicator matrix and ``classes`` the label (column) indices.
     """
 
-    def __init__(self, X, y, y_index, sample_weight, user_sample_weight, classes, multilabel):
+    def __init__(
+        self, X, y, y_index, sample_weight, user_sample_weight, classes, multilabel, problem=None
+    ):
         self.X, self.y, self.y_index, self.classes = X, y, y_index, classes
         self.sample_weight, self.user_sample_weight = sample_weight, user_sample_weight
         self.multilabel = multilabel
+        # The full-batch objective evaluated elsewhere (Dask workers), or None.
+        self.problem = problem
 
 
 class DataPreparationMixin:
@@ -55,17 +59,16 @@ class DataPreparationMixin:
         """
         ops = input_ops(X)
         if not ops.is_numpy:
-            y, sample_weight = _host(y), _host(sample_weight)
+            y, sample_weight = host(y), host(sample_weight)
         X, y = validate_data(
             self,
             X,
             y,
-            accept_sparse=_ACCEPTED_SPARSE,
+            accept_sparse=ACCEPTED_SPARSE,
             dtype=accepted_dtypes(ops, X) if dtype is None else dtype,
             reset=reset,
             multi_output=True,  # keeps a 2-D or sparse y for _validate_targets
         )
-        _check_magnitude(X)
         y, multilabel = self._validate_targets(y)
         if multilabel and self.class_weight is not None:
             raise ValueError(
@@ -75,16 +78,7 @@ class DataPreparationMixin:
                 "sample_weight instead."
             )
         dtype = ops.numpy_dtype(X.dtype)
-        if sample_weight is not None:
-            # Checked against X, which returns it in X's namespace: back to
-            # NumPy for the class weights, moved to X's namespace at the end.
-            sample_weight = _host(
-                _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
-            )
-            keep = sample_weight > 0
-            if not keep.all():
-                rows = np.flatnonzero(keep)
-                X, y, sample_weight = ops.take_rows(X, rows), y[keep], sample_weight[keep]
+        X, y, sample_weight = check_rows(X, y, sample_weight)
         if multilabel:
             classes, y_index = np.arange(y.shape[1]), y
             if known_classes is not None and not np.array_equal(known_classes, classes):
@@ -96,17 +90,17 @@ class DataPreparationMixin:
                 )
         elif known_classes is None:
             classes = np.unique(y)
-            _check_at_least_two(classes)
+            check_at_least_two(classes)
         else:
             classes = known_classes
-            _check_labels_known(y, classes)
+            check_labels_known(y, classes)
         if not multilabel:
             y_index = np.searchsorted(classes, y)
         effective_weight = self._effective_weights(classes, y_index, sample_weight, dtype)
-        _check_total_weight(effective_weight, X.shape[0])
+        check_total_weight(effective_weight, X.shape[0])
         if effective_weight is not None:
             effective_weight = ops.asarray(effective_weight, like=X)
-        return _TrainingData(X, y, y_index, effective_weight, sample_weight, classes, multilabel)
+        return TrainingData(X, y, y_index, effective_weight, sample_weight, classes, multilabel)
 
     def _validate_targets(self, y):
         """``(y, multilabel)``: 1-D class labels, or a dense 0/1 indicator matrix and True.
@@ -221,8 +215,8 @@ class DataPreparationMixin:
         if sample_weight is not None:
             sw_train = ops.take_rows(sample_weight, train_rows)
             sw_val = ops.take_rows(sample_weight, val_rows)
-            _check_total_weight(sw_train, len(train_rows))
-            _check_total_weight(sw_val, len(val_rows))
+            check_total_weight(sw_train, len(train_rows))
+            check_total_weight(sw_val, len(val_rows))
         validation = (ops.take_rows(X, val_rows), ops.take_rows(Y, val_rows), sw_val)
         return ops.take_rows(X, train_rows), ops.take_rows(Y, train_rows), sw_train, validation
 
@@ -239,7 +233,7 @@ def accepted_dtypes(ops, X):
     return [dtype for dtype in (ops.xp.float64, ops.xp.float32) if dtype in supported]
 
 
-def _check_at_least_two(classes):
+def check_at_least_two(classes):
     if len(classes) < 2:
         raise ValueError(
             "This solver needs samples of at least 2 classes in the data, but "
@@ -247,10 +241,44 @@ def _check_at_least_two(classes):
         )
 
 
-def _check_labels_known(y, classes):
+def check_labels_known(y, classes):
     unknown = np.setdiff1d(y, classes)
     if unknown.size:
         raise ValueError(f"y contains labels {unknown!r} that are not in classes {classes!r}.")
+
+
+def check_rows(X, y, sample_weight, *, allow_all_zero_weights=False):
+    """The checks of the rows fit trains on, for fit and for each block of a Dask fit.
+
+    ``X`` (validated by scikit-learn: dtype, finiteness, shape) must not hold
+    values so large that the model's products overflow; ``sample_weight``
+    must be non-negative, finite and one per row (a block's may all be zero:
+    ``allow_all_zero_weights``). Rows of weight 0 are dropped, as if absent.
+
+    Returns
+    -------
+    X, y : the rows kept
+    sample_weight : ndarray or None
+        A NumPy array, whatever the namespace of X (weights are n_samples
+        numbers; the class weights multiply them on the host).
+    """
+    check_magnitude(X)
+    if sample_weight is None:
+        return X, y, None
+    sample_weight = host(
+        _check_sample_weight(
+            sample_weight,
+            X,
+            dtype=X.dtype,
+            ensure_non_negative=True,
+            allow_all_zero_weights=allow_all_zero_weights,
+        )
+    )
+    keep = sample_weight > 0
+    if not keep.all():
+        rows = np.flatnonzero(keep)
+        X, y, sample_weight = array_ops(X).take_rows(X, rows), y[keep], sample_weight[keep]
+    return X, y, sample_weight
 
 
 def scaling_advice(X):
@@ -277,7 +305,7 @@ def scaling_advice(X):
     )
 
 
-def _check_magnitude(X):
+def check_magnitude(X):
     """Refuse finite values so large that the model's products would overflow.
 
     Beyond the square root of the dtype's largest number, a product with a
@@ -298,7 +326,7 @@ def _check_magnitude(X):
         )
 
 
-def _check_total_weight(sample_weight, n_samples):
+def check_total_weight(sample_weight, n_samples):
     """Refuse weights that cannot be normalised: all zero, or a sum that overflows."""
     if n_samples == 0:
         raise ValueError("No samples with a positive weight are left to train on.")
@@ -320,7 +348,7 @@ def _check_total_weight(sample_weight, n_samples):
         )
 
 
-def _encode_targets(y_index, n_outputs, like):
+def encode_targets(y_index, n_outputs, like):
     """Targets as the output layer sees them: one 0/1 column, or one-hot rows.
 
     In the dtype, namespace and device of ``like`` (the training X). A 2-D
@@ -340,7 +368,7 @@ def _encode_targets(y_index, n_outputs, like):
     return ops.asarray(Y, like=like)
 
 
-def _host(array):
+def host(array):
     """An Array API array (labels, weights) as a NumPy array; anything else as it is."""
     ops = array_ops(array)
     return array if ops is NUMPY_OPS else ops.to_numpy(array)

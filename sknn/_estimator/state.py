@@ -80,7 +80,7 @@ class FittedStateMixin:
         }
 
 
-def _is_fitted(estimator):
+def is_fitted(estimator):
     try:
         check_is_fitted(estimator)
     except NotFittedError:
@@ -88,7 +88,7 @@ def _is_fitted(estimator):
     return True
 
 
-def _random_state_from(state):
+def random_state_from(state):
     """A RandomState continuing from a state that ``get_state(legacy=False)`` returned."""
     rng = np.random.RandomState(0)
     rng.set_state(copy.deepcopy(state))

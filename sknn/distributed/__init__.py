@@ -286,7 +286,7 @@ def partial_fit_blocks(
     ]
     schedule = itertools.chain.from_iterable(itertools.repeat(blocks, int(n_epochs)))
     for X_block, y_block in _computed(schedule, dask):
-        estimator.partial_fit(_aligned(X_block), _aligned(y_block), classes=classes)
+        estimator.partial_fit(aligned(X_block), aligned(y_block), classes=classes)
         del X_block, y_block  # before the next block arrives
     return estimator
 
@@ -294,7 +294,7 @@ def partial_fit_blocks(
 def _computed(blocks, dask):
     """Yield each block computed; on a distributed client, the next one is
     computed on the workers while the caller trains on the current one."""
-    client = _active_client()
+    client = active_client()
     if client is None:
         for block in blocks:
             yield dask.compute(*block)
@@ -310,7 +310,7 @@ def _computed(blocks, dask):
         pending = submitted
 
 
-def _active_client():
+def active_client():
     """The distributed Client that dask.compute would use now, or None."""
     from dask.base import get_scheduler
 
@@ -322,7 +322,7 @@ def _active_client():
     return client if isinstance(client, Client) else None
 
 
-def _aligned(array):
+def aligned(array):
     # Copies only arrays that are not aligned to their itemsize.
     return np.require(array, requirements="A") if isinstance(array, np.ndarray) else array
 
@@ -405,8 +405,10 @@ default=None
     Notes
     -----
     An evaluation costs one round trip to the workers plus the compute of
-    the largest share of rows; an iteration of the default Nesterov line
-    search takes about two evaluations. The blocks are split, in row order,
+    the largest share of rows; an iteration of L-BFGS (the linear models'
+    default) takes one to three, as its line search here compares losses
+    (in memory it searches each line exactly on the logits: other steps to
+    the same minimum), one of the network's default Nesterov about two. The blocks are split, in row order,
     between the worker threads present at the start (later workers stay
     idle); each group is summed in block order and the groups in group
     order, so a fit on the same cluster is reproducible bit for bit, also
@@ -435,9 +437,9 @@ default=None
     ...     with distributed.Client(cluster) as client:
     ...         clf = fit_dask(SoftmaxGD(), X_dask, y_dask, client=client)
     >>> local = SoftmaxGD().fit(X, y)
-    >>> clf.stop_reason_, clf.n_iter_ == local.n_iter_
-    ('converged', True)
-    >>> bool(np.allclose(clf.coef_, local.coef_, rtol=1e-10, atol=1e-12))
+    >>> clf.stop_reason_, local.stop_reason_
+    ('converged', 'converged')
+    >>> bool(np.allclose(clf.predict_proba(X), local.predict_proba(X), atol=1e-3))
     True
     """
     _import_dask("fit_dask")
@@ -452,6 +454,6 @@ default=None
             "fit_dask trains the sknn classifiers (LogisticRegressionGD, SoftmaxGD, "
             f"ShallowNNClassifier), got {type(estimator).__name__}"
         )
-    from .fit import _fit_dask
+    from .fit import fit_dask_checked
 
-    return _fit_dask(estimator, X, y, sample_weight, client)
+    return fit_dask_checked(estimator, X, y, sample_weight, client)

@@ -8,24 +8,22 @@ blocks so that the parts add up, and the client adds the parts.
 
 import itertools
 import threading
-import time
 import uuid
 from typing import NamedTuple
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_array
 
-from .._core.functions import LineLoss
-from .._core.preconditioning import CenteringPreconditioner
-from .._core.spectrum import _DENSE_GRAM_LIMIT, _scale_rows, _top_eigenvalue
+from .._core.spectrum import top_eigenvalue
 from .._estimator.preparation import (
-    _check_labels_known,
-    _encode_targets,
+    ACCEPTED_SPARSE,
+    check_labels_known,
+    check_rows,
+    encode_targets,
 )
-from ..linear import _LINK_CURVATURE
-from . import _aligned
+from ..linear import LINK_CURVATURE
+from . import aligned
 
 # Parameters of at most this many bytes times the number of tasks of an
 # evaluation travel inside the tasks; larger ones are scattered to the
@@ -38,27 +36,6 @@ _EMBED_LIMIT = 2**20
 # the parameters it held) is submitted again up to this many times before the
 # error is raised: evaluations are pure, so a repeat gives the same numbers.
 _MAX_EVALUATION_RETRIES = 3
-
-
-def _block_sample_weight(sample_weight, n_rows, dtype):
-    """A block's weights validated as ``fit`` validates them, but for being all zero.
-
-    A block of weight 0 is fine; whether any weight is left is checked on
-    the totals (``_check_total_weight``). scikit-learn's ``_check_sample_weight``
-    refuses all-zero weights, and older releases have no opt-out.
-    """
-    sample_weight = check_array(
-        sample_weight,
-        ensure_2d=False,
-        dtype=dtype,
-        ensure_min_samples=0,
-        input_name="sample_weight",
-    )
-    if sample_weight.shape != (n_rows,):
-        raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected {(n_rows,)}!")
-    if np.any(sample_weight < 0):
-        raise ValueError("Negative values in data passed to sample_weight")
-    return sample_weight
 
 
 class _Block(NamedTuple):
@@ -75,22 +52,14 @@ class _Block(NamedTuple):
 
 
 def _prepare_block(X, y, sample_weight, dtype, classes, class_factors, n_outputs):
-    """Validate, drop rows of weight 0, encode the targets, apply class weights; on a worker.
-
-    The block-wise twin of ``BaseGDClassifier._prepare`` and ``_effective_weights``.
-    """
+    """Validate as fit validates, encode the targets, apply class weights; on a worker."""
     X = check_array(
-        X, accept_sparse=["csr", "csc"], dtype=dtype, ensure_min_samples=0, input_name="X"
+        X, accept_sparse=ACCEPTED_SPARSE, dtype=dtype, ensure_min_samples=0, input_name="X"
     )
-    y = np.asarray(y)
-    if sample_weight is not None:
-        sample_weight = _block_sample_weight(sample_weight, X.shape[0], X.dtype)
-        keep = sample_weight > 0
-        if not keep.all():
-            X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
+    X, y, sample_weight = check_rows(X, np.asarray(y), sample_weight, allow_all_zero_weights=True)
     # The labels were counted in an earlier pass: they differ only if the
     # source changed in between.
-    _check_labels_known(y, classes)
+    check_labels_known(y, classes)
     y_index = np.searchsorted(classes, y)
     if class_factors is not None:
         base = np.ones(len(y), dtype=X.dtype) if sample_weight is None else sample_weight
@@ -98,7 +67,7 @@ def _prepare_block(X, y, sample_weight, dtype, classes, class_factors, n_outputs
     # The weight sum as the objective computes it, so that block shares of the
     # mean add up to the loss of all rows (see _evaluate_group).
     weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
-    return _Block(X, _encode_targets(y_index, n_outputs, X), sample_weight, weight)
+    return _Block(X, encode_targets(y_index, n_outputs, X), sample_weight, weight)
 
 
 def _block_weight(block):
@@ -113,7 +82,7 @@ def _split_rows(row_counts, n_groups):
     return [np.flatnonzero(slots == g).tolist() for g in range(n_groups)]
 
 
-class _BlockStore:
+class BlockStore:
     """The prepared blocks of one fit on the workers, in groups, and the evaluations over them.
 
     There is one group per worker thread present at the start, consecutive
@@ -122,17 +91,18 @@ class _BlockStore:
     An evaluation is one task per group, run where the group's blocks are.
     """
 
-    def __init__(self, client, stats):
+    def __init__(self, client):
         self.client = client
-        self.stats = stats
         self.fit_key = uuid.uuid4().hex  # names this fit's tasks and worker caches
         self.groups = []  # (worker address, [block futures])
         self.total_weight = None
+        self.n_features = None
         self.n_evaluations = 0
         self._futures = []
 
-    def persist(self, raw_blocks, row_counts, dtype, classes, class_factors, n_outputs, dask):
-        """Prepare the blocks on the workers, by group; raise the first invalid block's error."""
+    def persist(self, X, raw_blocks, dtype, classes, class_factors, n_outputs, dask):
+        """Prepare the blocks of X on the workers, by group; raise the first invalid block's error."""
+        self.n_features, row_counts = X.shape[1], X.chunks[0]
         self.client.wait_for_workers(1)
         slots = [
             address
@@ -164,8 +134,6 @@ class _BlockStore:
             if kept:
                 self.groups.append((address, kept))
             self.total_weight = (self.total_weight or 0.0) + sum(weights)
-        self.stats["groups"] = [len(blocks) for _, blocks in self.groups]
-        self.stats["n_blocks"] = len(raw_blocks)
 
     def reduce(self, kind, objective, params=None, argument=None):
         """Sum an evaluation over all blocks: each group on its worker, the groups here."""
@@ -178,7 +146,6 @@ class _BlockStore:
         lost = (KilledWorker, CancelledError, CommClosedError)
         for attempt in itertools.count():
             futures, scattered = [], None
-            start = time.perf_counter()
             try:
                 sent = params
                 if params is not None and _nbytes(params) * len(self.groups) > _EMBED_LIMIT:
@@ -211,12 +178,8 @@ class _BlockStore:
             finally:
                 for future in futures + ([scattered] if scattered is not None else []):
                     future.release()
-        wall = time.perf_counter() - start
-        self.stats.setdefault("evaluations", []).append(
-            (kind, wall, max(seconds for _, seconds in results))
-        )
         total = None
-        for value, _ in results:  # in group order: reproducible sums
+        for value in results:  # in group order: reproducible sums
             total = value if total is None else _add_into(total, value)
         return total
 
@@ -231,100 +194,42 @@ class _BlockStore:
             pass
 
 
-class _DaskObjective:
-    """A model's objective evaluated over the blocks of a :class:`_BlockStore`.
+class BlockProblem:
+    """A model's full-batch objective summed over the blocks of a :class:`BlockStore`.
 
-    It has the three methods the training loop calls (see :mod:`sknn._engine`)
-    and ``smoothness`` for the linear models' ``learning_rate='auto'``; the
-    data the loop passes are ignored, the store holds them.
+    The :class:`~sknn._core.protocols.Problem` a Dask fit trains on: each
+    evaluation sends the parameters to the workers once and adds up their
+    parts. ``smoothness`` is the linear models' curvature bound, for
+    ``learning_rate='auto'``.
     """
+
+    # Each point of a line would be a round trip to the workers: the line
+    # searches evaluate the full loss instead (sknn._core.optimizers).
+    exact_line = None
 
     def __init__(self, objective, store):
         self.objective = objective
         self.store = store
 
-    def inner(self, a, b):
-        return self.objective.inner(a, b)
-
-    def covector(self, v):
-        return self.objective.covector(v)
-
-    def model_nbytes(self, params):
-        return self.objective.model_nbytes(params)
-
-    def loss_grad(self, params, X, Y, sample_weight):
+    def loss_grad(self, params):
         return self.store.reduce("loss_grad", self.objective, params)
 
-    def loss(self, params, X, Y, sample_weight):
+    def loss(self, params):
         return self.store.reduce("loss", self.objective, params)
 
-    def line(self, point, direction):
-        """The loss along ``point + s direction`` with its derivatives (linear models), or None.
-
-        Each point of the line is one evaluation on the workers (see
-        :class:`sknn._engine._Line` for what a local fit computes instead).
-        """
-        if not hasattr(self.objective, "line_penalty"):
-            return None
-        return _DaskLine(self, point, direction)
-
-    def preconditioner(self, X, sample_weight):
-        """:meth:`sknn.linear.LinearObjective.preconditioner`, from the blocks' column moments."""
-        if not hasattr(self.objective, "preconditioner"):
-            return None
-        mean, second_moment = self.store.reduce("moments", self.objective)
-        # Summed in float64 on the workers; the preconditioner keeps X's dtype.
-        mean, second_moment = mean.astype(X.dtype), second_moment.astype(X.dtype)
-        n_samples, n_features = X.shape
-        preconditioner = CenteringPreconditioner.from_moments(
-            mean, np.clip(second_moment - mean * mean, 0.0, None), scale=2 * n_samples > n_features
-        )
-        return None if preconditioner.is_identity else preconditioner
-
-    def smoothness(self, X, sample_weight, exact=True):
+    def smoothness(self, exact=True):
         """:meth:`sknn.linear.LinearObjective.smoothness` of all the blocks' rows."""
         if not exact:
             # c (sum_i s_i ||x_i||^2 + S) / S + alpha, a weighted mean over the
             # blocks of their own bounds: share-weighted like the losses.
             return self.store.reduce("smoothness", self.objective)
-        # The top eigenvalue of A^T A = sum over blocks, A = diag(sqrt(s)) [X, 1]:
-        # from the summed Gram matrix, or by Lanczos on summed products when it
-        # would be large (as LinearObjective does on the whole X).
-        size = X.shape[1] + 1
-        if size <= _DENSE_GRAM_LIMIT:
-            top = _top_eigenvalue(self.store.reduce("gram", self.objective))
-        else:
 
-            def gram_times(v):
-                return self.store.reduce("gram_times", self.objective, argument=np.ravel(v))
+        def gram_times(v):
+            return self.store.reduce("gram_times", self.objective, argument=np.ravel(v))
 
-            top = _top_eigenvalue(LinearOperator((size, size), matvec=gram_times, dtype=float))
-        curvature = _LINK_CURVATURE[self.objective.link]
+        top = top_eigenvalue(gram_times, self.store.n_features + 1)
+        curvature = LINK_CURVATURE[self.objective.link]
         return curvature * top / self.store.total_weight + self.objective.alpha
-
-
-class _DaskLine:
-    """A line of :class:`_DaskObjective`: loss, slope and curvature summed over the blocks."""
-
-    exact = True
-
-    def __init__(self, objective, point, direction):
-        self._objective, self._point, self._direction = objective, point, direction
-        self._penalty = objective.objective.line_penalty(point, direction, None, None)
-
-    def at(self, step):
-        loss, derivative, curvature = self._objective.store.reduce(
-            "line", self._objective.objective, self._point, argument=(self._direction, step)
-        )
-        value, slope, quadratic = self._penalty
-        loss += value + step * (slope + 0.5 * step * quadratic)
-        return loss, derivative + slope + step * quadratic, curvature + quadratic
-
-    def curvature_at_start(self):
-        return self.at(0.0)[2]
-
-    def moved_to(self, step):
-        pass
 
 
 # Worker-side objectives, one per fit and thread: the network's objective
@@ -345,21 +250,20 @@ def _forget_fit(fit_key):
 
 
 def _evaluate_group(kind, fit_key, objective, params, total_weight, argument, *blocks):
-    """One group's share of an evaluation, and the seconds it took; run on a worker.
+    """One group's share of an evaluation; run on a worker.
 
     Each block's loss (and gradient) is its own weighted mean over its rows,
     penalty included; weighted by the block's share of the total weight, the
     shares add up to the mean over all rows plus the penalty once, since the
     shares sum to one. So the estimator's objective is used as it is.
     """
-    start = time.perf_counter()
     objective = _worker_objective(fit_key, objective)
     if params is not None:
-        params = {name: _aligned(array) for name, array in params.items()}
+        params = {name: aligned(array) for name, array in params.items()}
     total = None
     for block in blocks:
         # Blocks that came over the network may be unaligned (see _aligned).
-        X, Y, sw = _aligned(block.X), _aligned(block.Y), _aligned(block.sample_weight)
+        X, Y, sw = aligned(block.X), aligned(block.Y), aligned(block.sample_weight)
         share = block.weight / total_weight
         if kind == "loss_grad":
             loss, grads = objective.loss_grad(params, X, Y, sw)
@@ -369,44 +273,10 @@ def _evaluate_group(kind, fit_key, objective, params, total_weight, argument, *b
             part = objective.loss(params, X, Y, sw) * share
         elif kind == "smoothness":
             part = objective.smoothness(X, sw, exact=False) * share
-        elif kind == "line":
-            direction, step = argument
-            part = tuple(
-                value * share for value in _block_line(objective, params, direction, step, X, Y, sw)
-            )
-        elif kind == "moments":
-            part = _block_moments(X, sw, share)
-        elif kind == "gram":
-            part = _weighted_gram(X, sw)
         else:
             part = _weighted_gram_times(X, sw, argument)
         total = part if total is None else _add_into(total, part)
-    return total, time.perf_counter() - start
-
-
-def _block_line(objective, point, direction, step, X, Y, sample_weight):
-    """The block's mean data loss at ``point + step direction``, and its two derivatives."""
-    Z0 = objective.logits(point, X)
-    D = objective.logits(direction, X)
-    line = LineLoss(objective.link, Z0, D, Y, sample_weight)
-    Z0 += step * D
-    return line.at(step, Z0)
-
-
-def _block_moments(X, sample_weight, share):
-    """The block's share of the weighted column means of X and of X squared."""
-    n_rows = X.shape[0]
-    weights = (
-        np.full(n_rows, 1.0 / n_rows)
-        if sample_weight is None
-        else sample_weight / sample_weight.sum()
-    )
-    weights = weights * share
-    squares = X.multiply(X) if hasattr(X, "multiply") else X * X
-    return (
-        np.asarray(safe_sparse_dot(weights, X), dtype=float),
-        np.asarray(safe_sparse_dot(weights, squares), dtype=float),
-    )
+    return total
 
 
 def _nbytes(params):
@@ -425,20 +295,6 @@ def _add_into(total, part):
         total += part
         return total
     return total + part
-
-
-def _weighted_gram(X, sample_weight):
-    """``A^T A`` (float64) for ``A = diag(sqrt(s)) [X, 1]``: a block's term of the sum."""
-    root_weight = (
-        np.ones(X.shape[0]) if sample_weight is None else np.sqrt(sample_weight, dtype=float)
-    )
-    weighted = _scale_rows(X, root_weight)
-    size = X.shape[1] + 1
-    gram = np.empty((size, size))
-    gram[:-1, :-1] = safe_sparse_dot(weighted.T, weighted, dense_output=True)
-    gram[:-1, -1] = gram[-1, :-1] = safe_sparse_dot(weighted.T, root_weight)
-    gram[-1, -1] = root_weight @ root_weight
-    return gram
 
 
 def _weighted_gram_times(X, sample_weight, v):

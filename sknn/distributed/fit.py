@@ -1,52 +1,41 @@
-"""fit_dask past its checks: labels counted, blocks persisted, the estimator's own fit run.
+"""fit_dask past its checks: labels counted, blocks persisted, the estimator's own training run.
 
 The public entry point and its documentation are :func:`sknn.distributed.fit_dask`;
-the blocks on the workers and the objective that sums over them are in
-:mod:`sknn._dask_blocks`.
+the blocks on the workers and the objective summed over them are in
+:mod:`sknn.distributed.blocks`.
 """
 
 import math
-import time
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 
-from .. import distributed
-from .._compat import _fit_context
-from .._estimator.base import _atomic
-from .._estimator.preparation import (
-    _check_at_least_two,
-    _check_total_weight,
-    _TrainingData,
-)
-from .._estimator.state import _is_fitted
-from .blocks import _block_sample_weight, _BlockStore, _DaskObjective
+from .._compat import _check_sample_weight, _fit_context
+from .._estimator.base import atomic
+from .._estimator.preparation import TrainingData, check_at_least_two, check_total_weight
+from .._estimator.state import is_fitted
+from . import active_client
+from .blocks import BlockProblem, BlockStore
 
 
 # fit's own decorators: parameters validated, callbacks set up and torn down,
 # and the estimator restored if anything raises.
 @_fit_context(prefer_skip_nested_validation=True)
-@_atomic
-def _fit_dask(estimator, X, y, sample_weight, client, stats=None):
-    """:func:`fit_dask` past its import and type checks; ``stats``, a dict, receives timings.
-
-    ``stats`` (for the benchmarks) gets ``prepare_seconds``, ``groups`` (blocks
-    per group) and ``evaluations``: one ``(kind, wall seconds, slowest
-    worker's compute seconds)`` per evaluation.
-    """
+@atomic
+def fit_dask_checked(estimator, X, y, sample_weight, client):
+    """:func:`sknn.distributed.fit_dask` past its import and type checks."""
     import dask
     import dask.array as da
 
     _check_full_batch_settings(estimator)
     X, y, sample_weight = _check_dask_inputs(X, y, sample_weight, da)
-    client = distributed._active_client() if client is None else client
+    client = active_client() if client is None else client
     if client is None:
         raise ValueError(
             "fit_dask needs a distributed.Client: create one (Client(LocalCluster(...)) "
             'or Client("tcp://scheduler:8786")) or pass client=...'
         )
-    stats = {} if stats is None else stats
-    warm = estimator.warm_start and _is_fitted(estimator)
+    warm = estimator.warm_start and is_fitted(estimator)
     if warm and X.shape[1] != estimator.n_features_in_:
         raise ValueError(
             f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
@@ -55,11 +44,10 @@ def _fit_dask(estimator, X, y, sample_weight, client, stats=None):
     # validate_data's rule: float32 and float64 stay, anything else becomes float64.
     dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
-    start = time.perf_counter()
     weights = [None] * len(X.chunks[0]) if sample_weight is None else sample_weight.to_delayed()
     raw_blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel(), weights))
     classes, class_totals, n_rows = _count_labels(client, raw_blocks, dtype, dask)
-    _check_at_least_two(classes)
+    check_at_least_two(classes)
     if warm and not np.array_equal(classes, estimator.classes_):
         raise ValueError(
             "warm_start can only be used where `y` has the same classes as in "
@@ -71,19 +59,14 @@ def _fit_dask(estimator, X, y, sample_weight, client, stats=None):
     if estimator.class_weight is not None:
         class_factors = estimator._class_weights(classes, class_totals, class_totals.sum())
         effective_totals = class_totals * class_factors
-    _check_total_weight(effective_totals.astype(dtype), n_rows)
+    check_total_weight(effective_totals.astype(dtype), n_rows)
     _, n_outputs = estimator._output_layer_of(len(classes), multilabel=False)
 
-    store = _BlockStore(client, stats)
+    store = BlockStore(client)
     try:
-        store.persist(raw_blocks, X.chunks[0], dtype, classes, class_factors, n_outputs, dask)
-        stats["prepare_seconds"] = time.perf_counter() - start
-
-        def distribute(objective, n_outputs_of_fit):
-            if n_outputs_of_fit != n_outputs:  # the blocks' targets are encoded for n_outputs
-                raise RuntimeError(f"{n_outputs_of_fit} outputs, blocks encoded for {n_outputs}")
-            return _DaskObjective(objective, store)
-
+        store.persist(X, raw_blocks, dtype, classes, class_factors, n_outputs, dask)
+        link, _ = estimator._output_layer_of(len(classes), multilabel=False)
+        problem = BlockProblem(estimator._make_objective(link), store)
         # What validate_data would have set: the number of features, no names.
         if not warm:
             estimator.n_features_in_ = X.shape[1]
@@ -91,12 +74,10 @@ def _fit_dask(estimator, X, y, sample_weight, client, stats=None):
                 del estimator.feature_names_in_
         # X, y and sample_weight as the callbacks see them; X only lends its
         # shape and dtype to the loop, the blocks are in the store.
-        data = _TrainingData(
-            X.astype(dtype), y, None, None, sample_weight, classes, multilabel=False
+        data = TrainingData(
+            X.astype(dtype), y, None, None, sample_weight, classes, False, problem=problem
         )
-        estimator._train(
-            data, continue_training=warm, incremental=False, objective_wrapper=distribute
-        )
+        estimator._train(data, continue_training=warm, incremental=False)
     finally:
         store.release()
     return estimator
@@ -184,7 +165,9 @@ def _block_label_counts(y, sample_weight, dtype):
         return y, np.zeros(0), 0
     check_classification_targets(y)
     if sample_weight is not None:
-        sample_weight = _block_sample_weight(sample_weight, len(y), dtype)
+        sample_weight = _check_sample_weight(
+            sample_weight, y, dtype=dtype, ensure_non_negative=True, allow_all_zero_weights=True
+        )
         keep = sample_weight > 0
         y, sample_weight = y[keep], sample_weight[keep]
     labels, inverse = np.unique(y, return_inverse=True)

@@ -24,7 +24,7 @@ import numpy as np
 import sknn
 
 from .._compat import validate_parameter_constraints
-from .._core.optimizers import OPTIMIZERS, make_optimizer
+from .._core.optimizers import OPTIMIZERS
 from ..linear import LogisticRegressionGD, SoftmaxGD
 from ..neural import ShallowNNClassifier
 from .tree import Node, decode
@@ -45,6 +45,9 @@ REQUIRED_ATTRIBUTES += ("stop_reason_",)
 OPTIONAL_ATTRIBUTES = ("feature_names_in_", "validation_loss_curve_")
 # The state's flag of a multilabel fit, a root attribute present only when True.
 MULTILABEL = "multilabel"
+# An optimizer state's history holds at most this many arrays per parameter.
+_MAX_STACK = 1000
+
 STOP_REASONS = {
     "converged",
     "stalled",
@@ -213,7 +216,7 @@ def check_layout(root, schema, version):
     _attribute(optimizer, "name", "S")
     for child in _group(optimizer, "state").children.values():
         if child.type == "group":
-            _weights(child, schema["parameters"], dtypes)
+            _weights(child, schema["parameters"], dtypes, stacked=True)
         elif child.type != "attribute" or child.dtype.kind not in "iuf" or child.shape is None:
             raise ValueError(f"'{child.where}' must be a number or a group of arrays.")
     rng = _group(root, "rng")
@@ -261,8 +264,13 @@ def _check_attributes(node, weight_shapes, dtypes):
     _weights(node, weight_shapes, dtypes, strict=False)
 
 
-def _weights(node, shapes, dtypes, strict=True):
-    """The float arrays ``shapes`` names (a list of shapes: a list group of arrays)."""
+def _weights(node, shapes, dtypes, strict=True, stacked=False):
+    """The float arrays ``shapes`` names (a list of shapes: a list group of arrays).
+
+    ``stacked``: an optimizer state's group, whose arrays may all have one more
+    leading axis of the same length (a history of ``_MAX_STACK`` at most).
+    """
+    stack = None
     if strict:
         _names(node, shapes)
     if node.tag is not None:
@@ -275,7 +283,16 @@ def _weights(node, shapes, dtypes, strict=True):
         else:
             arrays = [(node, name, shape)]
         for parent, key, expected in arrays:
-            array = _dataset(parent, key, kinds="f", ndim=len(expected), tags=(None, "fortran"))
+            ndims = (len(expected), len(expected) + 1) if stacked else (len(expected),)
+            array = _dataset(parent, key, kinds="f", ndim=ndims, tags=(None, "fortran"))
+            shape = array.array_shape
+            if stacked and len(shape) > len(expected):
+                if stack not in (None, shape[0]) or not 0 < shape[0] <= _MAX_STACK:
+                    raise ValueError(
+                        f"'{array.where}' stacks {shape[0]} arrays; expected the same number "
+                        f"(at most {_MAX_STACK}) in every array of the group."
+                    )
+                stack, expected = shape[0], (shape[0], *expected)
             if array.dtype not in _WEIGHT_DTYPES:
                 raise ValueError(
                     f"'{array.where}' has dtype {array.dtype}; expected float32 or float64."
@@ -322,28 +339,24 @@ def _check_optimizer_state(optimizer):
     name, state = optimizer["name"], optimizer["state"]
     if name not in OPTIMIZERS:
         raise ValueError(f"'/optimizer/name' must be one of {sorted(OPTIMIZERS)}, got {name!r}.")
-    # The optimizer's own set_state is the rule: a state it takes back
-    # unchanged (same keys, same types) is one it can continue from.
-    probe = make_optimizer(name, 1.0, 0.5, 0.5, 1.0)
-    probe.set_state(state)
-    if not _same_state(probe.get_state(), state):
-        raise ValueError(
-            f"'/optimizer/state' is not a state of the {name!r} optimizer: it holds "
-            f"{sorted(state) or 'nothing'}."
-        )
-
-
-def _same_state(actual, expected):
-    if actual.keys() != expected.keys():
-        return False
-    for key, value in expected.items():
-        other = actual[key]
-        if isinstance(value, dict):
-            if other is not value:
-                return False
-        elif type(other) is not type(value) or not (other == value or other != other):
-            return False
-    return True
+    # The optimizer's own declaration is the rule: its state's entries, each a
+    # number or a group of arrays keyed like the parameters ...
+    entry = OPTIMIZERS[name]
+    refused = f"'/optimizer/state' is not a state of the {name!r} optimizer"
+    for key, value in state.items():
+        kind = entry.cls.state_kind(key)
+        if kind is None:
+            raise ValueError(f"{refused}: it holds {sorted(state)}.")
+        if (kind == "arrays") != isinstance(value, dict):
+            expected = "a group of arrays" if kind == "arrays" else "a number"
+            raise ValueError(f"{refused}: '/optimizer/state/{key}' must be {expected}.")
+        if kind == "count" and not isinstance(value, int):
+            raise ValueError(f"{refused}: '/optimizer/state/{key}' must be an integer.")
+    # ... and a state its set_state takes.
+    try:
+        entry.build().set_state(state)
+    except ValueError as error:
+        raise ValueError(f"{refused}: {error}") from None
 
 
 def _check_rng_state(rng):
@@ -407,9 +420,11 @@ def _dataset(node, name, *, kinds, ndim, tags=(None,)):
     dataset = _child(node, name, "dataset")
     if dataset.dtype.kind not in kinds:
         raise ValueError(f"'{dataset.where}' has dtype {dataset.dtype}.")
-    if len(dataset.shape) != ndim:
+    ndims = ndim if isinstance(ndim, tuple) else (ndim,)
+    if len(dataset.shape) not in ndims:
         raise ValueError(
-            f"'{dataset.where}' must have {ndim} dimension(s), got shape {dataset.shape}."
+            f"'{dataset.where}' must have {' or '.join(map(str, ndims))} dimension(s), got "
+            f"shape {dataset.shape}."
         )
     if dataset.tag not in tags:
         raise ValueError(f"'{dataset.where}' is tagged {dataset.tag!r}; expected {tags[0]!r}.")

@@ -2,14 +2,21 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose, assert_array_equal
+from numpy.testing import assert_array_equal
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
 from sknn import ShallowNNClassifier
-from sknn._core.loop import TrainingLog, train
-from sknn._core.optimizers import make_optimizer
+from sknn._core.array_ops import inner
+from sknn._core.loop import Stopping, TrainingLog, train
+from sknn._core.optimizers import OPTIMIZERS
 from sknn.linear import LinearObjective
+
+
+def _optimizer(name, learning_rate):
+    return OPTIMIZERS[name].build(
+        learning_rate=learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8
+    )
 
 
 def _data(n_samples=40, n_features=3, seed=0):
@@ -23,15 +30,16 @@ def _train(X, Y, learning_rate=0.5, optimizer="gd", **kwargs):
     objective = LinearObjective("sigmoid", alpha=0.0)
     params = objective.init_params(X.shape[1], 1, None, X.dtype)
     log = TrainingLog()
-    kwargs.setdefault("max_iter", 20)
+    stopping = Stopping(
+        kwargs.pop("max_iter", 20), kwargs.pop("tol", 1e-4), kwargs.pop("n_iter_no_change", 10)
+    )
     reason = train(
         objective,
         params,
-        make_optimizer(optimizer, learning_rate, 0.9, 0.999, 1e-8),
-        X,
-        Y,
-        kwargs.pop("sample_weight", None),
+        _optimizer(optimizer, learning_rate),
+        (X, Y, kwargs.pop("sample_weight", None)),
         log=log,
+        stopping=stopping,
         rng=np.random.RandomState(0),
         **kwargs,
     )
@@ -51,7 +59,7 @@ def test_full_batch_loss_curve_is_cost_before_each_update():
     X, Y = _data()
     _, params, log, objective = _train(X, Y, tol=None, max_iter=5)
     replay = objective.init_params(X.shape[1], 1, None, X.dtype)
-    optimizer = make_optimizer("gd", 0.5, 0.9, 0.999, 1e-8)
+    optimizer = _optimizer("gd", 0.5)
     for recorded in log.loss_curve:
         loss, grads = objective.loss_grad(replay, X, Y, None)
         assert loss == recorded
@@ -67,7 +75,7 @@ def test_full_batch_converges_where_the_relative_gradient_norm_is_below_tol():
 
     def relative_gradient_norm(point):
         loss, grads = objective.loss_grad(point, X, Y, None)
-        return np.sqrt(objective.inner(grads, grads)) / loss
+        return np.sqrt(inner(grads, grads)) / loss
 
     # The returned weights are the point where the test held, not one step on.
     assert relative_gradient_norm(params) <= 1e-3
@@ -116,9 +124,9 @@ def test_non_finite_loss_stops_training():
     class NaNAfterTwoSteps(LinearObjective):
         calls = 0
 
-        def loss_grad(self, params, X, Y, sample_weight, **kwargs):
+        def loss_grad(self, params, X, Y, sample_weight):
             self.calls += 1
-            loss, grads = super().loss_grad(params, X, Y, sample_weight, **kwargs)
+            loss, grads = super().loss_grad(params, X, Y, sample_weight)
             return (np.nan if self.calls > 2 else loss), grads
 
     X, Y = _data()
@@ -129,12 +137,10 @@ def test_non_finite_loss_stops_training():
         reason = train(
             objective,
             params,
-            make_optimizer("gd", 0.1, 0.9, 0.999, 1e-8),
-            X,
-            Y,
-            None,
+            _optimizer("gd", 0.1),
+            (X, Y, None),
             log=log,
-            max_iter=10,
+            stopping=Stopping(10),
         )
     assert reason == "diverged"
     assert len(log.loss_curve) == 2
@@ -162,65 +168,15 @@ def test_mini_batch_epoch_loss_is_weighted_mean_of_batch_losses():
     train(
         objective,
         params,
-        make_optimizer("gd", 0.0 + 1e-300, 0.9, 0.999, 1e-8),
-        X,
-        Y,
-        weights,
+        _optimizer("gd", 1e-300),
+        (X, Y, weights),
         log=log,
-        max_iter=1,
+        stopping=Stopping(1),
         batch_size=4,
         shuffle=False,
     )
     # With a negligible step every batch sees the initial weights: loss log 2.
     assert log.loss_curve[0] == pytest.approx(np.log(2))
-
-
-class _PlainLoss:
-    """An objective's three basic methods only: line-search trials recompute the logits."""
-
-    def __init__(self, objective):
-        self.loss, self.loss_grad, self.inner = objective.loss, objective.loss_grad, objective.inner
-
-
-class _StepSizes:
-    """Hooks recording the line search's step after every epoch."""
-
-    def __init__(self, optimizer):
-        self.optimizer, self.steps = optimizer, []
-
-    def epoch_begin(self, params):
-        pass
-
-    def epoch_end(self, epoch, loss, validation_loss, params):
-        self.steps.append(self.optimizer.step_size)
-        return False
-
-
-@pytest.mark.parametrize("space", ["direct", "sample"])
-@pytest.mark.parametrize("link, n_outputs", [("sigmoid", 1), ("sigmoid", 3), ("softmax", 3)])
-def test_line_search_on_reused_logits_takes_the_steps_of_recomputed_ones(space, link, n_outputs):
-    from sknn.linear import SampleSpaceObjective
-
-    rng = np.random.RandomState(0)
-    X = rng.randn(30, 50 if space == "sample" else 4)
-    Y = np.eye(n_outputs)[rng.randint(n_outputs, size=30)] if n_outputs > 1 else _data(30)[1]
-    sample_weight = rng.uniform(0.5, 2.0, size=30)
-    objective = LinearObjective(link, alpha=1e-2)
-    if space == "sample":
-        objective = SampleSpaceObjective(objective, X)
-    runs = []
-    for candidate in (objective, _PlainLoss(objective)):
-        optimizer = make_optimizer("nesterov", 10.0, 0.9, 0.999, 1e-8, line_search=True)
-        params = objective.init_params(X.shape[1], n_outputs, None, X.dtype)
-        hooks, log = _StepSizes(optimizer), TrainingLog()
-        train(candidate, params, optimizer, X, Y, sample_weight, log=log, max_iter=60, hooks=hooks)
-        runs.append((hooks.steps, log.loss_curve, params))
-    (steps, curve, params), (plain_steps, plain_curve, plain_params) = runs
-    assert len(set(steps)) > 3  # the search backtracked and grew
-    np.testing.assert_allclose(steps, plain_steps, rtol=1e-12)
-    np.testing.assert_allclose(curve, plain_curve, rtol=1e-12)
-    for name in params:
-        np.testing.assert_allclose(params[name], plain_params[name], rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("first_epochs", [150, 156])
@@ -249,164 +205,6 @@ def test_a_continued_fit_on_the_same_data_is_not_judged_by_the_noise_of_a_tiny_l
         continued.coefs_ + continued.intercepts_, whole.coefs_ + whole.intercepts_
     ):
         assert_array_equal(got, expected)
-
-
-# ------------------------------------------ the exact line of conjugate gradient
-def _line_setup(space, link, n_outputs, dtype=np.float64, seed=0):
-    """An objective (direct or sample space), a point, a direction and weighted data."""
-    from sknn.linear import SampleSpaceObjective
-
-    rng = np.random.RandomState(seed)
-    n_samples = 30
-    X = rng.randn(n_samples, 50 if space == "sample" else 4) + 0.5
-    if link == "softmax" or n_outputs > 1:
-        Y = np.eye(n_outputs)[rng.randint(n_outputs, size=n_samples)]
-    else:
-        Y = rng.randint(2, size=(n_samples, 1)).astype(float)
-    sample_weight = rng.uniform(0.5, 2.0, size=n_samples)
-    objective = LinearObjective(link, alpha=0.1)
-    if space == "sample":
-        objective = SampleSpaceObjective(objective, X.astype(dtype))
-    shapes = objective.init_params(X.shape[1], n_outputs, None, dtype)
-    # Logits of order one on both paths (a C's logits are G C, G ~ n_features).
-    size = 1.0 if space == "direct" else 1.0 / X.shape[1]
-    point, direction = (
-        {name: (scale * size * rng.randn(*p.shape)).astype(dtype) for name, p in shapes.items()}
-        for scale in (0.3, 0.2)
-    )
-    data = X.astype(dtype), Y.astype(dtype), sample_weight.astype(dtype)
-    return objective, point, direction, data
-
-
-def _along(point, direction, step):
-    return {name: point[name] + step * direction[name] for name in point}
-
-
-parametrize_line_objectives = pytest.mark.parametrize(
-    "link, n_outputs", [("sigmoid", 1), ("sigmoid", 3), ("softmax", 3)]
-)
-parametrize_spaces = pytest.mark.parametrize("space", ["direct", "sample"])
-
-
-@parametrize_spaces
-@parametrize_line_objectives
-def test_line_is_the_objective_along_the_direction(space, link, n_outputs):
-    from sknn._core.loop import _FullBatchProblem
-
-    objective, point, direction, data = _line_setup(space, link, n_outputs)
-    problem = _FullBatchProblem(objective, *data)
-    problem.loss_grad(point)
-    line = problem.line(point, direction)
-
-    def J(step):
-        return objective.loss(_along(point, direction, step), *data)
-
-    for step in (0.0, 0.7, -1.3, 4.0):
-        loss, derivative, curvature = line.at(step)
-        assert loss == pytest.approx(J(step), rel=1e-13)
-        h = 1e-5
-        assert derivative == pytest.approx((J(step + h) - J(step - h)) / (2 * h), rel=1e-6)
-        h = 1e-3
-        second = (J(step + h) - 2 * J(step) + J(step - h)) / h**2
-        assert curvature == pytest.approx(second, rel=1e-6)
-    # The slope at 0 is the gradient's inner product with the direction (in
-    # sample space the W-space one: <X^T g_C, X^T d_C> + <g_b, d_b>).
-    _, grads = objective.loss_grad(point, *data)
-    assert line.at(0.0)[1] == pytest.approx(objective.inner(grads, direction), rel=1e-12)
-    assert line.curvature_at_start() == pytest.approx(line.at(0.0)[2], rel=1e-14)
-
-
-@parametrize_spaces
-@parametrize_line_objectives
-def test_a_gradient_reused_from_the_line_is_the_exact_gradient(space, link, n_outputs):
-    from sknn._core.loop import _FullBatchProblem
-
-    objective, point, direction, data = _line_setup(space, link, n_outputs, seed=1)
-    problem = _FullBatchProblem(objective, *data)
-    calls = _count_loss_grad_calls(objective)
-    problem.loss_grad(point)
-    line = problem.line(point, direction)
-    line.at(2.0)
-    line.at(0.6)
-    line.moved_to(0.6)
-    arrived = _along(point, direction, 0.6)
-    loss, grads = problem.loss_grad(arrived)
-    assert len(calls) == 1  # from the line's logits and probabilities
-    exact_loss, exact_grads = objective.loss_grad(arrived, *data)
-    assert loss == pytest.approx(exact_loss, rel=1e-12)
-    for name in grads:
-        assert_allclose(grads[name], exact_grads[name], rtol=1e-12, atol=1e-14)
-    # The next line measures its starting curvature from the arrival's Hessian.
-    next_direction = {name: -g for name, g in exact_grads.items()}
-    line = problem.line(arrived, next_direction)
-    start = line.curvature_at_start()
-    assert start == pytest.approx(line.at(0.0)[2], rel=1e-12)
-    assert line.at(0.0)[0] == pytest.approx(exact_loss, rel=1e-13)
-
-
-def _count_loss_grad_calls(objective):
-    """The list that objective.loss_grad appends to on each call (the instance patched)."""
-    calls, original = [], objective.loss_grad
-
-    def counting(*args, **kwargs):
-        calls.append(True)
-        return original(*args, **kwargs)
-
-    objective.loss_grad = counting
-    return calls
-
-
-@parametrize_spaces
-def test_at_most_fifteen_gradients_in_a_row_come_from_the_line(space):
-    from sknn._core.loop import _MAX_REUSED_IN_A_ROW, _FullBatchProblem
-
-    assert _MAX_REUSED_IN_A_ROW == 15
-    objective, point, _, data = _line_setup(space, "softmax", 3, seed=2)
-    problem = _FullBatchProblem(objective, *data)
-    calls = _count_loss_grad_calls(objective)
-    exact_after = []
-    for iteration in range(40):
-        before = len(calls)
-        loss, grads = problem.loss_grad(point)
-        if len(calls) > before:
-            exact_after.append(iteration)
-        direction = {name: -0.5 * g for name, g in grads.items()}
-        line = problem.line(point, direction)
-        line.at(1.0)
-        line.moved_to(1.0)
-        point = _along(point, direction, 1.0)
-    # Exact at 0, then 15 reused, exact at 16, 15 reused, exact at 32.
-    assert exact_after == [0, 16, 32]
-    exact_loss, exact_grads = objective.loss_grad(point, *data)
-    loss, grads = problem.loss_grad(point)  # the 8th reused in a row
-    assert loss == pytest.approx(exact_loss, rel=1e-12)
-    for name in grads:
-        assert_allclose(grads[name], exact_grads[name], rtol=1e-10, atol=1e-13)
-
-
-def test_a_move_elsewhere_than_the_last_trial_or_float32_reuses_nothing():
-    from sknn._core.loop import _FullBatchProblem
-
-    for dtype, moved_to in ((np.float64, 0.5), (np.float32, 1.0)):
-        objective, point, direction, data = _line_setup("direct", "sigmoid", 3, dtype, seed=3)
-        problem = _FullBatchProblem(objective, *data)
-        calls = _count_loss_grad_calls(objective)
-        problem.loss_grad(point)
-        line = problem.line(point, direction)
-        line.at(1.0)
-        line.moved_to(moved_to)
-        problem.loss_grad(_along(point, direction, moved_to))
-        assert len(calls) == 2, dtype
-
-
-def test_an_objective_without_affine_logits_has_no_exact_line():
-    from sknn._core.loop import _FullBatchProblem
-
-    objective, point, direction, data = _line_setup("direct", "sigmoid", 1, seed=4)
-    problem = _FullBatchProblem(_PlainLoss(objective), *data)
-    problem.loss_grad(point)
-    with pytest.raises(TypeError, match="no exact line search"):
-        problem.line(point, direction)
 
 
 # ------------------------------------- the guard judges against recent history

@@ -1,0 +1,277 @@
+"""How an estimator trains: it builds the objective, optimizer and state, runs the loop, commits.
+
+:class:`TrainingMixin` gives :class:`~sknn._estimator.base.BaseGDClassifier`
+its ``_train``, which ``fit``, ``partial_fit`` and
+:func:`sknn.distributed.fit_dask` share. It works on local state and touches
+the estimator's attributes only once training has ended (``_commit``).
+"""
+
+import inspect
+import warnings
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from .._core.array_ops import array_ops, copy_params
+from .._core.loop import FullBatch, Stopping, TrainingLog, train
+from .._core.optimizers import OPTIMIZERS
+from .._core.stacklevel import user_stacklevel
+from .callbacks import FitHooks
+from .preparation import encode_targets, host, scaling_advice
+from .state import random_state_from
+
+# Optimizer hyperparameters an estimator passes on; each optimizer uses some.
+_OPTIMIZER_HYPERPARAMETERS = ("learning_rate", "beta_1", "beta_2", "epsilon")
+
+
+class TrainingMixin:
+    """``_train`` and what it needs: the optimizer, continuation, the commit."""
+
+    def _train(self, data, *, continue_training, incremental):
+        """Train on ``data`` (see ``_prepare``) from the fitted state or afresh, then commit.
+
+        ``incremental`` (partial_fit) runs one epoch with no stopping rule and
+        no validation split. ``data.problem``, when set, is the full-batch
+        objective evaluated elsewhere (on Dask workers): it holds its own
+        targets, and ``data.X`` only lends its shape and dtype.
+        """
+        link, n_outputs = self._output_layer_of(len(data.classes), data.multilabel)
+        objective = self._make_objective(link) if data.problem is None else data.problem.objective
+        # Set before training, not at the commit: the epoch models scikit-learn's
+        # callbacks get are copies made during training and must predict as this
+        # fit does. A call that raises restores it (_atomic).
+        self._multilabel = data.multilabel
+        rng = self._training_rng(continue_training)
+        log = self._training_log() if continue_training else TrainingLog()
+        X, sample_weight, validation = data.X, data.sample_weight, None
+        Y = None if data.problem is not None else encode_targets(data.y_index, n_outputs, X)
+        if self.early_stopping and not incremental:
+            # A multilabel row has no one class to stratify by: a plain random split.
+            strata = None if data.multilabel else data.y_index
+            X, Y, sample_weight, validation = self._split_validation(
+                X, Y, strata, sample_weight, rng
+            )
+        name = self._optimizer_name(X, incremental)
+        basis = None
+        if self._full_batch(X, incremental) and not (
+            continue_training or validation or data.problem
+        ):
+            # A fresh full-batch fit may train in cheaper, equivalent coordinates.
+            basis = self._row_space_basis(X, n_outputs, name)
+        training_X = X if basis is None else basis.coordinates
+        problem = data.problem or FullBatch(objective, training_X, Y, sample_weight)
+        params = self._initial_params(objective, training_X, n_outputs, rng, continue_training)
+        optimizer = self._make_optimizer(name, problem, X, incremental)
+        if continue_training:
+            optimizer.set_state(self._continued_optimizer_state(name, objective, X))
+        classes = data.classes
+        if not array_ops(X).is_numpy and classes.dtype.kind in "biuf":
+            # In X's namespace, as the weights: predict returns labels there.
+            classes = array_ops(X).asarray(classes, like=X)
+        hooks = FitHooks(
+            self,
+            data.X,
+            data.y,
+            data.user_sample_weight,
+            classes=classes,
+            log=log,
+            verbose=self.verbose,
+            model_params=None if basis is None else basis.to_model,
+        )
+        hooks.begin(1 if incremental else self.max_iter, "partial_fit" if incremental else "fit")
+        stop_reason = train(
+            objective,
+            params,
+            optimizer,
+            problem if data.problem is not None else (training_X, Y, sample_weight),
+            log=log,
+            stopping=self._stopping(incremental),
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            rng=rng,
+            validation=validation,
+            hooks=hooks,
+            name=type(self).__name__,
+            advice=lambda reason, loss: self._advice(reason, loss, X),
+        )
+        state = optimizer.get_state()
+        if basis is not None:
+            params, state = basis.to_model(params), basis.to_model(state)
+        self._commit(classes, params, name, state, rng, stop_reason, log)
+        hooks.end(stop_reason, self.best_loss_)
+        return self
+
+    def _training_rng(self, continue_training):
+        if continue_training and hasattr(self, "_rng_state"):
+            return random_state_from(self._rng_state)
+        return check_random_state(self.random_state)
+
+    def _initial_params(self, objective, X, n_outputs, rng, continue_training):
+        if continue_training:
+            return objective.as_params(self._load_params(), like=X)
+        ops = array_ops(X)
+        # Drawn by NumPy's generator in every namespace: the same seed gives
+        # the same initial weights on any array library and device.
+        params = objective.init_params(X.shape[1], n_outputs, rng, ops.numpy_dtype(X.dtype))
+        return {name: ops.asarray(p, like=X) for name, p in params.items()}
+
+    def _stopping(self, incremental):
+        return Stopping(
+            max_iter=1 if incremental else self.max_iter,
+            tol=None if incremental else self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            rule=self._full_batch_rule,
+        )
+
+    def _advice(self, reason, loss, X):
+        """Advice for a fit that stopped short of its test (see sknn._core.loop.train)."""
+        if reason == "stalled" and self.alpha == 0 and loss < 1e-2:
+            return (
+                "With alpha=0 the loss approaches 0: the classes may be separable, and the "
+                "minimum then lies at infinity, which no tol reaches. Set alpha > 0."
+            )
+        return scaling_advice(X)
+
+    def _commit(self, classes, params, optimizer_name, state, rng, stop_reason, log):
+        """Set everything a fit leaves behind; nothing before this touched the estimator."""
+        self.classes_ = classes
+        self._store_params(params)
+        self._commit_weights()
+        self._optimizer_state = {"name": optimizer_name, "state": state}
+        self._rng_state = rng.get_state(legacy=False)
+        self.stop_reason_ = stop_reason
+        self.loss_curve_ = log.loss_curve
+        if log.validation_loss_curve:
+            self.validation_loss_curve_ = log.validation_loss_curve
+        elif hasattr(self, "validation_loss_curve_"):
+            del self.validation_loss_curve_  # left by an earlier fit with early stopping
+        self.best_loss_ = log.best_loss
+        self.n_iter_ = len(log.loss_curve)
+
+    # ------------------------------------------------------------ optimizer
+    def _optimizer_name(self, X, incremental=False):
+        """The optimizer of a fit on ``X``: ``optimizer``, with 'auto' resolved.
+
+        'auto' is 'gd' when ``learning_rate`` is a number: plain gradient
+        descent at the rate the user gave (on the full batch, the course's
+        algorithm). Otherwise it is ``_AUTO_OPTIMIZERS[0]`` on the full batch
+        and ``_AUTO_OPTIMIZERS[1]`` on mini-batches and in ``partial_fit``,
+        whose successive calls see different data: not one function, which
+        the full-batch optimizers (L-BFGS, conjugate gradient) need.
+        """
+        if self.optimizer != "auto":
+            return self.optimizer
+        if not isinstance(self.learning_rate, str):
+            return "gd"
+        return self._AUTO_OPTIMIZERS[0 if self._full_batch(X, incremental) else 1]
+
+    def _full_batch(self, X, incremental):
+        """Whether each step sees all of X (partial_fit: each call's X is one batch of a stream)."""
+        return not incremental and (self.batch_size is None or self.batch_size >= X.shape[0])
+
+    def _make_optimizer(self, name, problem, X, incremental):
+        entry = OPTIMIZERS[name]
+        full_batch = self._full_batch(X, incremental=False)
+        if entry.full_batch_only and not full_batch:
+            raise ValueError(
+                f"optimizer={name!r} needs the full batch, one function to minimise: set "
+                "batch_size=None, or choose another optimizer for mini-batches."
+            )
+        self._warn_ignored_hyperparameters(name, full_batch)
+        return entry.build(
+            learning_rate=self._initial_learning_rate(problem, name, full_batch),
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            full_batch=full_batch,
+            line_search=self.learning_rate == "auto",
+        )
+
+    def _warn_ignored_hyperparameters(self, optimizer, full_batch):
+        """Warn once per call about optimizer hyperparameters ``optimizer`` does not use."""
+        used = set(OPTIMIZERS[optimizer].hyperparameters)
+        if optimizer == "nesterov" and full_batch:
+            used.discard("beta_1")  # FISTA's own momentum sequence
+        defaults = inspect.signature(type(self).__init__).parameters
+        ignored = [
+            f"{name}={getattr(self, name)!r}"
+            for name in _OPTIMIZER_HYPERPARAMETERS
+            if name not in used and getattr(self, name) != defaults[name].default
+        ]
+        if not ignored:
+            return
+        users = {
+            name: [key for key, entry in OPTIMIZERS.items() if name in entry.hyperparameters]
+            for name in _OPTIMIZER_HYPERPARAMETERS
+        }
+        resolved = "" if self.optimizer == optimizer else " (optimizer='auto' here)"
+        warnings.warn(
+            f"{type(self).__name__}: optimizer={optimizer!r}{resolved} does not use "
+            f"{', '.join(ignored)}. "
+            + "; ".join(
+                f"{name} is used by {', '.join(map(repr, users[name]))}"
+                for name in _OPTIMIZER_HYPERPARAMETERS
+                if any(text.startswith(name + "=") for text in ignored)
+            )
+            + " (beta_1 by 'nesterov' on mini-batches only).",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+    # ---------------------------------------------------------- continuation
+    def _continued_optimizer_state(self, name, objective, X):
+        """A private copy of the last fit's optimizer state, if it still belongs to the weights.
+
+        It does when that fit used the same optimizer and the weights are those
+        it left (not set or edited by hand since): the public weights are the
+        model, and a state describing other weights is dropped.
+        """
+        previous = getattr(self, "_optimizer_state", None)
+        if previous is None or previous["name"] != name or not self._weights_are_committed():
+            return {}
+        return _state_like(previous["state"], objective, X)
+
+    def _training_log(self):
+        """The log a continued fit appends to (empty for weights set by hand)."""
+        return TrainingLog(
+            getattr(self, "loss_curve_", []),
+            getattr(self, "validation_loss_curve_", []),
+            getattr(self, "best_loss_", np.inf),
+        )
+
+    def _commit_weights(self):
+        """Remember the weights the optimizer state belongs to (see _weights_are_committed)."""
+        self._committed_weights = copy_params(self._load_params())
+
+    def _weights_are_committed(self):
+        """Whether the public weights are still those the last fit (or load) left."""
+        committed = getattr(self, "_committed_weights", None)
+        if committed is None:
+            return False
+        params = self._load_params()
+        return committed.keys() == params.keys() and all(
+            _same_array(params[name], committed[name]) for name in committed
+        )
+
+    def _host_classes(self):
+        """``classes_`` as a NumPy array (it is in the namespace of the training X)."""
+        return host(self.classes_)
+
+
+def _state_like(state, objective, X):
+    """An optimizer state's dicts of arrays as private copies for a fit on ``X``.
+
+    In X's dtype and namespace and the objective's memory layout (its
+    ``as_params``), as the parameters themselves.
+    """
+    return {
+        key: objective.as_params(value, like=X) if isinstance(value, dict) else value
+        for key, value in state.items()
+    }
+
+
+def _same_array(a, b):
+    """Whether two arrays of one namespace hold the same values in the same shape."""
+    if type(a) is not type(b) or tuple(a.shape) != tuple(b.shape):
+        return False
+    return bool(array_ops(a).xp.all(a == b))
