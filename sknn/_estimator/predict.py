@@ -52,7 +52,10 @@ class PredictionsMixin:
         if not array_ops(X).is_numpy:
             X, params = _promote(X, params)
         link, _ = self._output_layer_of(self.classes_.shape[0], self._fitted_multilabel())
-        return link, self._make_objective(link).logits(params, X)
+        # Saturated hidden units (sigmoid of -100 is 4e-44 in float32) underflow in
+        # the matmul: exact enough, ignored as sknn._core.functions does for predict.
+        with np.errstate(under="ignore"):
+            return link, self._make_objective(link).logits(params, X)
 
     @property
     def _first_weight(self):
