@@ -27,7 +27,8 @@ The graphs follow skl2onnx's classifier conventions:
   float16 included, is refused with a ValueError naming these: cast float16
   arrays to float32 (exactly, every float16 is a float32) before converting
   and before running the graph;
-- ``target_opset`` 8 or later (the graphs use broadcasting ``Min`` / ``Max``).
+- ``target_opset`` 8 or later (below 11 the clips are broadcasting ``Min`` and
+  ``Max``; from 11 on, ``Clip``).
 
 The graph computes what ``predict`` and ``predict_proba`` compute, from the
 fitted attributes ``coef_`` / ``intercept_`` or ``coefs_`` / ``intercepts_``,
@@ -67,17 +68,22 @@ overflow there. A graph cannot raise for one row, so it saturates instead,
 and for every finite input its probabilities are finite, each row sums to 1
 (to rounding) and its label is a class of highest probability:
 
-- before each affine layer ``h @ W + b``, ``h`` is clipped to ``±c`` with
+- the input of each affine layer ``h @ W + b`` is kept within ``±c`` with
   ``c = max / 4 / max(1, largest L1 norm of a column of W)``, where ``max``
   is the dtype's largest number: beyond it, a row's terms could overflow to
-  ``inf`` and ``-inf``, whose sum is NaN;
+  ``inf`` and ``-inf``, whose sum is NaN. X is clipped to it, and the
+  network's hidden pre-activations to the next layer's ``c`` (every
+  activation then stays within it). Weights with a column L1 norm above
+  ``max / 4`` (a diverged model, or a float64 one too large for a float32
+  graph) are refused at conversion;
 - the scores (the output layer's values) are clipped to ``±max / 2`` before
   any ``Exp`` or ``Sigmoid``, so that ``z - max(z)`` cannot overflow.
 
-Where they agree: a clip changes nothing unless a layer's input exceeds its
-``c``. For input ``predict`` accepts, that takes weights no fit produces: a
-column L1 norm above ``sqrt(max) / 4`` (4.6e18 in float32), or for the
-network the product of its two layers' norms that large. So on all input
+Where they agree: a clip changes nothing unless a layer's input (for the
+network's hidden layer, its pre-activation) exceeds its ``c``. For input
+``predict`` accepts, that takes weights no fit produces: a column L1 norm
+above ``sqrt(max) / 4`` (4.6e18 in float32), or for the network the product
+of its two layers' norms that large. So on all input
 ``predict_proba`` accepts, the graph gives its probabilities to rounding. On
 input it refuses, the graph gives the probabilities of the clipped input,
 saturated (typically 0 and 1), where sknn raises.
@@ -232,10 +238,20 @@ def _input_bound(W, dtype):
     With ``|h| <= c`` every term and partial sum of a column of ``h @ W`` is at
     most ``c`` times that column's L1 norm, so ``c = max / 4 / (largest L1
     norm)`` keeps them finite (the margin covers rounding, and the bias added
-    after is clipped with the scores).
+    after is clipped with the scores). It is at least 1, which bounded
+    activations (tanh, sigmoid) rely on: weights that would make it smaller
+    are refused.
     """
-    largest_l1 = float(np.abs(W.astype(np.float64)).sum(axis=0).max(initial=0.0))
-    return float(np.finfo(dtype).max) / 4 / max(largest_l1, 1.0)
+    top = float(np.finfo(dtype).max)
+    with np.errstate(over="ignore"):  # an overflowing norm is refused just below
+        largest_l1 = float(np.abs(W.astype(np.float64)).sum(axis=0).max(initial=0.0))
+    if not largest_l1 <= top / 4:  # also NaN and inf
+        raise ValueError(
+            f"Cannot convert weights with a column L1 norm of {largest_l1:.3g} to a "
+            f"{np.dtype(dtype).name} graph: its products overflow from inputs of size 1 "
+            f"on (the limit is {top / 4:.3g}). Is the model diverged?"
+        )
+    return top / 4 / max(largest_l1, 1.0)
 
 
 def _label_tensor(classes):
@@ -280,7 +296,7 @@ except ModuleNotFoundError as exc:
         raise
     update_registered_converter = None
 
-# Min and Max broadcast (the clips below) from opset 8 on.
+# Min and Max, the clips of opsets below 11, broadcast from opset 8 on.
 _MIN_OPSET = 8
 
 
@@ -356,13 +372,15 @@ def _convert(scope, operator, container):
 
     # Integer or boolean input is computed in float, as skl2onnx's linear converters do.
     h = g.node("Cast", [operator.inputs[0].full_name], to=proto)
-    for W, b, activation in network.layers:
-        # Clipped so that no term or sum of h @ W overflows: an inf and a -inf in
-        # one row's terms would sum to NaN inside the MatMul, past repair.
-        h = g.clip(h, _input_bound(W, dtype))
+    # Each layer's input within its bound, so that no term or sum of h @ W
+    # overflows: an inf and a -inf in one row's terms would sum to NaN inside
+    # the MatMul, past repair. X is clipped; a hidden layer's pre-activation z,
+    # as |g(z)| <= max(|z|, 1) <= bound for every activation (see _input_bound).
+    h = g.clip(h, _input_bound(network.layers[0][0], dtype))
+    for (W, b, activation), following in zip(network.layers, network.layers[1:] + (None,)):
         h = g.node("Add", [g.node("MatMul", [h, g.const(W)]), g.const(b)])
         if activation is not None:
-            h = g.activation(activation, h)
+            h = g.activation(activation, g.clip(h, _input_bound(following[0], dtype)))
     # Finite scores within half the range: the softmax's z - max(z) cannot overflow.
     scores = g.clip(h, float(np.finfo(dtype).max) / 2)
 
@@ -416,9 +434,13 @@ class _GraphWriter:
         return output
 
     def clip(self, x, bound):
-        # Min and Max rather than Clip: onnxruntime's Relu + Clip fusion fails on
-        # a float64 Clip, and Min/Max work at every opset from 8 on.
-        return self.node("Max", [self.node("Min", [x, self.const(bound)]), self.const(-bound)])
+        # No Clip follows a Relu (onnxruntime's Relu + Clip fusion fails on float64).
+        # Clip's bounds are inputs from opset 11 on; before, Min and Max (one more
+        # pass) give the same values, broadcasting from opset 8 on.
+        low, high = self.const(-bound), self.const(bound)
+        if self.container.target_opset < 11:
+            return self.node("Max", [self.node("Min", [x, high]), low])
+        return self.node("Clip", [x, low, high])
 
     def activation(self, activation, h):
         if activation == "leaky_relu":

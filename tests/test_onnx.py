@@ -245,9 +245,10 @@ def test_inputs_beyond_predicts_range_give_finite_saturated_probabilities(model,
     assert np.all(difference <= ATOL[dtype] + _logit_rounding(estimator, edge, dtype))
 
 
+@pytest.mark.parametrize("target_opset", [10, None], ids=["opset-10", "default-opset"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
-@pytest.mark.parametrize("model", ["softmax", "network-relu"])
-def test_weights_and_biases_that_overflow_the_logits_stay_finite(model, dtype):
+@pytest.mark.parametrize("model", ["softmax", "network-relu", "network-tanh"])
+def test_weights_and_biases_that_overflow_the_logits_stay_finite(model, dtype, target_opset):
     # Weights scaled by 1e30 and biases near the dtype's max: the graph's scores
     # would be +-inf even for ordinary rows. They are clipped to finite values.
     estimator = copy.deepcopy(fitted(model, 3, dtype, "int", False))
@@ -259,8 +260,19 @@ def test_weights_and_biases_that_overflow_the_logits_stay_finite(model, dtype):
         estimator.coef_ = estimator.coef_ * dtype(1e30)
         estimator.intercept_ = np.array([top, -top, top / 3], dtype=dtype)
     X = np.vstack([X_TEST[:10].astype(dtype), _extreme_rows(dtype)])
-    onnx_labels, onnx_proba = run(skl2onnx.to_onnx(estimator, X[:1], options={"zipmap": False}), X)
+    # Below opset 11 the clips are Min and Max rather than Clip.
+    onx = skl2onnx.to_onnx(estimator, X[:1], options={"zipmap": False}, target_opset=target_opset)
+    onnx_labels, onnx_proba = run(onx, X)
     _check_saturated(onnx_labels, onnx_proba, estimator.classes_, dtype)
+
+
+@pytest.mark.parametrize("scale", [1e38, np.inf])
+def test_weights_too_large_for_the_graph_are_refused(scale):
+    # Column L1 norms above max / 4: products overflow from inputs of size 1 on.
+    estimator = copy.deepcopy(fitted("network-tanh", 3, np.float64, "int", False))
+    estimator.coefs_ = [estimator.coefs_[0], estimator.coefs_[1] * scale]
+    with pytest.raises(ValueError, match="Cannot convert weights with a column L1 norm"):
+        skl2onnx.to_onnx(estimator, X_TEST[:1].astype(np.float32), options={"zipmap": False})
 
 
 @pytest.mark.parametrize("sample", ["array", "initial_types"])
