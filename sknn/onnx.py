@@ -23,6 +23,12 @@ The graphs follow skl2onnx's classifier conventions:
   rounds the probabilities to float32 at the very end; pass
   ``zipmap=False`` to keep float64 probabilities. (skl2onnx's own
   classifiers emit a graph that onnxruntime rejects in that case.)
+  int64 and boolean input is computed in float32. Any other input type,
+  float16 included, is refused with a ValueError naming these: cast float16
+  arrays to float32 (exactly, every float16 is a float32) before converting
+  and before running the graph;
+- ``target_opset`` 8 or later (below 11 the clips are broadcasting ``Min`` and
+  ``Max``; from 11 on, ``Clip``).
 
 The graph computes what ``predict`` and ``predict_proba`` compute, from the
 fitted attributes ``coef_`` / ``intercept_`` or ``coefs_`` / ``intercepts_``,
@@ -54,6 +60,33 @@ gives a multilabel ``OneVsRestClassifier``:
   OvR: by default ``output_probability`` is a list of ``{label index:
   probability}`` maps (float32), ``{"zipmap": False}`` gives the
   ``(n_samples, n_labels)`` tensor and ``"columns"`` one output per label.
+
+Inputs of any size. ``predict`` and ``predict_proba`` refuse X with values
+beyond the square root of the dtype's largest number (1.8e19 in float32,
+1.3e154 in float64) with a ValueError, as the model's products could
+overflow there. A graph cannot raise for one row, so it saturates instead,
+and for every finite input its probabilities are finite, each row sums to 1
+(to rounding) and its label is a class of highest probability:
+
+- the input of each affine layer ``h @ W + b`` is kept within ``±c`` with
+  ``c = max / 4 / max(1, largest L1 norm of a column of W)``, where ``max``
+  is the dtype's largest number: beyond it, a row's terms could overflow to
+  ``inf`` and ``-inf``, whose sum is NaN. X is clipped to it, and the
+  network's hidden pre-activations to the next layer's ``c`` (every
+  activation then stays within it). Weights with a column L1 norm above
+  ``max / 4`` (a diverged model, or a float64 one too large for a float32
+  graph) are refused at conversion;
+- the scores (the output layer's values) are clipped to ``±max / 2`` before
+  any ``Exp`` or ``Sigmoid``, so that ``z - max(z)`` cannot overflow.
+
+Where they agree: a clip changes nothing unless a layer's input (for the
+network's hidden layer, its pre-activation) exceeds its ``c``. For input
+``predict`` accepts, that takes weights no fit produces: a column L1 norm
+above ``sqrt(max) / 4`` (4.6e18 in float32), or for the network the product
+of its two layers' norms that large. So on all input
+``predict_proba`` accepts, the graph gives its probabilities to rounding. On
+input it refuses, the graph gives the probabilities of the clipped input,
+saturated (typically 0 and 1), where sknn raises.
 
 See the README section "Deploying" for a runnable example, and how ONNX
 compares with joblib and :mod:`sknn.io`.
@@ -199,6 +232,28 @@ def _describe(model):
     return _Network(tuple(layers), "ovr" if link == "sigmoid" else "softmax")
 
 
+def _input_bound(W, dtype):
+    """The largest input magnitude at which ``h @ W`` stays within a quarter of ``dtype``'s range.
+
+    With ``|h| <= c`` every term and partial sum of a column of ``h @ W`` is at
+    most ``c`` times that column's L1 norm, so ``c = max / 4 / (largest L1
+    norm)`` keeps them finite (the margin covers rounding, and the bias added
+    after is clipped with the scores). It is at least 1, which bounded
+    activations (tanh, sigmoid) rely on: weights that would make it smaller
+    are refused.
+    """
+    top = float(np.finfo(dtype).max)
+    with np.errstate(over="ignore"):  # an overflowing norm is refused just below
+        largest_l1 = float(np.abs(W.astype(np.float64)).sum(axis=0).max(initial=0.0))
+    if not largest_l1 <= top / 4:  # also NaN and inf
+        raise ValueError(
+            f"Cannot convert weights with a column L1 norm of {largest_l1:.3g} to a "
+            f"{np.dtype(dtype).name} graph: its products overflow from inputs of size 1 "
+            f"on (the limit is {top / 4:.3g}). Is the model diverged?"
+        )
+    return top / 4 / max(largest_l1, 1.0)
+
+
 def _label_tensor(classes):
     """``classes`` as ONNX stores labels: ``(int64 array, True)`` or ``(bytes array, False)``.
 
@@ -224,6 +279,7 @@ try:
     from skl2onnx import update_registered_converter
     from skl2onnx._parse import _apply_zipmap
     from skl2onnx.common.data_types import (
+        BooleanTensorType,
         DoubleTensorType,
         FloatTensorType,
         Int64TensorType,
@@ -232,11 +288,16 @@ try:
     )
     from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
     from skl2onnx.common.utils_classifier import get_label_classes
+
+    _INPUT_TYPES = (FloatTensorType, DoubleTensorType, Int64TensorType, BooleanTensorType)
 except ModuleNotFoundError as exc:
     # Only a missing extra is tolerated; a broken install must not pass silently.
     if exc.name not in ("onnx", "skl2onnx"):
         raise
     update_registered_converter = None
+
+# Min and Max, the clips of opsets below 11, broadcast from opset 8 on.
+_MIN_OPSET = 8
 
 
 def _parse(scope, model, inputs, custom_parsers=None):
@@ -246,6 +307,12 @@ def _parse(scope, model, inputs, custom_parsers=None):
     ZipMap gets float32 probabilities, the only values ``ZipMap`` accepts.
     """
     _describe(model)  # fail here, before anything is built, for a model we cannot convert
+    _check_input_type(inputs[0].type)
+    if scope.target_opset < _MIN_OPSET:
+        raise ValueError(
+            f"sknn.onnx needs target_opset {_MIN_OPSET} or later (Min and Max with "
+            f"broadcasting); got {scope.target_opset}."
+        )
     zipmap = scope.get_options(model, dict(zipmap=True))["zipmap"]
     operator = scope.declare_local_operator(_ALIASES[type(model)], model)
     operator.inputs = inputs
@@ -261,6 +328,21 @@ def _parse(scope, model, inputs, custom_parsers=None):
     if zipmap is False:
         return operator.outputs
     return _apply_zipmap(zipmap, scope, model, proba_type, operator.outputs)
+
+
+def _check_input_type(input_type):
+    """Refuse graph inputs other than float32, float64 (and int64 or bool, computed in float32).
+
+    A float16 graph would round the weights and every intermediate to 3
+    significant digits, and overflow beyond 65504: the caller casts instead.
+    """
+    if not isinstance(input_type, _INPUT_TYPES):
+        raise ValueError(
+            "sknn.onnx builds float32 or float64 graphs: the input must be float32 or "
+            "float64 (int64 and bool are computed in float32), got "
+            f"{type(input_type).__name__}. Cast the array first, e.g. "
+            "to_onnx(model, X.astype(np.float32)) and run the graph on float32 X."
+        )
 
 
 def _calculate_shapes(operator):
@@ -290,11 +372,17 @@ def _convert(scope, operator, container):
 
     # Integer or boolean input is computed in float, as skl2onnx's linear converters do.
     h = g.node("Cast", [operator.inputs[0].full_name], to=proto)
-    for W, b, activation in network.layers:
+    # Each layer's input within its bound, so that no term or sum of h @ W
+    # overflows: an inf and a -inf in one row's terms would sum to NaN inside
+    # the MatMul, past repair. X is clipped; a hidden layer's pre-activation z,
+    # as |g(z)| <= max(|z|, 1) <= bound for every activation (see _input_bound).
+    h = g.clip(h, _input_bound(network.layers[0][0], dtype))
+    for (W, b, activation), following in zip(network.layers, network.layers[1:] + (None,)):
         h = g.node("Add", [g.node("MatMul", [h, g.const(W)]), g.const(b)])
         if activation is not None:
-            h = g.activation(activation, h)
-    scores = h
+            h = g.activation(activation, g.clip(h, _input_bound(following[0], dtype)))
+    # Finite scores within half the range: the softmax's z - max(z) cannot overflow.
+    scores = g.clip(h, float(np.finfo(dtype).max) / 2)
 
     if network.output == "independent":
         # Multilabel: predict is (Z > 0) as int64, predict_proba sigmoid(Z) per label.
@@ -344,6 +432,15 @@ class _GraphWriter:
         name = self.scope.get_unique_operator_name(op_type)
         self.container.add_node(op_type, inputs, [output], name=name, **attrs)
         return output
+
+    def clip(self, x, bound):
+        # No Clip follows a Relu (onnxruntime's Relu + Clip fusion fails on float64).
+        # Clip's bounds are inputs from opset 11 on; before, Min and Max (one more
+        # pass) give the same values, broadcasting from opset 8 on.
+        low, high = self.const(-bound), self.const(bound)
+        if self.container.target_opset < 11:
+            return self.node("Max", [self.node("Min", [x, high]), low])
+        return self.node("Clip", [x, low, high])
 
     def activation(self, activation, h):
         if activation == "leaky_relu":

@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils._array_api import get_namespace_and_device, move_to
+from sklearn.utils._array_api import get_namespace_and_device, move_estimator_to, move_to
 from sklearn.utils.estimator_checks import (
     check_array_api_input_and_values,
     check_array_api_mixed_inputs,
@@ -267,6 +267,97 @@ def test_prediction_refuses_another_namespace_than_the_fit(namespace, Estimator)
             model.predict(X)
     with pytest.raises(ValueError, match="array_api_dispatch=True"):
         model.predict_proba(X)  # dispatch off: NumPy X, weights elsewhere
+
+
+_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("fit_dtype", ["float64", "float32"])
+def test_x_of_another_dtype_than_the_fit_is_computed_as_numpy_computes_it(
+    namespace, Estimator, fit_dtype
+):
+    # NumPy promotes float32 X on a float64 model (and the reverse) to float64;
+    # PyTorch's matmul used to raise "expected m1 and m2 to have the same dtype".
+    xp, device, to_array = _namespace(namespace)
+    X, y = _data()
+    with config_context(array_api_dispatch=True):
+        model = make(Estimator, max_iter=5, tol=None).fit(
+            to_array(X.astype(fit_dtype)), to_array(y)
+        )
+    reference = move_estimator_to(model, np, "cpu")
+    others = {
+        "float32": X.astype(np.float32),
+        "float64": X,
+        "int64": np.round(3 * X).astype(np.int64),
+    }
+    if namespace == "torch":
+        others["float16"] = X.astype(np.float16)  # array-api-strict has no float16
+    for X_other in others.values():
+        if X_other.dtype == fit_dtype:
+            continue
+        for method in _METHODS:
+            expected = getattr(reference, method)(X_other)
+            with config_context(array_api_dispatch=True):
+                got = _numpy(getattr(model, method)(to_array(X_other)))
+            assert got.dtype == expected.dtype
+            # Both in float64, in two BLAS libraries' summation orders.
+            assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("namespace", ["numpy", *NAMESPACES])
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_complex_input_is_refused_by_fit_and_every_prediction(namespace, Estimator):
+    # A complex tensor used to be cast to real, its imaginary part dropped.
+    if namespace == "numpy":
+        to_array = np.asarray
+    else:
+        _, _, to_array = _namespace(namespace)
+    X, y = _data()
+    X_complex = to_array(X + 1j * X)
+    with config_context(array_api_dispatch=True):
+        model = make(Estimator, max_iter=3, tol=None).fit(to_array(X), to_array(y))
+        before = _numpy(model.predict_proba(to_array(X)))
+        for call in (
+            lambda: make(Estimator).fit(X_complex, to_array(y)),
+            lambda: make(Estimator).partial_fit(X_complex, to_array(y), classes=np.unique(y)),
+            lambda: model.fit(X_complex, to_array(y)),
+            *(lambda m=m: getattr(model, m)(X_complex) for m in _METHODS),
+        ):
+            with pytest.raises(ValueError, match="Complex data not supported: X has the complex"):
+                call()
+        # A call that raises leaves the estimator as it was.
+        assert_array_equal(_numpy(model.predict_proba(to_array(X))), before)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_tensors_that_require_grad_are_refused_saying_to_detach(Estimator):
+    torch = _torch()
+    X, y = _data()
+    tracked = torch.asarray(X).requires_grad_(True)
+    with config_context(array_api_dispatch=True):
+        model = make(Estimator, max_iter=3, tol=None).fit(torch.asarray(X), torch.asarray(y))
+        calls = [
+            lambda: make(Estimator).fit(tracked, torch.asarray(y)),
+            lambda: make(Estimator).partial_fit(tracked, torch.asarray(y), classes=np.unique(y)),
+            *(lambda m=m: getattr(model, m)(tracked) for m in _METHODS),
+        ]
+        for call in calls:
+            with pytest.raises(
+                ValueError, match=r"X is a tensor that requires grad.*X\.detach\(\)"
+            ):
+                call()
+        weights = torch.ones(len(y), dtype=torch.float64, requires_grad=True)
+        with pytest.raises(ValueError, match=r"sample_weight\.detach\(\)"):
+            make(Estimator).fit(torch.asarray(X), torch.asarray(y), sample_weight=weights)
+        labels = torch.asarray(y.astype(np.float64)).requires_grad_(True)
+        with pytest.raises(ValueError, match=r"y\.detach\(\)"):
+            make(Estimator).fit(torch.asarray(X), labels)
+        # What the message advises works.
+        assert_array_equal(model.predict(tracked.detach()), model.predict(torch.asarray(X)))
+    with pytest.raises(ValueError, match=r"X\.detach\(\)"):  # also without dispatch
+        make(Estimator).fit(tracked, y)
 
 
 @pytest.mark.parametrize("namespace", NAMESPACES)

@@ -177,15 +177,125 @@ def test_nocl_gives_class_indices():
     assert_array_equal(model.classes_[indices], model.predict(X_TEST))
 
 
-@pytest.mark.parametrize("target_opset", [12, 13, 17])
+@pytest.mark.parametrize("target_opset", [8, 10, 12, 13, 17])
 def test_older_opsets(target_opset):
-    # ReduceSum takes its axes as an input from opset 13 on, ReduceMax from 18 on.
+    # ReduceSum takes its axes as an input from opset 13 on, ReduceMax from 18 on;
+    # the clips' Min and Max broadcast from 8 on.
     model = fitted("logistic", 3, np.float64, "int", True)
     onx = skl2onnx.to_onnx(model, X_EVAL[:1], options={"zipmap": False}, target_opset=target_opset)
     assert max(o.version for o in onx.opset_import if o.domain == "") <= target_opset
     onnx_labels, proba = run(onx, X_EVAL)
     assert_array_equal(onnx_labels, model.predict(X_EVAL))
     assert_allclose(proba, model.predict_proba(X_EVAL), rtol=0, atol=1e-10)
+
+
+_LIMIT = {dtype: float(np.sqrt(np.finfo(dtype).max)) for dtype in (np.float32, np.float64)}
+
+
+def _extreme_rows(dtype):
+    """Finite rows far beyond the magnitude predict accepts (sqrt of the dtype's max)."""
+    top = float(np.finfo(dtype).max)
+    huge = 3e38 if dtype == np.float32 else 1e308
+    return np.array(
+        [
+            [huge] * 4,
+            [-huge] * 4,
+            [1e30] * 4,
+            [-1e30] * 4,
+            [top] * 4,
+            [-top] * 4,
+            [huge, -huge, top, -top],  # terms of +inf and -inf in one logit: NaN unclipped
+            [1e30, -huge, 0.0, 1.0],
+            [0.0, 0.0, 0.0, top],
+        ],
+        dtype=dtype,
+    )
+
+
+def _check_saturated(onnx_labels, onnx_proba, classes, dtype):
+    """Finite probabilities summing to one, and a label of highest probability per row."""
+    assert np.isfinite(onnx_proba).all()
+    assert (onnx_proba >= 0).all() and (onnx_proba <= 1).all()
+    assert_allclose(onnx_proba.sum(axis=1), 1, rtol=0, atol=ATOL[dtype])
+    chosen = onnx_proba[np.arange(len(onnx_proba)), np.searchsorted(classes, onnx_labels)]
+    assert_array_equal(chosen, onnx_proba.max(axis=1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("n_classes", [2, 3], ids=["binary", "3-class"])
+@pytest.mark.parametrize("model", list(MODELS))
+def test_inputs_beyond_predicts_range_give_finite_saturated_probabilities(model, n_classes, dtype):
+    # predict_proba raises for these rows; the graph used to give NaN (float32: a
+    # row of 3e38 made X @ W overflow to inf, and inf - inf is NaN). Each layer's
+    # input and the scores are clipped now.
+    estimator = fitted(model, n_classes, dtype, "int", False)
+    X = _extreme_rows(dtype)
+    onx = skl2onnx.to_onnx(estimator, X[:1], options={"zipmap": False})
+    onnx_labels, onnx_proba = run(onx, X)
+
+    _check_saturated(onnx_labels, onnx_proba, estimator.classes_, dtype)
+    with pytest.raises(ValueError, match="too large for the products"):
+        estimator.predict_proba(X[:1])
+
+    # The edge: rows just inside predict's range, where no clip acts and the two agree.
+    edge = np.vstack([np.eye(4), -np.eye(4)]).astype(dtype) * dtype(0.99 * _LIMIT[dtype])
+    edge_labels, edge_proba = run(onx, edge)
+    assert_array_equal(edge_labels, estimator.predict(edge))
+    difference = np.abs(edge_proba - estimator.predict_proba(edge))
+    assert np.all(difference <= ATOL[dtype] + _logit_rounding(estimator, edge, dtype))
+
+
+@pytest.mark.parametrize("target_opset", [10, None], ids=["opset-10", "default-opset"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("model", ["softmax", "network-relu", "network-tanh"])
+def test_weights_and_biases_that_overflow_the_logits_stay_finite(model, dtype, target_opset):
+    # Weights scaled by 1e30 and biases near the dtype's max: the graph's scores
+    # would be +-inf even for ordinary rows. They are clipped to finite values.
+    estimator = copy.deepcopy(fitted(model, 3, dtype, "int", False))
+    top = np.finfo(dtype).max
+    if hasattr(estimator, "coefs_"):
+        estimator.coefs_ = [W * dtype(1e30) for W in estimator.coefs_]
+        estimator.intercepts_ = [np.full_like(b, top / 2) for b in estimator.intercepts_]
+    else:
+        estimator.coef_ = estimator.coef_ * dtype(1e30)
+        estimator.intercept_ = np.array([top, -top, top / 3], dtype=dtype)
+    X = np.vstack([X_TEST[:10].astype(dtype), _extreme_rows(dtype)])
+    # Below opset 11 the clips are Min and Max rather than Clip.
+    onx = skl2onnx.to_onnx(estimator, X[:1], options={"zipmap": False}, target_opset=target_opset)
+    onnx_labels, onnx_proba = run(onx, X)
+    _check_saturated(onnx_labels, onnx_proba, estimator.classes_, dtype)
+
+
+@pytest.mark.parametrize("scale", [1e38, np.inf])
+def test_weights_too_large_for_the_graph_are_refused(scale):
+    # Column L1 norms above max / 4: products overflow from inputs of size 1 on.
+    estimator = copy.deepcopy(fitted("network-tanh", 3, np.float64, "int", False))
+    estimator.coefs_ = [estimator.coefs_[0], estimator.coefs_[1] * scale]
+    with pytest.raises(ValueError, match="Cannot convert weights with a column L1 norm"):
+        skl2onnx.to_onnx(estimator, X_TEST[:1].astype(np.float32), options={"zipmap": False})
+
+
+@pytest.mark.parametrize("sample", ["array", "initial_types"])
+def test_float16_input_is_refused_with_the_supported_dtypes(sample):
+    model = fitted("softmax", 3, np.float32, "int", False)
+    if sample == "array":
+        kwargs = {"X": X_TEST[:1].astype(np.float16)}
+    else:
+        from skl2onnx.common.data_types import Float16TensorType
+
+        kwargs = {"initial_types": [("X", Float16TensorType([None, 4]))]}
+    with pytest.raises(ValueError, match=r"float32 or float64 .* got Float16TensorType"):
+        skl2onnx.to_onnx(model, options={"zipmap": False}, **kwargs)
+    # What the message advises: cast (exactly) and convert the float32 array.
+    X = X_TEST.astype(np.float16).astype(np.float32)
+    onnx_labels, _ = run(skl2onnx.to_onnx(model, X[:1], options={"zipmap": False}), X)
+    assert_array_equal(onnx_labels, model.predict(X))
+
+
+def test_opsets_before_8_are_refused():
+    model = fitted("softmax", 3, np.float64, "int", False)
+    with pytest.raises(ValueError, match="target_opset 8 or later"):
+        skl2onnx.to_onnx(model, X_TEST[:1], options={"zipmap": False}, target_opset=7)
 
 
 _X_ML = {

@@ -8,7 +8,7 @@ from conftest import _data, make, parametrize_estimators
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import NotFittedError
 
-from sknn import LogisticRegressionGD
+from sknn import LogisticRegressionGD, ShallowNNClassifier
 
 
 # ---------------------------------------------------------------- predicting
@@ -69,3 +69,16 @@ def test_predict_is_the_argmax_of_predict_proba_even_on_rounding_ties(Estimator,
     assert_array_equal(predicted, model.classes_[proba.argmax(axis=1)])
     if n_classes == 2:
         assert_array_equal(predicted, model.classes_[(model.decision_function(X) > 0) * 1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_saturated_hidden_units_predict_under_seterr_raise(dtype):
+    # Sigmoid hidden units of about 1e-40 made the output matmul underflow, which
+    # raised FloatingPointError under np.seterr(all="raise") in every method.
+    X, y = _data(n_classes=2)
+    model = make(ShallowNNClassifier, activation="sigmoid", max_iter=20, tol=None)
+    model.fit(X.astype(dtype), y)
+    X_far = (X * 1e3).astype(dtype)
+    with np.errstate(all="raise"):
+        for method in ("predict", "predict_proba", "predict_log_proba", "decision_function"):
+            getattr(model, method)(X_far)

@@ -7,7 +7,20 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core.array_ops import NUMPY_OPS, array_ops, input_ops
 from .._core.functions import log_probabilities, probabilities
-from .preparation import ACCEPTED_SPARSE, accepted_dtypes, check_magnitude
+from .preparation import ACCEPTED_SPARSE, accepted_dtypes, check_input_kind, check_magnitude
+
+
+def _promote(X, params):
+    """X and the weights in their common dtype, as NumPy's matmul computes mixed ones.
+
+    float32 X on a float64 model is computed in float64 (and the reverse):
+    NumPy promotes by itself, other namespaces' matmul (PyTorch's) refuses
+    mixed dtypes. Casting the weights up is exact.
+    """
+    xp = array_ops(X).xp
+    dtype = xp.result_type(X.dtype, *(p.dtype for p in params.values()))
+    X = xp.astype(X, dtype, copy=False)
+    return X, {name: xp.astype(p, dtype, copy=False) for name, p in params.items()}
 
 
 class PredictionsMixin:
@@ -15,6 +28,7 @@ class PredictionsMixin:
 
     def _logits(self, X, method):
         check_is_fitted(self)
+        check_input_kind(X, "X")
         # Predictions follow the namespace and device the model was fitted in.
         check_same_namespace(X, self, attribute="_first_weight", method=method)
         X = validate_data(
@@ -35,8 +49,13 @@ class PredictionsMixin:
                 "sklearn.utils._array_api.move_estimator_to(estimator, numpy, 'cpu')."
             )
         check_magnitude(X)
+        if not array_ops(X).is_numpy:
+            X, params = _promote(X, params)
         link, _ = self._output_layer_of(self.classes_.shape[0], self._fitted_multilabel())
-        return link, self._make_objective(link).logits(params, X)
+        # Saturated hidden units (sigmoid of -100 is 4e-44 in float32) underflow in
+        # the matmul: exact enough, ignored as sknn._core.functions does for predict.
+        with np.errstate(under="ignore"):
+            return link, self._make_objective(link).logits(params, X)
 
     @property
     def _first_weight(self):

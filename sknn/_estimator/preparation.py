@@ -57,6 +57,8 @@ class DataPreparationMixin:
         are n_samples numbers; labels may be strings), so ``classes`` is a
         NumPy array.
         """
+        for name, array in (("X", X), ("y", y), ("sample_weight", sample_weight)):
+            check_input_kind(array, name)
         ops = input_ops(X)
         if not ops.is_numpy:
             y, sample_weight = host(y), host(sample_weight)
@@ -231,6 +233,52 @@ def accepted_dtypes(ops, X):
         return _ACCEPTED_DTYPES
     supported = supported_float_dtypes(ops.xp, X.device)
     return [dtype for dtype in (ops.xp.float64, ops.xp.float32) if dtype in supported]
+
+
+def check_input_kind(array, name):
+    """Refuse input no estimator computes with: complex values, tensors autograd tracks.
+
+    The one check of fit, partial_fit and the prediction methods, on NumPy and
+    Array API input alike. It runs before validation, whose conversion of a
+    complex tensor drops the imaginary part (with only a warning) and whose
+    ``numpy()`` of a tensor that requires grad fails inside the tensor library.
+
+    Parameters
+    ----------
+    array : array-like, tensor, sparse matrix or None
+        The input as the caller passed it.
+    name : str
+        Its parameter name, for the message.
+
+    Raises
+    ------
+    ValueError
+        For a complex dtype, or a tensor with ``requires_grad`` True.
+    """
+    if getattr(array, "requires_grad", False) is True:
+        # Detaching cuts the tensor from the caller's autograd graph: their decision.
+        raise ValueError(
+            f"{name} is a tensor that requires grad. sknn computes without autograd "
+            f"and does not detach input for you: pass {name}.detach() (the same "
+            "values, cut from the autograd graph) if that is what you mean."
+        )
+    if _is_complex(array):
+        raise ValueError(
+            f"Complex data not supported: {name} has the complex dtype {array.dtype}. "
+            "The models are real-valued and a conversion would drop the imaginary "
+            f"part; pass the part you mean, e.g. {name}.real or abs({name})."
+        )
+
+
+def _is_complex(array):
+    dtype = getattr(array, "dtype", None)
+    if dtype is None:  # lists, DataFrames: scikit-learn's validation refuses complex ones
+        return False
+    kind = getattr(dtype, "kind", None)  # NumPy's and pandas' dtypes; the Array API's have none
+    if isinstance(kind, str):
+        return kind == "c"
+    ops = array_ops(array)
+    return not ops.is_numpy and bool(ops.xp.isdtype(dtype, "complex floating"))
 
 
 def check_at_least_two(classes):
