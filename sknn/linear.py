@@ -66,15 +66,20 @@ class LinearObjective:
     def loss_grad(self, params, X, Y, sample_weight):
         link, Z, Y = self._output(params, X, Y)
         loss, residual = data_loss_and_residual(link, Z, Y, sample_weight)
+        grads = self._gradient(residual, X, params["W"])
+        return loss + l2_penalty([params["W"]], self.alpha), grads
+
+    def _gradient(self, residual, X, W):
+        """The gradient at weights W from the one in the logits, ``residual``."""
         ops = array_ops(residual)
         grad_W, grad_b = X.T @ residual, ops.sum(residual, axis=0)
-        if Z.shape[1] != params["W"].shape[1]:
+        if residual.shape[1] != W.shape[1]:
             # The two softmax columns' gradients are opposite (see _output).
             xp = ops.xp
             grad_W, grad_b = xp.concat([-grad_W, grad_W], axis=1), xp.concat([-grad_b, grad_b])
         if self.alpha:
-            grad_W += self.alpha * params["W"]
-        return loss + l2_penalty([params["W"]], self.alpha), {"W": grad_W, "b": grad_b}
+            grad_W += self.alpha * W
+        return {"W": grad_W, "b": grad_b}
 
     def line(self, params, direction, X, Y, sample_weight):
         """The objective along ``params + s direction``, from logits (see sknn._core.affine_line)."""
@@ -89,7 +94,11 @@ class LinearObjective:
                 self.alpha * ops.dot(W, dW),
                 self.alpha * ops.squared_norm(dW),
             )
-        return AffineLine(link, Z0, D, Y, sample_weight, penalty)
+
+        def gradient(residual, step):
+            return self._gradient(residual, X, W + step * dW)
+
+        return AffineLine(link, Z0, D, Y, sample_weight, penalty, gradient)
 
     def _output(self, params, X, Y):
         """``(link, logits, targets)`` of the loss, two softmax columns as one sigmoid unit.

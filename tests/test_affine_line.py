@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 
 from sknn._core.affine_line import AffineLine
 from sknn._core.functions import data_loss
@@ -33,7 +33,7 @@ NO_PENALTY = (0.0, 0.0, 0.0)
 @pytest.mark.parametrize("step", [-0.7, 0.0, 0.3, 2.5])
 def test_line_loss_and_its_derivatives_are_those_of_data_loss(link, n_outputs, weighted, step):
     Z0, D, Y, weights = _line_problem(link, weighted, n_outputs=n_outputs)
-    line = AffineLine(link, Z0, D, Y, weights, NO_PENALTY)
+    line = AffineLine(link, Z0, D, Y, weights, NO_PENALTY, None)
 
     def f(s):
         return data_loss(link, Z0 + s * D, Y, weights)
@@ -55,8 +55,8 @@ def test_line_loss_and_its_derivatives_are_those_of_data_loss(link, n_outputs, w
 
 def test_the_penalty_is_a_quadratic_along_the_line():
     Z0, D, Y, _ = _line_problem("softmax", False)
-    plain = AffineLine("softmax", Z0, D, Y, None, NO_PENALTY)
-    penalised = AffineLine("softmax", Z0, D, Y, None, (2.0, -1.0, 3.0))
+    plain = AffineLine("softmax", Z0, D, Y, None, NO_PENALTY, None)
+    penalised = AffineLine("softmax", Z0, D, Y, None, (2.0, -1.0, 3.0), None)
     for step in (0.0, 0.5, -2.0):
         (v0, d0, c0), (v1, d1, c1) = plain.at(step), penalised.at(step)
         assert v1 == pytest.approx(v0 + 2.0 - step + 1.5 * step**2, rel=1e-14)
@@ -68,7 +68,7 @@ def test_the_penalty_is_a_quadratic_along_the_line():
 def test_line_keeps_its_inputs(link, n_outputs):
     Z0, D, Y, weights = _line_problem(link, True, n_outputs=n_outputs, seed=2)
     copies = [a.copy() for a in (Z0, D, Y, weights)]
-    line = AffineLine(link, Z0, D, Y, weights, NO_PENALTY)
+    line = AffineLine(link, Z0, D, Y, weights, NO_PENALTY, None)
     line.at(0.8)
     line.at(-3.0)
     for original, copy in zip((Z0, D, Y, weights), copies):
@@ -80,7 +80,7 @@ def test_line_keeps_its_inputs(link, n_outputs):
 def test_line_loss_is_finite_and_quiet_on_huge_logits(link, n_outputs, dtype):
     Z0, D, Y, weights = _line_problem(link, True, n_outputs=n_outputs, seed=3)
     Z0, D, Y, weights = (a.astype(dtype) for a in (Z0 * 1e4, D * 1e4, Y, weights))
-    line = AffineLine(link, Z0, D, Y, weights, NO_PENALTY)
+    line = AffineLine(link, Z0, D, Y, weights, NO_PENALTY, None)
     # Underflow of exp(-1e4) to 0 is exact enough, by design (see sknn._core.functions).
     with np.errstate(all="raise", under="ignore"):
         for step in (0.0, 0.5, -3.0):
@@ -129,3 +129,40 @@ def test_a_linear_models_line_is_its_objective_along_the_direction(link, n_class
     _, grads = objective.loss_grad(point, X, Y, weights)
     slope = sum(np.vdot(grads[name], direction[name]) for name in grads)
     assert line.at(0.0)[1] == pytest.approx(slope, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "link, n_classes", [("sigmoid", 1), ("sigmoid", 3), ("softmax", 3), ("softmax", 2)]
+)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_arriving_on_a_line_gives_the_objectives_loss_and_gradient(link, n_classes, weighted):
+    rng = np.random.RandomState(1)
+    X = rng.randn(30, 4) + 0.5
+    Y = (
+        np.eye(n_classes)[rng.randint(n_classes, size=30)]
+        if link == "softmax"
+        else rng.randint(2, size=(30, n_classes)).astype(float)
+    )
+    weights = rng.uniform(0.5, 2.0, size=30) if weighted else None
+    objective = LinearObjective(link, alpha=0.1)
+    shapes = objective.init_params(4, n_classes, None, np.float64)
+    point, direction = (
+        {name: scale * rng.randn(*p.shape) for name, p in shapes.items()} for scale in (0.3, 0.2)
+    )
+    line = objective.line(point, direction, X, Y, weights)
+    _, _, start_curvature = line.at(0.0)
+    assert line.curvature_at_start() == pytest.approx(start_curvature, rel=1e-14)
+    line.at(2.0)
+    line.at(0.6)
+    loss, grads = line.arrive(0.6)
+    moved = {name: point[name] + 0.6 * direction[name] for name in point}
+    expected_loss, expected = objective.loss_grad(moved, X, Y, weights)
+    assert loss == pytest.approx(expected_loss, rel=1e-13)
+    for name in grads:
+        assert_allclose(grads[name], expected[name], rtol=1e-12, atol=1e-15)
+    # Elsewhere than the last point evaluated, it evaluates there first.
+    loss, grads = line.arrive(2.0)
+    moved = {name: point[name] + 2.0 * direction[name] for name in point}
+    expected_loss, expected = objective.loss_grad(moved, X, Y, weights)
+    assert loss == pytest.approx(expected_loss, rel=1e-13)
+    assert_allclose(grads["W"], expected["W"], rtol=1e-12, atol=1e-15)

@@ -519,3 +519,51 @@ def test_partial_fit_still_catches_steps_that_explode(Estimator):
     assert estimator.stop_reason_ == "diverged"
     assert all(np.all(np.isfinite(p)) for p in estimator._load_params().values())
     assert np.all(np.isfinite(estimator.predict_proba(X)))
+
+
+class _RaisingCallback:
+    """A FitCallback that raises RuntimeError at one of its hooks."""
+
+    def __init__(self, where):
+        self.where = where
+
+    def _maybe_raise(self, hook):
+        if hook == self.where:
+            raise RuntimeError(f"raised in {hook}")
+
+    def setup(self, estimator, context):
+        self._maybe_raise("setup")
+
+    def on_fit_task_begin(self, estimator, context):
+        self._maybe_raise("on_fit_task_begin")
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        self._maybe_raise("on_fit_task_end")
+        return False
+
+    def teardown(self, estimator, context):
+        self._maybe_raise("teardown")
+
+
+@parametrize_estimators
+@pytest.mark.parametrize("where", ["setup", "on_fit_task_begin", "on_fit_task_end", "teardown"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_callback_that_raises_anywhere_leaves_the_estimator_as_it_was(Estimator, where, method):
+    pytest.importorskip("sklearn.callback")
+    X, y = _data()
+    estimator = make(Estimator, max_iter=3, tol=None).fit(X, y)
+    before = copy.deepcopy(vars(estimator))
+    estimator.set_callbacks(_RaisingCallback(where))
+    with pytest.raises(RuntimeError, match=f"raised in {where}"):
+        if method == "fit":
+            estimator.fit(X[::-1], y[::-1])
+        else:
+            estimator.partial_fit(X[::-1], y[::-1])
+    after = vars(estimator)
+    for name, value in before.items():
+        if name.startswith("_skl_callbacks") or name == "_callback_fit_ctx":
+            continue
+        if isinstance(value, np.ndarray):
+            assert_array_equal(after[name], value, err_msg=name)
+        elif name not in ("_callbacks",):
+            assert repr(after[name]) == repr(value), name

@@ -304,10 +304,11 @@ def _interrupted_step(optimizer_class, at_call):
     calls = []
 
     def step(self, params, grads, *context):
-        original(self, params, grads, *context)
+        evaluated = original(self, params, grads, *context)
         calls.append(None)
         if len(calls) == at_call:
             raise KeyboardInterrupt
+        return evaluated
 
     return step
 

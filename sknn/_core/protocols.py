@@ -46,8 +46,15 @@ class Objective(Protocol):
 class Line(Protocol):
     """The objective along ``params + s direction``."""
 
+    def curvature_at_start(self) -> float:
+        """Its curvature at ``s = 0``."""
+
     def at(self, step: float) -> tuple[float, float, float]:
         """Its value, slope and curvature at ``s = step``."""
+
+    def arrive(self, step: float) -> tuple[float, Params]:
+        """The objective and its gradient at ``s = step``, the point :meth:`at` evaluated
+        last (from what it computed there: equal to ``loss_grad`` to rounding)."""
 
 
 @runtime_checkable

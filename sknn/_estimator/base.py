@@ -177,8 +177,10 @@ class BaseGDClassifier(
         return getattr(self, "_multilabel", False)
 
     # ------------------------------------------------------------------ fit
-    @_fit_context(prefer_skip_nested_validation=True)
+    # atomic outside _fit_context: a raise in the callbacks' teardown, which
+    # _fit_context runs, restores the estimator too.
     @atomic
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train by gradient descent for up to ``max_iter`` epochs.
 
@@ -217,8 +219,8 @@ class BaseGDClassifier(
             )
         return self._train(data, continue_training=warm, incremental=False)
 
-    @_fit_context(prefer_skip_nested_validation=True)
     @atomic
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
         self,
         X: ArrayLike,

@@ -20,8 +20,8 @@ from .blocks import BlockProblem, BlockStore
 
 # fit's own decorators: parameters validated, callbacks set up and torn down,
 # and the estimator restored if anything raises.
-@_fit_context(prefer_skip_nested_validation=True)
 @atomic
+@_fit_context(prefer_skip_nested_validation=True)
 def fit_dask_checked(estimator, X, y, sample_weight, client):
     """:func:`sknn.distributed.fit_dask` past its import and type checks."""
     import dask

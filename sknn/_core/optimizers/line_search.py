@@ -93,7 +93,7 @@ def exact_search(line, direction, loss, slope, fallback_step, curvature_constant
     trial where the curvature there is not positive.
     """
     slack = rounding_slack(direction) * abs(loss)
-    curvature = line.at(0.0)[2]
+    curvature = line.curvature_at_start()
     step = -slope / curvature if curvature > 0 else float(fallback_step)
     low, high, best = 0.0, math.inf, 0.0
     for _ in range(_MAX_EVALUATIONS):
@@ -199,8 +199,8 @@ class _LineSearchDescent(GradientDescent):
         if not step > 0:
             return None
         moved = {name: p + step * direction[name] for name, p in params.items()}
-        new_loss, grads = problem.loss_grad(moved)
-        return _Point(step, new_loss, None, moved, copy_params(grads))
+        new_loss, grads = line.arrive(step)
+        return _Point(step, new_loss, None, moved, grads)
 
     def _count_progress(self, moved, fresh, loss, grads):
         self._failed_fresh_searches = 0 if moved else self._failed_fresh_searches + fresh
