@@ -735,7 +735,7 @@ def test_fit_dask_bad_blocks_leave_the_estimator_as_it_was(fit_client):
         fit_dask(estimator, *_as_dask(X_bad, y), client=fit_client)
     with pytest.raises(ValueError, match="Unknown label type"):
         fit_dask(estimator, *_as_dask(X, y + 0.5), client=fit_client)
-    with pytest.raises(ValueError, match="No samples with a positive weight"):
+    with pytest.raises(ValueError, match="at least one non-zero number"):
         fit_dask(estimator, *_as_dask(X, y, np.zeros(FIT_ROWS)), client=fit_client)
     with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
         fit_dask(estimator, *_as_dask(X, y, -np.ones(FIT_ROWS)), client=fit_client)
@@ -755,3 +755,36 @@ def test_fit_dask_on_raw_scales_reaches_the_minimum_fit_reaches(fit_client, name
         FIT_ESTIMATORS[name](**params), *_as_dask(X, y, sample_weight), client=fit_client
     )
     _assert_same_minimum(got, expected, X)
+
+
+def _bad_inputs():
+    """Inputs fit refuses, each as (X, y, sample_weight), one bad value in the last block."""
+    X, y = _fit_data(3)
+    huge, nan, inf = X.copy(), X.copy(), X.copy()
+    huge[-1, 0], nan[-1, 0], inf[-1, 2] = 1e200, np.nan, -np.inf
+    negative, zero = np.ones(FIT_ROWS), np.zeros(FIT_ROWS)
+    negative[-1] = -1.0
+    return {
+        "huge": (huge, y, None),
+        "nan": (nan, y, None),
+        "inf": (inf, y, None),
+        "continuous_labels": (X, y + 0.5, None),
+        "one_class": (X, np.zeros_like(y), None),
+        "negative_weight": (X, y, negative),
+        "zero_weights": (X, y, zero),
+        "weight_nan": (X, y, np.where(np.arange(FIT_ROWS) == FIT_ROWS - 1, np.nan, 1.0)),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_inputs()))
+@pytest.mark.parametrize("name", FIT_ESTIMATORS)
+def test_fit_dask_refuses_what_fit_refuses_with_the_same_message(fit_client, name, case):
+    # One validation for both paths, run on each block before training: a value
+    # of 1e200 once trained to all-zero weights on the Dask path without a word.
+    X, y, sample_weight = _bad_inputs()[case]
+    with pytest.raises(ValueError) as in_memory:
+        FIT_ESTIMATORS[name]().fit(X, y, sample_weight=sample_weight)
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    with pytest.raises(ValueError) as on_blocks:
+        fit_dask(FIT_ESTIMATORS[name](), *_as_dask(*arrays), client=fit_client)
+    assert str(on_blocks.value) == str(in_memory.value)

@@ -51,10 +51,18 @@ class _Block(NamedTuple):
     weight: float
 
 
-def _prepare_block(X, y, sample_weight, dtype, classes, class_factors, n_outputs):
-    """Validate as fit validates, encode the targets, apply class weights; on a worker."""
+def _prepare_block(X, y, sample_weight, dtype, classes, class_factors, n_outputs, estimator):
+    """Validate as fit validates, encode the targets, apply class weights; on a worker.
+
+    ``estimator`` names the estimator in the messages, as fit's do.
+    """
     X = check_array(
-        X, accept_sparse=ACCEPTED_SPARSE, dtype=dtype, ensure_min_samples=0, input_name="X"
+        X,
+        accept_sparse=ACCEPTED_SPARSE,
+        dtype=dtype,
+        ensure_min_samples=0,
+        input_name="X",
+        estimator=estimator,
     )
     X, y, sample_weight = check_rows(X, np.asarray(y), sample_weight, allow_all_zero_weights=True)
     # The labels were counted in an earlier pass: they differ only if the
@@ -89,10 +97,11 @@ class BlockStore:
     blocks of about equal rows, computed and kept on that worker (a
     preference: lost blocks are recomputed wherever Dask finds room).
     An evaluation is one task per group, run where the group's blocks are.
+    ``estimator_name`` names the estimator in validation messages, as fit's do.
     """
 
-    def __init__(self, client):
-        self.client = client
+    def __init__(self, client, estimator_name):
+        self.client, self.estimator_name = client, estimator_name
         self.fit_key = uuid.uuid4().hex  # names this fit's tasks and worker caches
         self.groups = []  # (worker address, [block futures])
         self.total_weight = None
@@ -116,7 +125,10 @@ class BlockStore:
             if not members:
                 continue
             blocks = [
-                prepare(*raw_blocks[i], dtype, classes, class_factors, n_outputs) for i in members
+                prepare(
+                    *raw_blocks[i], dtype, classes, class_factors, n_outputs, self.estimator_name
+                )
+                for i in members
             ]
             futures = self.client.compute(
                 blocks + [weigh(block) for block in blocks],

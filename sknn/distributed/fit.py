@@ -62,7 +62,7 @@ def fit_dask_checked(estimator, X, y, sample_weight, client):
     check_total_weight(effective_totals.astype(dtype), n_rows)
     _, n_outputs = estimator._output_layer_of(len(classes), multilabel=False)
 
-    store = BlockStore(client)
+    store = BlockStore(client, type(estimator).__name__)
     try:
         store.persist(X, raw_blocks, dtype, classes, class_factors, n_outputs, dask)
         link, _ = estimator._output_layer_of(len(classes), multilabel=False)
@@ -150,7 +150,8 @@ def _count_labels(client, raw_blocks, dtype, dask):
     counts = client.compute([count(y, w, dtype) for _, y, w in raw_blocks], sync=True)
     found = [labels for labels, _, _ in counts if len(labels)]
     if not found:
-        raise ValueError("No samples with a positive weight are left to train on.")
+        # fit's words for the same input (scikit-learn's check of the weights).
+        raise ValueError("Sample weights must contain at least one non-zero number.")
     classes = np.unique(np.concatenate(found))
     totals = np.zeros(len(classes))
     for labels, block_totals, _ in counts:
