@@ -81,10 +81,18 @@ class LinearObjective:
             grad_W += self.alpha * W
         return {"W": grad_W, "b": grad_b}
 
-    def line(self, params, direction, X, Y, sample_weight):
-        """The objective along ``params + s direction``, from logits (see sknn._core.affine_line)."""
-        link, Z0, Y = self._output(params, X, Y)
+    def line(self, params, direction, X, Y, sample_weight, start=None):
+        """The objective along ``params + s direction``, from logits (see sknn._core.affine_line).
+
+        ``start``: where the previous line arrived, if at ``params``.
+        """
+        if start is not None and start.usable():
+            Z0 = start.Z
+        else:
+            _, Z0, _ = self._output(params, X, Y)
+            start = None
         _, D, _ = self._output(direction, X, Y)
+        link, Y = self._link_and_targets(params["W"], Y)
         W, dW = params["W"], direction["W"]
         ops = array_ops(W)
         penalty = (0.0, 0.0, 0.0)
@@ -98,7 +106,7 @@ class LinearObjective:
         def gradient(residual, step):
             return self._gradient(residual, X, W + step * dW)
 
-        return AffineLine(link, Z0, D, Y, sample_weight, penalty, gradient)
+        return AffineLine(link, Z0, D, Y, sample_weight, penalty, gradient, start)
 
     def _output(self, params, X, Y):
         """``(link, logits, targets)`` of the loss, two softmax columns as one sigmoid unit.
@@ -108,10 +116,17 @@ class LinearObjective:
         class, one logit column's work instead of two and a softmax.
         """
         W, b = params["W"], params["b"]
-        if self.link != "softmax" or W.shape[1] != 2:
-            return self.link, self.logits(params, X), Y
+        link, Y = self._link_and_targets(W, Y)
+        if link == self.link:
+            return link, self.logits(params, X), Y
         difference = {"W": W[:, 1:] - W[:, :1], "b": b[1:] - b[:1]}
-        return "sigmoid", self.logits(difference, X), Y[:, 1:]
+        return link, self.logits(difference, X), Y
+
+    def _link_and_targets(self, W, Y):
+        """The output layer the loss is computed with (see _output)."""
+        if self.link == "softmax" and W.shape[1] == 2:
+            return "sigmoid", Y[:, 1:]
+        return self.link, Y
 
     def smoothness(self, X, sample_weight, exact=True):
         """Lipschitz constant L of the loss's gradient (an upper bound).

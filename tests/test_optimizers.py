@@ -284,7 +284,7 @@ class _NowhereFinite:
 
     def __init__(self):
         self.steps = []
-        self.exact_line = lambda point, direction: self
+        self.exact_line = lambda point, direction, start=None: self
 
     def curvature_at_start(self):
         return 1.0

@@ -6,12 +6,38 @@ first two derivatives in s cost O(n_samples * n_outputs) per point. An exact
 line search (Newton's method on the line) then costs about as much as one
 gradient, and conjugate gradient and L-BFGS take 1.5-3x fewer steps than
 with an inexact search on the full loss. The gradient where the search
-arrives comes from the line's probabilities there: one product with X
-instead of two (equal to the direct one to rounding).
+arrives comes from the line's probabilities there, and the next line
+starts from its logits: one product with X per line and one for the
+gradient, as the direct evaluation's two plus the line's one (equal to
+rounding; the logits are recomputed from X every ``MAX_CHAINED`` lines,
+and in float32 at every line, so rounding cannot build up).
 """
+
+from dataclasses import dataclass
+
+import numpy as np
 
 from .array_ops import array_ops
 from .functions import sigmoid_loss, weighted_total
+
+#: Lines in a row that start from the previous line's logits.
+MAX_CHAINED = 15
+
+
+@dataclass
+class LineStart:
+    """Where a line arrived, for the next line to start from: logits, probabilities,
+    the Hessian's diagonal factor, and how many lines in a row have been chained."""
+
+    Z: object
+    P: object
+    hessian: object
+    chained: int
+
+    def usable(self):
+        return self.chained < MAX_CHAINED and array_ops(self.Z).numpy_dtype(
+            self.Z.dtype
+        ) == np.dtype(np.float64)
 
 
 class AffineLine:
@@ -29,10 +55,14 @@ class AffineLine:
     gradient : callable
         ``gradient(residual, step)``: the objective's gradient at ``params +
         step direction`` from the gradient in its logits there.
+    start : LineStart or None
+        Where the previous line arrived, if this one starts there (Z0 is then
+        its logits): its probabilities give the curvature at the start.
     """
 
-    def __init__(self, link, Z0, D, Y, sample_weight, penalty, gradient):
+    def __init__(self, link, Z0, D, Y, sample_weight, penalty, gradient, start=None):
         ops = array_ops(D)
+        self._start = start
         self.link, self.Z0, self.D, self.Y = link, Z0, D, Y
         self.sample_weight, self.penalty, self._gradient = sample_weight, penalty, gradient
         self.total = Z0.shape[0] if sample_weight is None else weighted_total(sample_weight, None)
@@ -42,18 +72,23 @@ class AffineLine:
         self._weighted_D2 = D * self._weighted_D if link == "sigmoid" else None
         self._target_slope = ops.dot(Y, self._weighted_D)
         self._Z = None
-        self._last = None  # (step, value, probabilities) of the last point evaluated
+        self._last = None  # (step, value, probabilities, hessian) of the last point
+        #: Where :meth:`arrive` arrived, for the next line (see LineStart).
+        self.arrival = None
 
     def curvature_at_start(self):
         """``J''(0)``, without the loss there (the search knows it)."""
-        return self._curvature(self._probabilities(self.Z0)[1]) + self.penalty[2]
+        hessian = self._probabilities(self.Z0)[1] if self._start is None else self._start.hessian
+        return self._curvature(hessian) + self.penalty[2]
 
     def arrive(self, step):
         """``(J, gradient)`` at ``params + step direction`` (usually the point :meth:`at`
         evaluated last, whose probabilities it reuses)."""
         if self._last is None or self._last[0] != step:
             self.at(step)
-        _, value, P = self._last
+        _, value, P, hessian = self._last
+        chained = 0 if self._start is None else self._start.chained + 1
+        self.arrival = LineStart(self._Z, P, hessian, chained)
         residual = P - self.Y
         scale = 1.0 / self.total
         if self.sample_weight is None:
@@ -94,7 +129,7 @@ class AffineLine:
         slope = (ops.dot(P, self._weighted_D) - self._target_slope) / self.total
         value, penalty_slope, penalty_curvature = self.penalty
         value = loss + value + step * (penalty_slope + 0.5 * step * penalty_curvature)
-        self._last = (step, value, P)
+        self._last = (step, value, P, hessian)
         return (
             value,
             slope + penalty_slope + step * penalty_curvature,

@@ -63,7 +63,9 @@ class FullBatch:
         self.objective, self.data = objective, (X, Y, sample_weight)
         self.exact_line = None
         if isinstance(objective, ExactLineObjective):
-            self.exact_line = lambda point, direction: objective.line(point, direction, *self.data)
+            self.exact_line = lambda point, direction, start=None: objective.line(
+                point, direction, *self.data, start=start
+            )
 
     def loss(self, params):
         return self.objective.loss(params, *self.data)

@@ -65,13 +65,15 @@ class ExactLineObjective(Objective, Protocol):
     method on the line) at about the cost of one gradient.
     """
 
-    def line(self, params: Params, direction: Params, X, Y, sample_weight) -> Line: ...
+    def line(self, params: Params, direction: Params, X, Y, sample_weight, start=None) -> Line: ...
 
 
 class Problem(Protocol):
     """The full-batch objective on the training data, as an optimizer's line search sees it."""
 
-    #: ``exact_line(point, direction) -> Line`` where the objective has one, else None.
+    #: ``exact_line(point, direction, start=None) -> Line`` where the objective has
+    #: one, else None; ``start`` is the previous line's ``arrival`` when it
+    #: arrived at ``point`` (its logits are reused).
     exact_line: Callable | None
 
     def loss(self, params: Params) -> float: ...

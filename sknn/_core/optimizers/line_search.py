@@ -176,6 +176,8 @@ class _LineSearchDescent(GradientDescent):
     _failed_fresh_searches = 0
     _steps_without_progress = 0
     _reference_loss = _reference_gradient = math.inf
+    # Where the last exact line arrived: the parameters now (see sknn._core.affine_line).
+    _line_start = None
 
     def _search(self, params, grads, loss, problem, direction, slope, step, curvature, fresh):
         """Search along ``direction`` and move there; ``(loss, grads)`` at the new point, or None."""
@@ -183,6 +185,7 @@ class _LineSearchDescent(GradientDescent):
         if slope < 0 and problem.exact_line is not None:
             found = self._exact(params, problem, direction, loss, slope, step, curvature)
         elif slope < 0:
+            self._line_start = None
             found = wolfe_search(problem, params, direction, loss, slope, step, curvature)
         self._count_progress(found is not None, fresh, loss, grads)
         if found is None:
@@ -191,15 +194,16 @@ class _LineSearchDescent(GradientDescent):
             array_ops(value).copy_into(params[name], value)
         return found
 
-    @staticmethod
-    def _exact(params, problem, direction, loss, slope, first, curvature):
+    def _exact(self, params, problem, direction, loss, slope, first, curvature):
         """The exact search's step as a :class:`_Point` with the loss and gradient there."""
-        line = problem.exact_line(params, direction)
+        line = problem.exact_line(params, direction, self._line_start)
+        self._line_start = None
         step = exact_search(line, direction, loss, slope, first, curvature)
         if not step > 0:
             return None
         moved = {name: p + step * direction[name] for name, p in params.items()}
         new_loss, grads = line.arrive(step)
+        self._line_start = line.arrival
         return _Point(step, new_loss, None, moved, grads)
 
     def _count_progress(self, moved, fresh, loss, grads):
@@ -218,6 +222,7 @@ class _LineSearchDescent(GradientDescent):
         self._steps_without_progress = 0 if lower or flatter else self._steps_without_progress + 1
 
     def _reset_progress(self):
+        self._line_start = None
         self._failed_fresh_searches = self._steps_without_progress = 0
         self._reference_loss = self._reference_gradient = math.inf
 
