@@ -59,7 +59,7 @@ class RowSpaceBasis:
         self._back = np.asarray(U[:, keep] / S, dtype=X.dtype)
 
     def to_weights(self, A):
-        """``V A`` for coordinates A of shape (..., rank, n_outputs): (..., n_features, n_outputs)."""
+        """``V A`` for coordinates A (..., rank, n_outputs): (..., n_features, n_outputs)."""
         leading, (rank, n_outputs) = A.shape[:-2], A.shape[-2:]
         flat = np.moveaxis(A, -2, 0).reshape(rank, -1)
         W = safe_sparse_dot(self._X.T, self._back @ flat, dense_output=True)

@@ -48,7 +48,7 @@ def gram_top_eigenvalue(X, sample_weight):
 
 
 def top_eigenvalue(matvec, size):
-    """Largest eigenvalue of the symmetric operator ``matvec`` on vectors of ``size``, by Lanczos."""
+    """Largest eigenvalue of the symmetric operator ``matvec`` on ``size`` vectors (Lanczos)."""
     operator = LinearOperator((size, size), matvec=matvec, dtype=float)
     # A fixed start vector keeps 'auto' deterministic across refits.
     return float(eigsh(operator, k=1, which="LA", v0=np.ones(size), tol=1e-10)[0][0])

@@ -142,7 +142,7 @@ class BaseGDClassifier(
         """Shapes of the ``_weight_attributes`` given the training parameters' shapes."""
 
     def _row_space_basis(self, X, n_outputs, optimizer):
-        """Cheaper, equivalent coordinates for a fresh full-batch fit (the linear models), or None."""
+        """Cheaper, equivalent coordinates for a fresh full-batch fit, or None."""
         return None
 
     def _output_layer_of(self, n_classes, multilabel):

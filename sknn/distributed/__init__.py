@@ -408,13 +408,13 @@ default=None
     the largest share of rows; an iteration of L-BFGS (the linear models'
     default) takes one to three, as its line search here compares losses
     (in memory it searches each line exactly on the logits: other steps to
-    the same minimum), one of the network's default Nesterov about two. The blocks are split, in row order,
-    between the worker threads present at the start (later workers stay
-    idle); each group is summed in block order and the groups in group
-    order, so a fit on the same cluster is reproducible bit for bit, also
-    when a worker dies and its blocks are computed elsewhere. Blocks beyond
-    a worker's memory limit are spilled to its disk by Dask and read back
-    at every evaluation.
+    the same minimum), one of the network's default Nesterov about two.
+    The blocks are split, in row order, between the worker threads present
+    at the start (later workers stay idle); each group is summed in block
+    order and the groups in group order, so a fit on the same cluster is
+    reproducible bit for bit, also when a worker dies and its blocks are
+    computed elsewhere. Blocks beyond a worker's memory limit are spilled to
+    its disk by Dask and read back at every evaluation.
 
     Callbacks (``set_callbacks``) see the Dask arrays as the training data.
 

@@ -110,7 +110,7 @@ class BlockStore:
         self._futures = []
 
     def persist(self, X, raw_blocks, dtype, classes, class_factors, n_outputs, dask):
-        """Prepare the blocks of X on the workers, by group; raise the first invalid block's error."""
+        """Prepare the blocks of X on the workers, by group; raise an invalid block's error."""
         self.n_features, row_counts = X.shape[1], X.chunks[0]
         self.client.wait_for_workers(1)
         slots = [

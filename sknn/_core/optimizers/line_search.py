@@ -180,7 +180,7 @@ class _LineSearchDescent(GradientDescent):
     _line_start = None
 
     def _search(self, params, grads, loss, problem, direction, slope, step, curvature, fresh):
-        """Search along ``direction`` and move there; ``(loss, grads)`` at the new point, or None."""
+        """Search along ``direction`` and move there: ``(loss, grads)`` there, or None."""
         found = None
         if slope < 0 and problem.exact_line is not None:
             found = self._exact(params, problem, direction, loss, slope, step, curvature)
