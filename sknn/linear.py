@@ -12,7 +12,12 @@ from ._core.functions import data_loss, data_loss_and_residual, l2_penalty
 from ._core.sample_space import RowSpaceBasis, row_space_pays
 from ._core.spectrum import gram_top_eigenvalue, weighted_squared_norm
 from ._estimator.base import BaseGDClassifier
-from ._estimator.docs import LINEAR_TOL_DOC, SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
+from ._estimator.docs import (
+    LINEAR_TOL_DOC,
+    SHARED_ATTRIBUTE_DOCS,
+    SHARED_PARAMETER_DOCS,
+    optimizer_docs,
+)
 
 # Largest curvature of each output loss with respect to its logits: the
 # sigmoid's is sigma (1 - sigma) <= 1/4; the softmax's Hessian
@@ -220,19 +225,9 @@ _OPTIMIZER_DOC = """\
 'auto' is 'gd' when ``learning_rate`` is a number (plain gradient
         descent at that rate: the course's algorithm); otherwise 'lbfgs' on
         the full batch and 'nesterov' on mini-batches and in ``partial_fit``
-        (each call's X is one batch of a stream).
-        'lbfgs' is limited-memory BFGS: gradient descent along directions
-        shaped by the last 100 steps and gradient changes (an estimate of the
-        inverse Hessian from gradients alone), whose step is found by an exact
-        line search (Newton's method along the direction, on the logits, with
-        the strong Wolfe conditions), started from a centred (and, for
-        features of very different scales, rescaled) copy of the coordinates
-        that leaves the model alone. 'cg' is preconditioned nonlinear
-        conjugate gradient (Polak-Ribiere+) with the same line search and
-        preconditioner: one direction of memory instead of 100. Neither needs
-        a learning rate; to the default ``tol`` 'lbfgs' takes 1.4-4x fewer
-        steps than 'cg', which takes 2-10x fewer than 'nesterov'. Both run on
-        the full batch only (with ``batch_size`` set they raise).
+        (each call's X is one batch of a stream). 'lbfgs' and 'cg' search
+        each line exactly here (Newton's method on the logits) and run on the
+        full batch only (with ``batch_size`` set they raise).
         """
 _LEARNING_RATE_DOC = """\
 learning_rate : float or 'auto', default='auto'
@@ -437,8 +432,8 @@ for _estimator in (LogisticRegressionGD, SoftmaxGD):
         shared_parameters=SHARED_PARAMETER_DOCS.format(
             tol_doc=LINEAR_TOL_DOC,
             **_LINEAR_DEFAULTS,
-            optimizer_choices="'auto', 'lbfgs', 'cg', 'gd', 'momentum', 'nesterov', 'adam'",
             optimizer_extra=_OPTIMIZER_DOC,
+            **optimizer_docs(),
         ),
         shared_attributes=SHARED_ATTRIBUTE_DOCS,
     )

@@ -8,19 +8,16 @@ import scipy.sparse as sp
 from sklearn.utils.extmath import safe_sparse_dot
 
 from ._compat import Interval, StrOptions
+from ._core.activations import ACTIVATIONS
 from ._core.array_ops import array_ops
-from ._core.functions import (
-    ACTIVATIONS,
-    data_loss,
-    data_loss_and_residual,
-    l2_penalty,
-)
+from ._core.functions import data_loss, data_loss_and_residual, l2_penalty
 from ._estimator.base import BaseGDClassifier
-from ._estimator.docs import NETWORK_TOL_DOC, SHARED_ATTRIBUTE_DOCS, SHARED_PARAMETER_DOCS
-
-# 'auto' initialisation: Xavier/Glorot keeps tanh and sigmoid units out of
-# their flat regions; He compensates for relu zeroing half its inputs.
-_AUTO_INIT = {"tanh": "xavier", "sigmoid": "xavier", "relu": "he", "leaky_relu": "he"}
+from ._estimator.docs import (
+    NETWORK_TOL_DOC,
+    SHARED_ATTRIBUTE_DOCS,
+    SHARED_PARAMETER_DOCS,
+    optimizer_docs,
+)
 
 # learning_rate='auto': where the line search starts (it halves or grows the
 # step from there), or a fixed step where there is none: there is no cheap
@@ -53,9 +50,10 @@ class ShallowNetObjective:
     def __init__(self, link, alpha, activation, hidden_layer_size, init, init_scale):
         self.link = link
         self.alpha = alpha
-        self.activate, self.apply_derivative = ACTIVATIONS[activation]
+        entry = ACTIVATIONS[activation]
+        self.activate, self.apply_derivative = entry.forward, entry.derivative
         self.hidden_layer_size = hidden_layer_size
-        self.init = _AUTO_INIT[activation] if init == "auto" else init
+        self.init = entry.init if init == "auto" else init
         self.init_scale = init_scale
         self._batch_buffers = {}
         self._grads = {}
@@ -264,14 +262,14 @@ class ShallowNNClassifier(BaseGDClassifier):
     hidden_layer_size : int, default=100
         Number of hidden units.
 
-    activation : {{'tanh', 'relu', 'sigmoid', 'leaky_relu'}}, default='relu'
+    activation : {{{activations}}}, default='relu'
         Hidden activation g.
 
     init : {{'auto', 'normal', 'xavier', 'he'}}, default='auto'
         Weight initialisation (biases start at zero). 'normal' is the
         course's ``init_scale * randn``; 'xavier' draws with standard deviation
         ``sqrt(2 / (fan_in + fan_out))``, 'he' with ``sqrt(2 / fan_in)``;
-        'auto' picks Xavier for tanh and sigmoid, He for relu and leaky relu.
+        'auto' picks {auto_inits}.
 
     init_scale : float, default=0.01
         Standard deviation of ``init='normal'``.
@@ -408,18 +406,20 @@ class ShallowNNClassifier(BaseGDClassifier):
 
 
 ShallowNNClassifier.__doc__ = ShallowNNClassifier.__doc__.format(
+    activations=", ".join(f"'{name}'" for name in ACTIVATIONS),
+    auto_inits=", ".join(f"{entry.init} for {name}" for name, entry in ACTIVATIONS.items()),
     shared_parameters=SHARED_PARAMETER_DOCS.format(
         tol_doc=NETWORK_TOL_DOC,
         max_iter=500,
         tol=1e-4,
         alpha=1e-2,
         optimizer="auto",
-        optimizer_choices="'auto', 'gd', 'momentum', 'nesterov', 'adam'",
         optimizer_extra=(
             "'auto' is 'gd' when ``learning_rate`` is a number (plain gradient\n"
             "        descent at that rate: the course's algorithm), otherwise 'nesterov'.\n"
             "        "
         ),
+        **optimizer_docs(),
     ),
     shared_attributes=SHARED_ATTRIBUTE_DOCS,
 )

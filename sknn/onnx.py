@@ -116,6 +116,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._core.activations import ACTIVATIONS
 from .linear import LogisticRegressionGD, SoftmaxGD
 from .neural import ShallowNNClassifier
 
@@ -129,9 +130,6 @@ _ALIASES = {
     SoftmaxGD: "SknnSoftmaxGD",
     ShallowNNClassifier: "SknnShallowNNClassifier",
 }
-
-_HIDDEN_ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu")
-_LEAKY_SLOPE = 0.01  # sknn._functions._leaky_relu: max(z, 0.01 z)
 
 
 @dataclass(frozen=True)
@@ -178,10 +176,10 @@ def _describe(model):
     n_classes = len(classes)
     multilabel = bool(getattr(model, "multilabel_", False))
     if isinstance(model, ShallowNNClassifier):
-        if model.activation not in _HIDDEN_ACTIVATIONS:
+        if model.activation not in ACTIVATIONS:
             raise ValueError(
                 f"Cannot convert activation={model.activation!r}; "
-                f"supported are {', '.join(_HIDDEN_ACTIVATIONS)}."
+                f"supported are {', '.join(ACTIVATIONS)}."
             )
         (W1, W2), (b1, b2) = model.coefs_, model.intercepts_
         layers = [(W1, b1, model.activation), (W2, b2, None)]
@@ -443,12 +441,7 @@ class _GraphWriter:
         return self.node("Clip", [x, low, high])
 
     def activation(self, activation, h):
-        if activation == "leaky_relu":
-            # max(z, 0.01 z) with 0.01 in the graph's dtype: LeakyRelu's alpha is a
-            # float32 attribute, which would be off by 2e-8 relative in float64.
-            return self.node("Max", [h, self.node("Mul", [h, self.const(_LEAKY_SLOPE)])])
-        op_type = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid"}[activation]
-        return self.node(op_type, [h])
+        return ACTIVATIONS[activation].onnx(self, h)
 
     def log_sigmoid(self, z):
         # log(sigmoid(z)) = min(z, 0) - log(1 + exp(-|z|)): exp never overflows and

@@ -42,6 +42,8 @@ import math
 
 import numpy as np
 
+from ._core.activations import ACTIVATIONS
+
 __all__ = [
     "logistic_loss_grad",
     "softmax_loss_grad",
@@ -50,8 +52,6 @@ __all__ = [
     "gradient_descent_step",
     "train_logistic_regression_loops",
 ]
-
-ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu")
 
 
 # ---------------------------------------------------------------------------
@@ -76,25 +76,12 @@ def _log1pexp(z):
 
 def _activation(z, activation):
     """Hidden-layer activation ``g(z)`` of a Python float."""
-    if activation == "tanh":
-        return math.tanh(z)
-    if activation == "sigmoid":
-        return _sigmoid(z)
-    if activation == "relu":
-        return z if z > 0.0 else 0.0
-    # leaky_relu: max(0.01 z, z)
-    return z if z > 0.0 else 0.01 * z
+    return ACTIVATIONS[activation].scalar(z)
 
 
 def _activation_derivative(z, a, activation):
     """Derivative ``g'(z)`` given ``z`` and ``a = g(z)``."""
-    if activation == "tanh":
-        return 1.0 - a * a
-    if activation == "sigmoid":
-        return a * (1.0 - a)
-    if activation == "relu":
-        return 1.0 if z > 0.0 else 0.0
-    return 1.0 if z > 0.0 else 0.01
+    return ACTIVATIONS[activation].scalar_derivative(z, a)
 
 
 # ---------------------------------------------------------------------------
@@ -442,7 +429,7 @@ def _nn_params(params, n_features):
 
 def _check_activation(activation):
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}.")
+        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}.")
 
 
 def _nn_hidden(x_i, W1_rows, b1_list, activation, z1, a1):

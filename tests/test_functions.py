@@ -2,9 +2,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sknn._core.array_ops import NUMPY_OPS
 from sknn._core.functions import (
-    ACTIVATIONS,
     OUTPUT_LINKS,
     data_loss,
     data_loss_and_residual,
@@ -106,32 +104,6 @@ def test_weighted_loss_normalises_by_weight_sum():
 def test_l2_penalty():
     assert l2_penalty([np.ones((2, 2)), np.ones(3)], 0.5) == pytest.approx(0.25 * 7)
     assert l2_penalty([np.full(3, np.nan)], 0.0) == 0.0
-
-
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
-def test_activation_derivative_matches_finite_differences(name):
-    activate, apply_derivative = ACTIVATIONS[name]
-    z = np.linspace(-3, 3, 13)
-    z = z[np.abs(z) > 1e-3]  # relu kinks at 0
-    eps = 1e-6
-    numeric = (activate(NUMPY_OPS, z + eps) - activate(NUMPY_OPS, z - eps)) / (2 * eps)
-    A = activate(NUMPY_OPS, z.copy())
-    delta = np.ones_like(z)
-    assert apply_derivative(NUMPY_OPS, A, delta) is delta
-    assert_allclose(delta, numeric, rtol=1e-6, atol=1e-9)
-
-
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_activations_work_in_place_and_keep_dtype(name, dtype):
-    activate, apply_derivative = ACTIVATIONS[name]
-    Z = (np.linspace(-1e4, 1e4, 11)).astype(dtype)
-    with np.errstate(over="raise", invalid="raise", divide="raise"):
-        out = activate(NUMPY_OPS, Z)
-        assert out is Z and out.dtype == dtype
-        delta = np.ones_like(Z)
-        apply_derivative(NUMPY_OPS, Z, delta)
-    assert delta.dtype == dtype and np.all(np.isfinite(delta))
 
 
 @pytest.mark.parametrize("link,n_outputs", [("sigmoid", 1), ("sigmoid", 3), ("softmax", 3)])

@@ -134,64 +134,6 @@ OUTPUT_LINKS = {
 }
 
 
-# Hidden activations work in place (NumPy) and return their result. A
-# derivative takes the activation's *output* A (so Z1 need not be kept),
-# multiplies the incoming gradient ``delta`` by g'(z) in place and returns it.
-# It may overwrite A, which backprop no longer needs by then, so the hot loop
-# allocates no (n_samples, n_hidden) arrays.
-def _tanh(ops, Z):
-    return ops.tanh(Z, out=Z)
-
-
-def _relu(ops, Z):
-    return ops.maximum(Z, 0.0, out=Z)
-
-
-def _leaky_relu(ops, Z):
-    # max(0.01 z, z) keeps the sign of z, so the derivative can be read off A.
-    return ops.maximum(Z, Z * 0.01, out=Z)
-
-
-def _sigmoid(ops, Z):
-    return ops.sigmoid(Z, out=Z)
-
-
-def _tanh_derivative(ops, A, delta):
-    A *= A
-    A = ops.subtract(1.0, A, out=A)
-    delta *= A
-    return delta
-
-
-def _relu_derivative(ops, A, delta):
-    delta *= ops.positive_mask(A, out=A)
-    return delta
-
-
-def _leaky_relu_derivative(ops, A, delta):
-    # 1 where z > 0, else 0.01 (the value at z = 0 is a convention).
-    A = ops.positive_mask(A, out=A)
-    A *= 0.99
-    A += 0.01
-    delta *= A
-    return delta
-
-
-def _sigmoid_derivative(ops, A, delta):
-    delta *= A
-    A = ops.subtract(1.0, A, out=A)
-    delta *= A
-    return delta
-
-
-ACTIVATIONS = {
-    "tanh": (_tanh, _tanh_derivative),
-    "relu": (_relu, _relu_derivative),
-    "leaky_relu": (_leaky_relu, _leaky_relu_derivative),
-    "sigmoid": (_sigmoid, _sigmoid_derivative),
-}
-
-
 def data_loss_and_residual(link, Z, Y, sample_weight, total_weight=None):
     """Weighted mean loss of an output layer and the gradient w.r.t. its logits.
 

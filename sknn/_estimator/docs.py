@@ -1,5 +1,9 @@
 """Parameter and attribute documentation shared by every estimator's docstring."""
 
+import textwrap
+
+from .._core.optimizers import OPTIMIZERS
+
 SHARED_PARAMETER_DOCS = """\
 max_iter : int, default={max_iter}
         Maximum number of epochs (passes over the data). With full batch, one
@@ -24,14 +28,7 @@ max_iter : int, default={max_iter}
         Reshuffle the mini-batches every epoch (ignored for full batch).
 
     optimizer : {{{optimizer_choices}}}, default='{optimizer}'
-        {optimizer_extra}'gd' is plain gradient descent (with a float
-        ``learning_rate`` and full batch, exactly the course's algorithm);
-        'momentum' heavy-ball momentum (``beta_1`` is the momentum);
-        'nesterov' Nesterov's accelerated gradient: full batch, with FISTA's
-        momentum sequence, adaptive restart and, when ``learning_rate='auto'``,
-        an Armijo backtracking line search that also grows the step; on
-        mini-batches, Nesterov momentum ``beta_1`` with a fixed step; 'adam'
-        is Adam.
+        {optimizer_extra}{optimizer_entries}
 
     beta_1 : float, default=0.9
         Momentum coefficient ('momentum', mini-batch 'nesterov'), or Adam's
@@ -126,3 +123,11 @@ classes_ : ndarray of shape (n_classes,)
         'callback' that a callback's ``on_fit_task_end`` returned True;
         'interrupted' Ctrl-C (KeyboardInterrupt), which keeps the weights after
         the last complete epoch and warns instead of raising."""
+
+
+def optimizer_docs():
+    """The ``optimizer_choices`` and ``optimizer_entries`` of the docstrings, from the registry."""
+    choices = ", ".join(f"'{name}'" for name in ("auto", *OPTIMIZERS))
+    entries = "; ".join(f"'{name}' {entry.summary}" for name, entry in OPTIMIZERS.items())
+    lines = textwrap.wrap(entries + ".", width=70)
+    return {"optimizer_choices": choices, "optimizer_entries": "\n        ".join(lines)}
