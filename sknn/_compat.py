@@ -5,6 +5,13 @@ else in sknn takes these names from here.
 """
 
 from sklearn.base import _fit_context
+from sklearn.utils._array_api import (
+    _matching_numpy_dtype,
+    check_same_namespace,
+    get_namespace,
+    move_to,
+    supported_float_dtypes,
+)
 from sklearn.utils._param_validation import (
     Interval,
     StrOptions,
@@ -18,6 +25,11 @@ __all__ = [
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",
+    "_matching_numpy_dtype",
+    "check_same_namespace",
+    "get_namespace",
+    "move_to",
+    "supported_float_dtypes",
     "validate_parameter_constraints",
     "validate_params",
 ]

@@ -26,7 +26,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, log_expit
 from sklearn import config_context
-from sklearn.utils._array_api import _matching_numpy_dtype, get_namespace, move_to
+
+from .._compat import _matching_numpy_dtype, get_namespace, move_to
 
 
 class ArrayOps:

@@ -2,9 +2,9 @@
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._compat import check_same_namespace
 from .._core.array_ops import NUMPY_OPS, array_ops, input_ops
 from .._core.functions import log_probabilities, probabilities
 from .preparation import ACCEPTED_SPARSE, accepted_dtypes, check_input_kind, check_magnitude

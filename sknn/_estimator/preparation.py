@@ -9,11 +9,10 @@ changes.
 import numpy as np
 import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
-from sklearn.utils._array_api import supported_float_dtypes
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from .._compat import _check_sample_weight
+from .._compat import _check_sample_weight, supported_float_dtypes
 from .._core.array_ops import NUMPY_OPS, array_ops, input_ops
 
 ACCEPTED_SPARSE = ["csr", "csc"]

@@ -50,6 +50,7 @@ import numpy as np
 from .._estimator.base import BaseGDClassifier
 from ..datasets import LazyH5Dataset
 from ..io.h5 import check_names, open_h5_safely, resolve_xy_keys
+from .cluster import active_client, aligned
 
 if TYPE_CHECKING:
     import dask.array
@@ -308,23 +309,6 @@ def _computed(blocks, dask):
             yield computed
             del computed
         pending = submitted
-
-
-def active_client():
-    """The distributed Client that dask.compute would use now, or None."""
-    from dask.base import get_scheduler
-
-    client = getattr(get_scheduler(), "__self__", None)
-    try:
-        from distributed import Client
-    except ImportError:
-        return None
-    return client if isinstance(client, Client) else None
-
-
-def aligned(array):
-    # Copies only arrays that are not aligned to their itemsize.
-    return np.require(array, requirements="A") if isinstance(array, np.ndarray) else array
 
 
 # --- full-batch training on the cluster --------------------------------------

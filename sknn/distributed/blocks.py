@@ -23,7 +23,7 @@ from .._estimator.preparation import (
     encode_targets,
 )
 from ..linear import LINK_CURVATURE
-from . import aligned
+from .cluster import aligned
 
 # Parameters of at most this many bytes times the number of tasks of an
 # evaluation travel inside the tasks; larger ones are scattered to the

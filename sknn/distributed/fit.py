@@ -14,8 +14,8 @@ from .._compat import _check_sample_weight, _fit_context
 from .._estimator.base import atomic
 from .._estimator.preparation import TrainingData, check_at_least_two, check_total_weight
 from .._estimator.state import is_fitted
-from . import active_client
 from .blocks import BlockProblem, BlockStore
+from .cluster import active_client
 
 
 # fit's own decorators: parameters validated, callbacks set up and torn down,
