@@ -162,10 +162,10 @@ def test_objective_gradient_matches_finite_differences(
         assert _relative_error(grads[name], numeric[name]) < 1e-6, name
 
     if weighted:
-        # Dropping the weight-0 row (what _gradient_problem and fit do) gives
-        # the same loss and gradient.
+        # The weight-0 row, which _gradient_problem and fit keep with weight 0,
+        # gives the same loss and gradient as if absent.
         _, params2, X_kept, Y_kept, sw_kept = net._gradient_problem(X, y, sw)
-        assert X_kept.shape[0] == X.shape[0] - 1
+        assert X_kept.shape[0] == X.shape[0] and np.any(sw_kept == 0)
         loss_kept, grads_kept = objective.loss_grad(params2, X_kept, Y_kept, sw_kept)
         assert loss_kept == pytest.approx(loss, rel=1e-12)
         for name in PARAM_NAMES:

@@ -1,5 +1,8 @@
 """Training data as fit sees it: validation, weights, labels, the split (sknn/_preparation.py)."""
 
+import tracemalloc
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -204,3 +207,46 @@ def test_overflowing_x_gets_a_clear_error_not_nan(Estimator):
     fitted = make(Estimator, max_iter=5, tol=None).fit(X, y)
     with pytest.raises(ValueError, match="Scale the data"):
         fitted.predict_proba(huge)
+
+
+# --------------------------------------------------------------------- memory
+def _size(X):
+    return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes if sp.issparse(X) else X.nbytes
+
+
+def _peak_extra_memory(estimator, X, y, **fit_params):
+    """The peak memory fit allocates beyond its inputs, NumPy's arrays included, in bytes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter=2 stops short of tol
+        tracemalloc.start()
+        try:
+            estimator.fit(X, y, **fit_params)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+
+@parametrize_estimators
+def test_fit_never_copies_x(Estimator):
+    # Rows many times the network's chunk and 100 features: the fit's arrays of
+    # one number per row (logits, weights) stay small next to X, and any copy
+    # of X would exceed the margin.
+    rng = np.random.default_rng(0)
+    n_samples = 100_000
+    X = rng.standard_normal((n_samples, 100))
+    y = rng.integers(0, 3, n_samples)
+    X_csr = sp.random(n_samples, 100, density=0.5, format="csr", random_state=0)
+    weights = np.ones(n_samples)
+    weights[::10] = 0
+
+    def peak(X, fit_params=(), **params):
+        estimator = make(Estimator, max_iter=2, **params)
+        return _peak_extra_memory(estimator, X, y, **dict(fit_params))
+
+    dense = peak(X)
+    for X_case, params in [
+        (X_csr, {}),
+        (X, {"early_stopping": True}),
+        (X, {"fit_params": {"sample_weight": weights}}),
+    ]:
+        assert peak(X_case, **params) <= dense + 0.1 * _size(X_case), params

@@ -6,17 +6,39 @@ import scipy.sparse as sp
 from .array_ops import array_ops
 
 
+def weighted_rows(sample_weight):
+    """The index of the rows of positive weight (NumPy), or None when all rows have one.
+
+    Rows of weight 0 stay in X, where they add nothing to a weighted loss:
+    mini-batches are drawn from the others only, without a copy of X.
+    """
+    if sample_weight is None:
+        return None
+    ops = array_ops(sample_weight)
+    positive = np.asarray(ops.to_numpy(sample_weight) > 0)
+    return None if positive.all() else np.flatnonzero(positive)
+
+
+def n_training_rows(X, sample_weight):
+    """The number of rows a fit trains on: those of positive weight."""
+    rows = weighted_rows(sample_weight)
+    return X.shape[0] if rows is None else len(rows)
+
+
 class Batches:
     """Iterate over ``(X_batch, Y_batch, sample_weight_batch, batch_weight)``.
 
-    Full batch yields X itself. Unshuffled dense mini-batches are views.
-    Shuffled dense mini-batches are gathered into buffers allocated once, so an
-    epoch never copies X as a whole nor allocates per step.
+    Full batch yields X itself, rows of weight 0 included. Mini-batches hold
+    only rows of positive weight (see :func:`weighted_rows`). Unshuffled dense
+    mini-batches of X without rows of weight 0 are views. Other dense
+    mini-batches are gathered into buffers allocated once, so an epoch never
+    copies X as a whole nor allocates per step.
     """
 
     def __init__(self, X, Y, sample_weight, batch_size, shuffle, rng):
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
-        n_samples = X.shape[0]
+        self.rows = weighted_rows(sample_weight)
+        n_samples = n_training_rows(X, sample_weight)
         self.batch_size = n_samples if batch_size is None else min(batch_size, n_samples)
         self.full_batch = self.batch_size == n_samples
         self.shuffle = shuffle and self.batch_size < n_samples
@@ -24,7 +46,7 @@ class Batches:
         self._buffers = {}
 
     def __iter__(self):
-        n_samples = self.X.shape[0]
+        n_samples = self.X.shape[0] if self.rows is None else len(self.rows)
         if self.batch_size == n_samples:
             # Full batch: X itself (slicing a sparse matrix would copy it).
             yield (
@@ -39,13 +61,15 @@ class Batches:
         for start in range(0, n_samples, self.batch_size):
             stop = min(start + self.batch_size, n_samples)
             sw_batch = None
-            if order is None:
+            if order is None and self.rows is None:
                 rows = slice(start, stop)
                 X_batch, Y_batch = ops.slice_rows(self.X, rows), ops.slice_rows(self.Y, rows)
                 if self.sample_weight is not None:
                     sw_batch = self.sample_weight[rows]
             else:
-                rows = order[start:stop]
+                rows = np.arange(start, stop) if order is None else order[start:stop]
+                if self.rows is not None:
+                    rows = self.rows[rows]
                 X_batch, Y_batch = self._gather(ops, rows)
                 if self.sample_weight is not None:
                     sw_batch = ops.take_rows(self.sample_weight, rows)

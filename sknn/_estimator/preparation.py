@@ -1,9 +1,8 @@
 """Training data as fit, partial_fit and check_gradient see it: one preparation path.
 
 :class:`DataPreparationMixin` gives the estimators ``_prepare`` (validation of X
-and y, labels, sample and class weights, the rows of weight 0 dropped) and the
-validation split; the module's functions check what no estimator parameter
-changes.
+and y, labels, sample and class weights) and the validation split; the
+module's functions check what no estimator parameter changes.
 """
 
 import numpy as np
@@ -14,6 +13,8 @@ from sklearn.utils.validation import column_or_1d, validate_data
 
 from .._compat import _check_sample_weight, supported_float_dtypes
 from .._core.array_ops import NUMPY_OPS, array_ops, input_ops
+from .._core.batches import weighted_rows
+from .._core.spectrum import squared_sums
 
 ACCEPTED_SPARSE = ["csr", "csc"]
 _ACCEPTED_DTYPES = [np.float64, np.float32]
@@ -23,7 +24,9 @@ class TrainingData:
     """Validated training data: X, class indices, effective weights and the classes.
 
     ``y`` and ``user_sample_weight`` are the labels and the weights as the user
-    gave them (validated, rows of weight 0 dropped): what callbacks are shown.
+    gave them (validated): what callbacks are shown. Rows of weight 0 stay in
+    every array (X is never copied); they count for nothing, and their labels
+    play no part in ``classes`` (their ``y_index`` is 0).
     For a multilabel ``y`` (``multilabel`` True), ``y`` and ``y_index`` are its
     dense 0/1 indicator matrix and ``classes`` the label (column) indices.
     """
@@ -46,7 +49,8 @@ class DataPreparationMixin:
 
         Validates X and y (``reset`` as in ``validate_data``), the labels
         (against ``known_classes`` when given, else at least two of them) and
-        the weights; rows of weight 0 are dropped, as if absent. A multilabel
+        the weights; rows of weight 0 count as absent (kept in place, see
+        :class:`TrainingData`). A multilabel
         indicator y has the classes ``arange(n_labels)``, as MLPClassifier's.
 
         X keeps its Array API namespace and device (under scikit-learn's
@@ -79,7 +83,8 @@ class DataPreparationMixin:
                 "sample_weight instead."
             )
         dtype = ops.numpy_dtype(X.dtype)
-        X, y, sample_weight = check_rows(X, y, sample_weight)
+        sample_weight, rows = check_rows(X, sample_weight)
+        kept_y = y if rows is None else y[rows]
         if multilabel:
             classes, y_index = np.arange(y.shape[1]), y
             if known_classes is not None and not np.array_equal(known_classes, classes):
@@ -90,15 +95,19 @@ class DataPreparationMixin:
                     "give every chunk the same label columns."
                 )
         elif known_classes is None:
-            classes = np.unique(y)
+            classes = np.unique(kept_y)
             check_at_least_two(classes)
         else:
             classes = known_classes
-            check_labels_known(y, classes)
+            check_labels_known(kept_y, classes)
         if not multilabel:
-            y_index = np.searchsorted(classes, y)
+            y_index = np.searchsorted(classes, kept_y)
+            if rows is not None:
+                # Any class will do for a row of weight 0; its label may be unknown.
+                y_index = np.zeros(len(y), dtype=y_index.dtype)
+                y_index[rows] = np.searchsorted(classes, kept_y)
         effective_weight = self._effective_weights(classes, y_index, sample_weight, dtype)
-        check_total_weight(effective_weight, X.shape[0])
+        check_total_weight(effective_weight, len(kept_y))
         if effective_weight is not None:
             effective_weight = ops.asarray(effective_weight, like=X)
         return TrainingData(X, y, y_index, effective_weight, sample_weight, classes, multilabel)
@@ -190,16 +199,28 @@ class DataPreparationMixin:
             )
         return per_class
 
-    def _split_validation(self, X, Y, strata, sample_weight, rng):
+    def _split_validation(self, X, strata, sample_weight, user_sample_weight, rng):
         """Hold out a ``validation_fraction`` of the rows, stratified by ``strata``.
 
-        ``strata`` (the class index of each row) None means a plain random
-        split. Both parts keep the rows in their original order: the split
-        chooses rows, it does not reorder them (which ``shuffle=False`` relies on).
+        The split draws from the rows of positive ``user_sample_weight``
+        (``strata``, the class index of each row, None means a plain random
+        split). Both parts stay in X, which is not copied: the returned
+        weights are ``sample_weight`` (None: ones) set to 0 on the other
+        part's rows and on rows of weight 0, and a weighted loss, normalised
+        by the weight sum, is the loss of the part's rows alone.
+
+        Returns
+        -------
+        sw_train, sw_val : ndarray
+            In the namespace of X.
         """
+        rows = weighted_rows(user_sample_weight)
+        candidates = np.arange(X.shape[0]) if rows is None else rows
+        if strata is not None and rows is not None:
+            strata = strata[rows]
         try:
             train_rows, val_rows = train_test_split(
-                np.arange(X.shape[0]),
+                candidates,
                 test_size=self.validation_fraction,
                 stratify=strata,
                 random_state=rng,
@@ -210,16 +231,16 @@ class DataPreparationMixin:
                 f"early_stopping could not hold out {kind} validation split "
                 f"(validation_fraction={self.validation_fraction}): {error}"
             ) from error
-        train_rows, val_rows = np.sort(train_rows), np.sort(val_rows)
-        ops = array_ops(X, Y)
-        sw_train = sw_val = None
-        if sample_weight is not None:
-            sw_train = ops.take_rows(sample_weight, train_rows)
-            sw_val = ops.take_rows(sample_weight, val_rows)
-            check_total_weight(sw_train, len(train_rows))
-            check_total_weight(sw_val, len(val_rows))
-        validation = (ops.take_rows(X, val_rows), ops.take_rows(Y, val_rows), sw_val)
-        return ops.take_rows(X, train_rows), ops.take_rows(Y, train_rows), sw_train, validation
+        ops = array_ops(X)
+        dtype = ops.numpy_dtype(X.dtype)
+        weight = np.ones(X.shape[0], dtype=dtype) if sample_weight is None else host(sample_weight)
+        parts = []
+        for part in (train_rows, val_rows):
+            part_weight = np.zeros_like(weight)
+            part_weight[part] = weight[part]
+            check_total_weight(part_weight, len(part))
+            parts.append(ops.asarray(part_weight, like=X))
+        return tuple(parts)
 
 
 def accepted_dtypes(ops, X):
@@ -294,24 +315,25 @@ def check_labels_known(y, classes):
         raise ValueError(f"y contains labels {unknown!r} that are not in classes {classes!r}.")
 
 
-def check_rows(X, y, sample_weight, *, allow_all_zero_weights=False):
+def check_rows(X, sample_weight, *, allow_all_zero_weights=False):
     """The checks of the rows fit trains on, for fit and for each block of a Dask fit.
 
     ``X`` (validated by scikit-learn: dtype, finiteness, shape) must not hold
     values so large that the model's products overflow; ``sample_weight``
     must be non-negative, finite and one per row (a block's may all be zero:
-    ``allow_all_zero_weights``). Rows of weight 0 are dropped, as if absent.
+    ``allow_all_zero_weights``).
 
     Returns
     -------
-    X, y : the rows kept
     sample_weight : ndarray or None
         A NumPy array, whatever the namespace of X (weights are n_samples
         numbers; the class weights multiply them on the host).
+    rows : ndarray or None
+        The index of the rows of positive weight, None when that is all of them.
     """
     check_magnitude(X)
     if sample_weight is None:
-        return X, y, None
+        return None, None
     sample_weight = host(
         _check_sample_weight(
             sample_weight,
@@ -321,11 +343,7 @@ def check_rows(X, y, sample_weight, *, allow_all_zero_weights=False):
             allow_all_zero_weights=allow_all_zero_weights,
         )
     )
-    keep = sample_weight > 0
-    if not keep.all():
-        rows = np.flatnonzero(keep)
-        X, y, sample_weight = array_ops(X).take_rows(X, rows), y[keep], sample_weight[keep]
-    return X, y, sample_weight
+    return sample_weight, weighted_rows(sample_weight)
 
 
 def scaling_advice(X):
@@ -334,14 +352,7 @@ def scaling_advice(X):
     Gradient descent on features of very different scales zig-zags along the
     small ones: standardizing them is the cheapest cure for slow training.
     """
-    ops = array_ops(X)
-    if sp.issparse(X):
-        squares = np.asarray(X.multiply(X).sum(axis=0), dtype=float).ravel()
-    elif ops.is_numpy:
-        squares = np.einsum("ij,ij->j", X, X, dtype=float)  # no temporary the size of X
-    else:
-        squares = np.asarray(ops.to_numpy(ops.xp.sum(X * X, axis=0)), dtype=float)
-    rms = np.sqrt(squares / max(X.shape[0], 1))
+    rms = np.sqrt(squared_sums(X, axis=0) / max(X.shape[0], 1))
     rms = rms[rms > 0]
     if rms.size == 0 or (rms.max() <= 100 * rms.min() and rms.max() <= 100):
         return ""

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._core.array_ops import array_ops, copy_params
+from .._core.batches import n_training_rows
 from .._core.loop import FullBatch, Stopping, TrainingLog, train
 from .._core.optimizers import OPTIMIZERS
 from .._core.stacklevel import user_stacklevel
@@ -48,12 +49,14 @@ class TrainingMixin:
         if self.early_stopping and not incremental:
             # A multilabel row has no one class to stratify by: a plain random split.
             strata = None if data.multilabel else data.y_index
-            X, Y, sample_weight, validation = self._split_validation(
-                X, Y, strata, sample_weight, rng
+            sample_weight, validation_weight = self._split_validation(
+                X, strata, sample_weight, data.user_sample_weight, rng
             )
-        name = self._optimizer_name(X, incremental)
+            validation = (X, Y, validation_weight)
+        n_rows = n_training_rows(X, sample_weight)
+        name = self._optimizer_name(n_rows, incremental)
         basis = None
-        if self._full_batch(X, incremental) and not (
+        if self._full_batch(n_rows, incremental) and not (
             continue_training or validation or data.problem
         ):
             # A fresh full-batch fit may train in cheaper, equivalent coordinates.
@@ -61,7 +64,7 @@ class TrainingMixin:
         training_X = X if basis is None else basis.coordinates
         problem = data.problem or FullBatch(objective, training_X, Y, sample_weight)
         params = self._initial_params(objective, training_X, n_outputs, rng, continue_training)
-        optimizer = self._make_optimizer(name, problem, X, incremental)
+        optimizer = self._make_optimizer(name, problem, n_rows)
         if continue_training:
             optimizer.set_state(self._continued_optimizer_state(name, objective, X))
         classes = data.classes
@@ -149,8 +152,8 @@ class TrainingMixin:
         self.n_iter_ = len(log.loss_curve)
 
     # ------------------------------------------------------------ optimizer
-    def _optimizer_name(self, X, incremental=False):
-        """The optimizer of a fit on ``X``: ``optimizer``, with 'auto' resolved.
+    def _optimizer_name(self, n_rows, incremental=False):
+        """The optimizer of a fit on ``n_rows`` rows: ``optimizer``, with 'auto' resolved.
 
         'auto' is 'gd' when ``learning_rate`` is a number: plain gradient
         descent at the rate the user gave (on the full batch, the course's
@@ -163,15 +166,19 @@ class TrainingMixin:
             return self.optimizer
         if not isinstance(self.learning_rate, str):
             return "gd"
-        return self._AUTO_OPTIMIZERS[0 if self._full_batch(X, incremental) else 1]
+        return self._AUTO_OPTIMIZERS[0 if self._full_batch(n_rows, incremental) else 1]
 
-    def _full_batch(self, X, incremental):
-        """Whether each step sees all of X (partial_fit: each call's X is one batch of a stream)."""
-        return not incremental and (self.batch_size is None or self.batch_size >= X.shape[0])
+    def _full_batch(self, n_rows, incremental):
+        """Whether each step sees all ``n_rows`` training rows (partial_fit: one batch of a stream).
 
-    def _make_optimizer(self, name, problem, X, incremental):
+        The training rows are those of positive weight (see
+        :func:`~sknn._core.batches.n_training_rows`), as the mini-batches draw them.
+        """
+        return not incremental and (self.batch_size is None or self.batch_size >= n_rows)
+
+    def _make_optimizer(self, name, problem, n_rows):
         entry = OPTIMIZERS[name]
-        full_batch = self._full_batch(X, incremental=False)
+        full_batch = self._full_batch(n_rows, incremental=False)
         if entry.full_batch_only and not full_batch:
             raise ValueError(
                 f"optimizer={name!r} needs the full batch, one function to minimise: set "

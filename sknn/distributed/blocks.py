@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_array
 
+from .._core.array_ops import array_ops
 from .._core.spectrum import top_eigenvalue
 from .._estimator.preparation import (
     ACCEPTED_SPARSE,
@@ -64,7 +65,11 @@ def _prepare_block(X, y, sample_weight, dtype, classes, class_factors, n_outputs
         input_name="X",
         estimator=estimator,
     )
-    X, y, sample_weight = check_rows(X, np.asarray(y), sample_weight, allow_all_zero_weights=True)
+    y = np.asarray(y)
+    sample_weight, rows = check_rows(X, sample_weight, allow_all_zero_weights=True)
+    if rows is not None:
+        # A block's copy, not X's: its rows of weight 0, and their labels, as if absent.
+        X, y, sample_weight = array_ops(X).take_rows(X, rows), y[rows], sample_weight[rows]
     # The labels were counted in an earlier pass: they differ only if the
     # source changed in between.
     check_labels_known(y, classes)
