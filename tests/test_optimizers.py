@@ -8,8 +8,9 @@ from scipy.optimize import minimize, minimize_scalar
 from sknn._core.array_ops import inner
 from sknn._core.loop import FullBatch, Stopping, TrainingLog, train
 from sknn._core.optimizers import OPTIMIZERS, line_search
+from sknn._core.optimizers import lbfgs as lbfgs_module
 from sknn._core.optimizers.first_order import Adam, GradientDescent, Momentum
-from sknn._core.optimizers.line_search import LimitedMemoryBFGS
+from sknn._core.optimizers.lbfgs import LimitedMemoryBFGS
 from sknn.linear import LinearObjective
 
 
@@ -445,7 +446,7 @@ def test_lbfgs_history_is_bounded_in_bytes(monkeypatch):
     params = objective.init_params(5, 3, None, np.float64)
     n_bytes = sum(p.nbytes for p in params.values())
     # Room for 3 pairs of this size (a step and a gradient change each).
-    monkeypatch.setattr(line_search, "_LBFGS_HISTORY_BYTES", 3 * 2 * n_bytes)
+    monkeypatch.setattr(lbfgs_module, "_LBFGS_HISTORY_BYTES", 3 * 2 * n_bytes)
     lbfgs = LimitedMemoryBFGS(1.0)
     _train(objective, params, lbfgs, data, 8)
     assert lbfgs.memory == 100 and lbfgs.pairs.capacity == 3

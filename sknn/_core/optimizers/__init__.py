@@ -12,7 +12,8 @@ import inspect
 from dataclasses import dataclass
 
 from .first_order import Adam, GradientDescent, Momentum, Nesterov
-from .line_search import ConjugateGradient, LimitedMemoryBFGS
+from .lbfgs import LimitedMemoryBFGS
+from .line_search import ConjugateGradient
 
 
 @dataclass(frozen=True)
