@@ -201,11 +201,12 @@ def iter_h5_batches(
         such a file can make the generator return the bytes of any file this
         process can read. Pass True only for files you trust.
 
-    Yields
-    ------
-    X : ndarray of shape (n_rows, n_features)
-        Rows flattened as in :func:`load_h5`, stored dtype kept.
-    y : ndarray of shape (n_rows,)
+    Returns
+    -------
+    iterator of (X, y) tuples
+        The file checked on call, then one tuple per batch: X an ndarray of
+        shape (n_rows, n_features), rows flattened as in :func:`load_h5`, stored
+        dtype kept; y an ndarray of shape (n_rows,).
 
     Raises
     ------
@@ -372,6 +373,7 @@ class LazyH5Dataset:
 
     @property
     def ndim(self):
+        """Number of dimensions, as ``numpy.ndarray.ndim``."""
         return len(self.shape)
 
     def __len__(self):

@@ -280,8 +280,8 @@ class LogisticRegressionGD(_LinearModelHooks, BaseGDClassifier):
 
     See Also
     --------
-    SoftmaxGD : multinomial (softmax) regression.
-    sklearn.linear_model.LogisticRegression : the same model by quasi-Newton solvers.
+    SoftmaxGD : Multinomial (softmax) regression.
+    sklearn.linear_model.LogisticRegression : The same model by quasi-Newton solvers.
 
     Examples
     --------
@@ -367,7 +367,7 @@ class SoftmaxGD(_LinearModelHooks, BaseGDClassifier):
 
     See Also
     --------
-    LogisticRegressionGD : one-vs-rest sigmoid units.
+    LogisticRegressionGD : One-vs-rest sigmoid units.
 
     Examples
     --------

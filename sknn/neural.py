@@ -295,7 +295,7 @@ class ShallowNNClassifier(BaseGDClassifier):
 
     See Also
     --------
-    sklearn.neural_network.MLPClassifier : any depth, no ``decision_function``.
+    sklearn.neural_network.MLPClassifier : Any depth, no ``decision_function``.
 
     Examples
     --------

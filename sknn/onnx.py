@@ -88,8 +88,8 @@ of its two layers' norms that large. So on all input
 input it refuses, the graph gives the probabilities of the clipped input,
 saturated (typically 0 and 1), where sknn raises.
 
-See the README section "Deploying" for a runnable example, and how ONNX
-compares with joblib and :mod:`sknn.io`.
+See the user guide's page on model files and deployment for a runnable
+example, and how ONNX compares with joblib and :mod:`sknn.io`.
 
 Examples
 --------

@@ -198,9 +198,11 @@ def _logistic_loops(w_list, b_list, X_list, Y_list, s_list, alpha):
     Returns
     -------
     loss : float
+        The penalised weighted mean loss.
     dw_list : list of K lists of n_features floats
         Gradient in the layout of ``w_list``.
     db_list : list of K floats
+        Gradient of the intercepts.
     """
     n_samples = len(X_list)
     K = len(b_list)
@@ -350,6 +352,7 @@ def softmax_loss_grad(W, b, X, Y, sample_weight=None, alpha=0.0):
     Returns
     -------
     loss : float
+        The penalised weighted mean loss.
     grads : dict
         ``{"W": dW, "b": db}``, float64 arrays of shapes ``(n_features, K)``
         and ``(K,)`` with ``dz_ik = s_i (softmax(z_i)_k - Y_ik) / S``,
@@ -471,7 +474,7 @@ def shallow_nn_forward(params, X, activation="tanh"):
 
     Returns
     -------
-    Z2 : ndarray of shape (n_samples, K)
+    ndarray of shape (n_samples, K)
         The output logits (before the sigmoid / softmax), float64.
     """
     _check_activation(activation)
@@ -533,6 +536,7 @@ def shallow_nn_loss_grad(
     Returns
     -------
     loss : float
+        The penalised weighted mean loss.
     grads : dict
         ``{"W1", "b1", "W2", "b2"}``, float64 arrays shaped like ``params``.
 
@@ -640,6 +644,7 @@ def gradient_descent_step(params, grads, learning_rate):
     Returns
     -------
     None
+        The parameters are updated in place.
     """
     for name, value in params.items():
         if name not in grads:

@@ -202,7 +202,7 @@ class BaseGDClassifier(
 
         Returns
         -------
-        self : object
+        object
             The fitted estimator.
         """
         warm = self.warm_start and is_fitted(self)
@@ -246,7 +246,7 @@ class BaseGDClassifier(
 
         Returns
         -------
-        self : object
+        object
             The estimator, trained one more epoch.
 
         Notes

@@ -39,7 +39,7 @@ class TrainingCurveDisplay:
 
     See Also
     --------
-    sklearn.model_selection.LearningCurveDisplay : scores against the training set size.
+    sklearn.model_selection.LearningCurveDisplay : Scores against the training set size.
 
     Examples
     --------
@@ -80,7 +80,7 @@ class TrainingCurveDisplay:
 
         Returns
         -------
-        display : TrainingCurveDisplay
+        TrainingCurveDisplay
             This object, with the attributes that hold the drawn artists.
         """
         try:
@@ -148,7 +148,8 @@ class TrainingCurveDisplay:
 
         Returns
         -------
-        display : TrainingCurveDisplay
+        TrainingCurveDisplay
+            The display, its curves drawn.
         """
         check_is_fitted(estimator)
         if not hasattr(estimator, "loss_curve_"):

@@ -93,7 +93,7 @@ classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when X was a DataFrame with string column names.
 
     n_iter_ : int

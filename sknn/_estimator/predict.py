@@ -71,7 +71,7 @@ class PredictionsMixin:
 
         Returns
         -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, a score whose sign picks ``classes_[1]`` when
             positive; otherwise one logit per class (multilabel: per label,
             positive where the label is predicted).
@@ -94,7 +94,7 @@ class PredictionsMixin:
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,), or (n_samples, n_labels) of int64
+        ndarray of shape (n_samples,), or (n_samples, n_labels) of int64
             Labels from ``classes_``: the class of highest probability. For a
             multilabel fit, the indicator matrix: 1 where a label's
             probability is above 1/2 (a dense int64 array, as MLPClassifier's
@@ -122,7 +122,7 @@ class PredictionsMixin:
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
+        ndarray of shape (n_samples, n_classes)
             Rows sum to one; columns follow ``classes_``. For a multilabel
             fit, each label's own probability (rows are not normalised).
         """
@@ -141,7 +141,7 @@ class PredictionsMixin:
 
         Returns
         -------
-        log_proba : ndarray of shape (n_samples, n_classes)
+        ndarray of shape (n_samples, n_classes)
             Multilabel: ``log_sigmoid`` of each label's logit.
         """
         link, Z = self._logits(X, "predict_log_proba")

@@ -219,7 +219,7 @@ def partial_fit_blocks(
 
     Returns
     -------
-    estimator : object
+    object
         The same estimator, trained.
 
     Raises
@@ -362,7 +362,7 @@ default=None
 
     Returns
     -------
-    estimator : object
+    object
         The same estimator, fitted: weights, ``classes_``, ``loss_curve_``,
         ``n_iter_``, ``stop_reason_``, ``best_loss_`` and the optimizer
         state are what ``fit`` leaves. Predict on NumPy data, or over Dask

@@ -129,7 +129,7 @@ def save(estimator: "BaseGDClassifier", path: "str | os.PathLike[str]") -> None:
 
     See Also
     --------
-    load : read the estimator back.
+    load : Read the estimator back.
 
     Examples
     --------
@@ -182,7 +182,7 @@ def load(path: "str | os.PathLike[str]") -> "BaseGDClassifier":
 
     Returns
     -------
-    estimator : LogisticRegressionGD, SoftmaxGD or ShallowNNClassifier
+    LogisticRegressionGD, SoftmaxGD or ShallowNNClassifier
         The fitted estimator: same parameters, same predictions, and
         ``warm_start`` / ``partial_fit`` continue as they would have from the
         saved one.
@@ -198,7 +198,7 @@ def load(path: "str | os.PathLike[str]") -> "BaseGDClassifier":
 
     See Also
     --------
-    save : write a fitted estimator.
+    save : Write a fitted estimator.
 
     Examples
     --------
