@@ -287,3 +287,43 @@ def test_a_warm_start_on_other_data_is_judged_from_its_own_start():
             assert warm.stop_reason_ == "converged"
             assert not [w for w in record if "diverged" in str(w.message)]
             assert warm.score(X2, y2) >= Estimator(random_state=0).fit(X2, y2).score(X2, y2) - 0.02
+
+
+class _StalledAtOnce:
+    """Gradient descent that reports, after its first step, that it can make no progress."""
+
+    name, learning_rate, stalled = "gd", 0.1, False
+
+    def evaluation_point(self, params):
+        return params
+
+    def step(self, params, grads, loss=None, problem=None):
+        self.stalled = True
+
+    def get_state(self):
+        return {}
+
+    def set_state(self, state):
+        pass
+
+
+def test_a_stalled_fit_gives_the_models_advice_instead_of_a_tol_it_cannot_reach():
+    # Separable data without a penalty: the minimum lies at infinity, and no
+    # tol helps (the warning once advised "Set tol to 5e+01 or more").
+    X, Y = _data()
+    objective = LinearObjective("sigmoid", alpha=0.0)
+    params = objective.init_params(3, 1, None, X.dtype)
+    advice = "The classes may be separable: set alpha > 0."
+    with pytest.warns(ConvergenceWarning) as record:
+        reason = train(
+            objective,
+            params,
+            _StalledAtOnce(),
+            (X, Y, None),
+            log=TrainingLog(),
+            stopping=Stopping(10, tol=1e-12),
+            advice=lambda reason, loss: advice,
+        )
+    assert reason == "stalled"
+    message = str(record[0].message)
+    assert message.endswith(advice) and "Set tol" not in message
