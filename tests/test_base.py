@@ -573,7 +573,7 @@ def test_a_callback_that_raises_anywhere_leaves_the_estimator_as_it_was(Estimato
 def test_the_advice_for_a_stalled_unpenalized_fit_is_a_penalty(Estimator):
     X, _ = _data()
     advice = make(Estimator, alpha=0.0)._advice("stalled", 1e-4, X)
-    assert "alpha > 0" in advice and "tol" not in advice
+    assert "alpha > 0" in advice and "Set tol" not in advice
     # With a penalty, or a loss far from 0, the stall is rounding's: no such advice.
     assert "alpha > 0" not in make(Estimator, alpha=1e-4)._advice("stalled", 1e-4, X)
     assert "alpha > 0" not in make(Estimator, alpha=0.0)._advice("stalled", 0.5, X)
