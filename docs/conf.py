@@ -104,58 +104,20 @@ def _inherited_from_elsewhere():
 
 numpydoc_validation_exclude = set(_inherited_from_elsewhere())
 
-# Docstrings of sknn that fail a check today: (object, check) pairs, each listed with its
-# message in docs/NUMPYDOC_TODO.md. The docstrings are being rewritten on main; fix one,
-# then delete its pair here. A pair that no longer fails is reported (the build fails),
-# so this list cannot go stale.
-NUMPYDOC_TODO = {
-    "sknn.LogisticRegressionGD": {"SA03"},
-    "sknn.LogisticRegressionGD.decision_function": {"RT02"},
-    "sknn.LogisticRegressionGD.fit": {"RT02"},
-    "sknn.LogisticRegressionGD.partial_fit": {"RT02"},
-    "sknn.LogisticRegressionGD.predict": {"RT02"},
-    "sknn.LogisticRegressionGD.predict_log_proba": {"RT02"},
-    "sknn.LogisticRegressionGD.predict_proba": {"RT02"},
-    "sknn.ShallowNNClassifier": {"SA03"},
-    "sknn.ShallowNNClassifier.decision_function": {"RT02"},
-    "sknn.ShallowNNClassifier.fit": {"RT02"},
-    "sknn.ShallowNNClassifier.partial_fit": {"RT02"},
-    "sknn.ShallowNNClassifier.predict": {"RT02"},
-    "sknn.ShallowNNClassifier.predict_log_proba": {"RT02"},
-    "sknn.ShallowNNClassifier.predict_proba": {"RT02"},
-    "sknn.SoftmaxGD": {"SA03"},
-    "sknn.SoftmaxGD.decision_function": {"RT02"},
-    "sknn.SoftmaxGD.fit": {"RT02"},
-    "sknn.SoftmaxGD.partial_fit": {"RT02"},
-    "sknn.SoftmaxGD.predict": {"RT02"},
-    "sknn.SoftmaxGD.predict_log_proba": {"RT02"},
-    "sknn.SoftmaxGD.predict_proba": {"RT02"},
-    "sknn.TrainingCurveDisplay": {"SA03"},
-    "sknn.TrainingCurveDisplay.plot": {"RT02"},
-    "sknn.datasets.LazyH5Dataset.ndim": {"GL08"},
-    "sknn.datasets.iter_h5_batches": {"RT01"},
-    "sknn.distributed.fit_dask": {"RT02"},
-    "sknn.distributed.partial_fit_blocks": {"RT02"},
-    "sknn.io.load": {"RT02", "SA03"},
-    "sknn.io.save": {"SA03"},
-    "sknn.reference.gradient_descent_step": {"RT03"},
-    "sknn.reference.shallow_nn_forward": {"RT02"},
-    "sknn.reference.shallow_nn_loss_grad": {"RT03"},
-    "sknn.reference.softmax_loss_grad": {"RT03"},
-}
+# Docstrings of sknn that fail a check: (object, check) pairs, each listed with its
+# message in docs/NUMPYDOC_TODO.md. None today: every public docstring passes. A failure
+# that cannot be fixed at once goes here; fix it, then delete its pair. A pair that no
+# longer fails is reported (the build fails), so this list cannot go stale.
+NUMPYDOC_TODO = {}
 
 
 # Docstring defects that are not numpydoc checks but break the reStructuredText or a
 # reference (also in docs/NUMPYDOC_TODO.md). Each is worked around here, narrowly, until
 # the docstring is fixed; a workaround that no longer applies is reported like a stale pair
 # above.
-# - "(n_features_in_,)" in the shared attribute docs: a word ending in "_" is a link
-#   reference in reStructuredText ("Unknown target name").
-DOCSTRING_PATCHES = {
-    name: [("(n_features_in_,)", "(``n_features_in_``,)")]
-    for name in ("sknn.LogisticRegressionGD", "sknn.SoftmaxGD", "sknn.ShallowNNClassifier")
-}
-# - sknn.reference.train_logistic_regression_loops refers to the private
+# None today.
+DOCSTRING_PATCHES = {}
+# Not a patch: sknn.reference.train_logistic_regression_loops refers to the private
 #   :func:`_logistic_loops`, which has no page.
 nitpick_ignore = [("py:func", "_logistic_loops")]
 _patches_applied = set()
