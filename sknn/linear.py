@@ -9,6 +9,7 @@ from ._compat import Interval, StrOptions
 from ._core.affine_line import AffineLine
 from ._core.array_ops import array_ops
 from ._core.functions import data_loss, data_loss_and_residual, l2_penalty
+from ._core.optimizers import OPTIMIZERS
 from ._core.sample_space import RowSpaceBasis, row_space_pays
 from ._core.spectrum import gram_top_eigenvalue, weighted_squared_norm
 from ._estimator.base import BaseGDClassifier
@@ -24,8 +25,8 @@ from ._estimator.docs import (
 # diag(p) - p p^T has eigenvalues <= 1/2.
 LINK_CURVATURE = {"sigmoid": 0.25, "softmax": 0.5}
 
-# 'auto' for Adam, whose steps are scaled per coordinate, is not 1/L.
-_ADAM_AUTO_LEARNING_RATE = 0.01
+# 'auto' for an optimizer that scales each coordinate's step (Adam) is not 1/L.
+_PER_COORDINATE_AUTO_LEARNING_RATE = 0.01
 
 
 class LinearObjective:
@@ -33,7 +34,9 @@ class LinearObjective:
 
     Parameters are ``W`` of shape (n_features, n_outputs) and ``b`` of shape
     (n_outputs,). The loss is the weighted mean loss of the link plus
-    ``alpha / 2 * ||W||^2``. Implements :class:`sknn._core.protocols.Objective`.
+    ``alpha / 2 * ||W||^2``. Implements
+    :class:`sknn._core.protocols.ExactLineObjective` (its logits are affine in
+    the parameters: lines are evaluated exactly and cheaply).
     """
 
     def __init__(self, link, alpha):
@@ -172,7 +175,7 @@ _ROW_SPACE_OPTIMIZERS = ("lbfgs", "cg", "gd", "momentum", "nesterov")
 
 
 class _LinearModelHooks:
-    """The hooks of :class:`~sknn._base.BaseGDClassifier` shared by the two linear models."""
+    """The hooks of :class:`~sknn._estimator.base.BaseGDClassifier` the linear models share."""
 
     _parameter_constraints = {
         **BaseGDClassifier._parameter_constraints,
@@ -189,8 +192,8 @@ class _LinearModelHooks:
     def _initial_learning_rate(self, problem, optimizer, full_batch):
         if self.learning_rate != "auto":
             return float(self.learning_rate)
-        if optimizer == "adam":
-            return _ADAM_AUTO_LEARNING_RATE
+        if OPTIMIZERS[optimizer].per_coordinate:
+            return _PER_COORDINATE_AUTO_LEARNING_RATE
         if optimizer in ("cg", "lbfgs") or (optimizer == "nesterov" and full_batch):
             # Only where the line search starts: it finds the step itself.
             return 1.0 / problem.smoothness(exact=False)

@@ -11,6 +11,7 @@ from ._compat import Interval, StrOptions
 from ._core.activations import ACTIVATIONS
 from ._core.array_ops import array_ops
 from ._core.functions import data_loss, data_loss_and_residual, l2_penalty
+from ._core.optimizers import OPTIMIZERS
 from ._estimator.base import BaseGDClassifier
 from ._estimator.docs import (
     NETWORK_TOL_DOC,
@@ -23,7 +24,8 @@ from ._estimator.docs import (
 # step from there), or a fixed step where there is none: there is no cheap
 # curvature bound for a network, so these are the usual safe defaults.
 _LINE_SEARCH_FIRST_STEP = 1.0
-_AUTO_LEARNING_RATES = {"gd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adam": 0.001}
+_AUTO_LEARNING_RATE = 0.01
+_PER_COORDINATE_AUTO_LEARNING_RATE = 0.001  # Adam's (see OptimizerEntry.per_coordinate)
 
 # Rows per chunk of a dense batch: large enough for full-speed matrix
 # products, small enough for the hidden layer of a chunk to stay in cache.
@@ -386,7 +388,9 @@ class ShallowNNClassifier(BaseGDClassifier):
             return float(self.learning_rate)
         if optimizer in ("nesterov", "cg", "lbfgs") and full_batch:
             return _LINE_SEARCH_FIRST_STEP
-        return _AUTO_LEARNING_RATES[optimizer]
+        if OPTIMIZERS[optimizer].per_coordinate:
+            return _PER_COORDINATE_AUTO_LEARNING_RATE
+        return _AUTO_LEARNING_RATE
 
     _weight_attributes = ("coefs_", "intercepts_")
 

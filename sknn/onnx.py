@@ -203,7 +203,7 @@ def _describe(model):
         n_in = W.shape[1]
     if multilabel:
         # One independent sigmoid unit per label, even for two labels and for the
-        # network (sknn._base.BaseGDClassifier._output_layer_of).
+        # network (sknn._estimator.base.BaseGDClassifier._output_layer_of).
         if n_in != n_classes:
             raise ValueError(
                 f"Cannot convert multilabel {name} with {n_classes} labels and "

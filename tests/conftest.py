@@ -12,8 +12,7 @@ ESTIMATORS = [LogisticRegressionGD, SoftmaxGD, ShallowNNClassifier]
 LINEAR = [LogisticRegressionGD, SoftmaxGD]
 OPTIMIZERS = ["gd", "momentum", "nesterov", "adam"]
 # The linear models also take L-BFGS and conjugate gradient (full batch only)
-# and 'auto', their default (lbfgs on the full batch, cg on wide data, nesterov
-# on mini-batches).
+# and 'auto', their default (lbfgs on the full batch, nesterov on mini-batches).
 LINEAR_OPTIMIZERS = [*OPTIMIZERS, "lbfgs", "cg", "auto"]
 
 # The course's cat images: next to the repository in shared/, or where

@@ -1,4 +1,4 @@
-"""Watching and steering training: sklearn callbacks, Ctrl-C, verbose (sknn/_callbacks.py)."""
+"""Watching and steering training: callbacks, Ctrl-C, verbose (sknn/_estimator/callbacks.py)."""
 
 import os
 import signal

@@ -1,4 +1,4 @@
-"""What a fit leaves behind, and how a warm start continues from it (sknn/_state.py)."""
+"""What a fit leaves behind, and how a warm start continues from it (sknn/_estimator/state.py)."""
 
 import copy
 

@@ -14,10 +14,12 @@ relative gap ``(J - J*) / J*``.
 - ``'momentum'``: heavy-ball momentum on the same step.
 - ``'nesterov'``: Nesterov's accelerated gradient with a line search.
 - ``'adam'``: Adam, step 0.01.
-- ``'cg'``: preconditioned nonlinear conjugate gradient, with an exact line
-  search.
+- ``'cg'``: nonlinear conjugate gradient, with an exact line search (the
+  linear models' logits are affine in the weights: Newton's method on the
+  line).
 - ``'lbfgs'``: limited-memory BFGS with the same line search, the linear
-  models' default (``optimizer='auto'`` on the full batch).
+  models' default (``optimizer='auto'`` on the full batch); the network
+  takes both on the full batch too, with a strong-Wolfe line search.
 """
 
 # %%

@@ -2,7 +2,7 @@
 
 Everything here is stable for any finite input (no overflow warnings), keeps
 the dtype of its input, works on arrays of any Array API namespace (through
-:mod:`sknn._array_ops`), and with NumPy writes into a caller's buffer
+:mod:`sknn._core.array_ops`), and with NumPy writes into a caller's buffer
 (``out=``) so the training loop allocates nothing per step; callers use the
 returned array, which is that buffer for NumPy. Exponentials of very negative
 numbers underflow to 0 by design; that underflow is exact enough and is

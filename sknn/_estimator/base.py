@@ -123,7 +123,7 @@ class BaseGDClassifier(
 
     @abstractmethod
     def _make_objective(self, link):
-        """The objective (see :mod:`sknn._engine`) of this model under ``link``."""
+        """The objective (see :mod:`sknn._core.protocols`) of this model under ``link``."""
 
     @abstractmethod
     def _initial_learning_rate(self, objective, X, sample_weight, optimizer):

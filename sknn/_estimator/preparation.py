@@ -42,7 +42,7 @@ class TrainingData:
 
 
 class DataPreparationMixin:
-    """``_prepare`` and the validation split, for :class:`sknn._base.BaseGDClassifier`."""
+    """``_prepare`` and the validation split, for :class:`sknn._estimator.base.BaseGDClassifier`."""
 
     def _prepare(self, X, y, sample_weight, *, reset, known_classes=None, dtype=None):
         """The one data-preparation path of fit, partial_fit and check_gradient.

@@ -20,7 +20,7 @@ _OPTIONAL_FITTED_ATTRIBUTES = ("feature_names_in_", "validation_loss_curve_")
 
 
 class FittedStateMixin:
-    """The state API of :class:`sknn._base.BaseGDClassifier`."""
+    """The state API of :class:`sknn._estimator.base.BaseGDClassifier`."""
 
     def _get_state(self):
         """Everything a fit left behind, as plain data.

@@ -37,7 +37,7 @@ existing file at ``path`` is left as it was.
 File layout (``format_version`` 2)
 ----------------------------------
 The estimator's ``_state_schema`` and ``_get_state()`` define what is
-stored; :mod:`sknn._io_tree` maps that plain data to HDF5 (dicts as groups,
+stored; :mod:`sknn.io.tree` maps that plain data to HDF5 (dicts as groups,
 arrays as datasets, lists of arrays as groups ``0``, ``1``, ..., numbers,
 str and None as attributes; ``__kind__`` tags lists and object arrays)::
 

@@ -1,6 +1,6 @@
 """What a valid sknn model file holds, for :mod:`sknn.io`.
 
-The checks run on :class:`sknn._io_tree.Node` trees, in the order
+The checks run on :class:`sknn.io.tree.Node` trees, in the order
 :func:`sknn.io.load` needs them: the header (:func:`check_header`), the
 parameters (:func:`read_params`: small, read first, since the expected
 shapes depend on them), the layout against the estimator's
@@ -8,7 +8,7 @@ shapes depend on them), the layout against the estimator's
 shapes, nothing read), and once read, the values (:func:`check_state`).
 :func:`sknn.io.save` runs the same checks on the tree it is about to write.
 Version-1 files are rearranged into the version-2 layout first
-(:mod:`sknn._io_v1`), then checked alike.
+(:mod:`sknn.io.v1`), then checked alike.
 
 Nothing here knows an estimator or an optimizer from the inside: the
 shapes come from ``_state_schema``, the parameters' rules from

@@ -15,7 +15,7 @@ Version 1 (before the state API) laid a model out as::
 with /params and the header as in version 2, and no checksum.
 :func:`from_version_1` rearranges the scanned nodes of such a file into the
 version-2 layout, before anything but ``classes_kind`` is read, so that the
-checks of :mod:`sknn._io_schema` apply to old files alike.
+checks of :mod:`sknn.io.schema` apply to old files alike.
 """
 
 import numpy as np
@@ -35,7 +35,7 @@ def from_version_1(root):
 
     Nodes keep the paths of the file, for messages (the groups made up here
     are named after their parent, e.g. ``'/rng (state)'``); what is missing
-    or misplaced is left for :func:`sknn._io_schema.check_layout` to report.
+    or misplaced is left for :func:`sknn.io.schema.check_layout` to report.
     """
     children = root.children
     if "fitted" in children:

@@ -27,6 +27,10 @@ class OptimizerEntry:
     full_batch_only: bool
     #: One sentence for the ``optimizer`` entry of the docstrings.
     summary: str
+    #: Whether it scales each coordinate's step on its own (Adam): a step size
+    #: from the loss's curvature (1/L) then means nothing, and 'auto' is a
+    #: fixed small rate.
+    per_coordinate: bool = False
 
     def build(self, **settings):
         """An optimizer of this kind, given what its constructor takes of ``settings``.
@@ -70,7 +74,9 @@ OPTIMIZERS = {
         "restart and, with ``learning_rate='auto'``, a backtracking line search; on "
         "mini-batches Nesterov momentum ``beta_1`` with a fixed step",
     ),
-    "adam": OptimizerEntry(Adam, ("learning_rate", "beta_1", "beta_2", "epsilon"), False, "Adam"),
+    "adam": OptimizerEntry(
+        Adam, ("learning_rate", "beta_1", "beta_2", "epsilon"), False, "Adam", per_coordinate=True
+    ),
     "cg": OptimizerEntry(
         ConjugateGradient,
         (),
