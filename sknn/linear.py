@@ -36,12 +36,20 @@ class LinearObjective:
     (n_outputs,). The loss is the weighted mean loss of the link plus
     ``alpha / 2 * ||W||^2``. Implements
     :class:`sknn._core.protocols.ExactLineObjective` (its logits are affine in
-    the parameters: lines are evaluated exactly and cheaply).
+    the parameters: lines are evaluated exactly and cheaply) and
+    :class:`~sknn._core.protocols.Reparametrised`.
+
+    ``offset`` (n_features,), or None: train the centred model
+    ``Z = (X - offset) W + c`` instead, whose intercept is ``b = c - offset W``:
+    the same models and minimum, far better conditioned for L-BFGS and
+    conjugate gradient where X's columns are far from zero mean (X is not
+    copied: the offset enters the logits and the gradient).
     """
 
-    def __init__(self, link, alpha):
+    def __init__(self, link, alpha, offset=None):
         self.link = link
         self.alpha = alpha
+        self.offset = offset
 
     @staticmethod
     def param_shapes(n_features, n_outputs):
@@ -63,8 +71,9 @@ class LinearObjective:
     def logits(self, params, X):
         # X @ W is dense for dense and sparse X alike, and skips safe_sparse_dot's
         # checks, which cost more than the product on small data.
-        Z = X @ params["W"] if sp.issparse(X) else _fortran_product(X, params["W"])
-        Z += params["b"]
+        W, b = params["W"], params["b"]
+        Z = X @ W if sp.issparse(X) else _fortran_product(X, W)
+        Z += b if self.offset is None else b - self.offset @ W
         return Z
 
     def loss(self, params, X, Y, sample_weight):
@@ -85,9 +94,29 @@ class LinearObjective:
             # The two softmax columns' gradients are opposite (see _output).
             xp = ops.xp
             grad_W, grad_b = xp.concat([-grad_W, grad_W], axis=1), xp.concat([-grad_b, grad_b])
+        if self.offset is not None:
+            grad_W -= self.offset[:, None] * grad_b
         if self.alpha:
             grad_W += self.alpha * W
         return {"W": grad_W, "b": grad_b}
+
+    def to_model(self, params, kind):
+        """The centred model's parameters (or state of that ``kind``) as the model's."""
+        if self.offset is None:
+            return params
+        W, b = params["W"], params["b"]
+        if kind == "gradients":
+            return {"W": W + self.offset[:, None] * b[..., None, :], "b": b}
+        return {"W": W, "b": b - self.offset @ W}
+
+    def from_model(self, params, kind):
+        """The model's parameters (or state of that ``kind``) in the centred coordinates."""
+        if self.offset is None:
+            return params
+        W, b = params["W"], params["b"]
+        if kind == "gradients":
+            return {"W": W - self.offset[:, None] * b[..., None, :], "b": b}
+        return {"W": W, "b": b + self.offset @ W}
 
     def line(self, params, direction, X, Y, sample_weight, start=None):
         """The objective along ``params + s direction``, from logits (see sknn._core.affine_line).
@@ -153,6 +182,19 @@ class LinearObjective:
         return LINK_CURVATURE[self.link] * top_eigenvalue / total_weight + self.alpha
 
 
+def _column_means(X, sample_weight):
+    """The (weighted) mean of X's rows, (n_features,), in X's namespace and dtype."""
+    ops = array_ops(X)
+    if sample_weight is None:
+        weights = ops.asarray(
+            np.full(X.shape[0], 1.0 / X.shape[0], dtype=ops.numpy_dtype(X.dtype)), like=X
+        )
+    else:
+        weights = sample_weight / _total_weight(X, sample_weight)
+    means = X.T @ weights
+    return ops.asarray(np.asarray(means), like=X) if sp.issparse(X) else means
+
+
 def _total_weight(X, sample_weight):
     if sample_weight is None:
         return X.shape[0]
@@ -204,6 +246,12 @@ class _LinearModelHooks:
             # effective step at 1/L.
             step *= 1.0 - self.beta_1
         return step
+
+    def _training_objective(self, objective, X, sample_weight, optimizer):
+        """Centred for L-BFGS and conjugate gradient (see LinearObjective's offset)."""
+        if optimizer not in ("lbfgs", "cg"):
+            return objective
+        return LinearObjective(objective.link, objective.alpha, _column_means(X, sample_weight))
 
     def _row_space_basis(self, X, n_outputs, optimizer):
         """The basis a fresh full-batch fit trains in (see sknn._core.sample_space), or None."""

@@ -98,7 +98,8 @@ def test_the_registry_builds_each_optimizer_from_the_settings_it_takes():
         assert set(entry.hyperparameters) <= {"learning_rate", "beta_1", "beta_2", "epsilon"}
         # Every entry of a state names its kind, which model files check.
         assert all(
-            entry.cls.state_kind(key) in ("number", "count", "arrays") for key in entry.cls.STATE
+            entry.cls.state_kind(key) in ("number", "count", "arrays", "gradients")
+            for key in entry.cls.STATE
         )
 
 

@@ -68,6 +68,21 @@ class ExactLineObjective(Objective, Protocol):
     def line(self, params: Params, direction: Params, X, Y, sample_weight, start=None) -> Line: ...
 
 
+@runtime_checkable
+class Reparametrised(Objective, Protocol):
+    """An objective trained in other coordinates than the model's (the linear
+    models' centred ones for L-BFGS and CG): the same models, better conditioned.
+
+    ``kind`` is 'arrays' for parameters and parameter-like state (steps,
+    directions) or 'gradients' for gradient-like state; either may hold a
+    leading stack axis.
+    """
+
+    def to_model(self, params: Params, kind: str) -> Params: ...
+
+    def from_model(self, params: Params, kind: str) -> Params: ...
+
+
 class Problem(Protocol):
     """The full-batch objective on the training data, as an optimizer's line search sees it."""
 

@@ -141,6 +141,10 @@ class BaseGDClassifier(
     def _weight_attribute_shapes(self, param_shapes):
         """Shapes of the ``_weight_attributes`` given the training parameters' shapes."""
 
+    def _training_objective(self, objective, X, sample_weight, optimizer):
+        """The objective a fit with ``optimizer`` trains (the linear models may centre)."""
+        return objective
+
     def _row_space_basis(self, X, n_outputs, optimizer):
         """Cheaper, equivalent coordinates for a fresh full-batch fit, or None."""
         return None

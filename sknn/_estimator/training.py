@@ -16,6 +16,7 @@ from .._core.array_ops import array_ops, copy_params
 from .._core.batches import n_training_rows
 from .._core.loop import FullBatch, Stopping, TrainingLog, train
 from .._core.optimizers import OPTIMIZERS
+from .._core.protocols import Reparametrised
 from .._core.stacklevel import user_stacklevel
 from .callbacks import FitHooks
 from .preparation import encode_targets, host, scaling_advice
@@ -62,11 +63,14 @@ class TrainingMixin:
             # A fresh full-batch fit may train in cheaper, equivalent coordinates.
             basis = self._row_space_basis(X, n_outputs, name)
         training_X = X if basis is None else basis.coordinates
+        if data.problem is None:
+            objective = self._training_objective(objective, training_X, sample_weight, name)
         problem = data.problem or FullBatch(objective, training_X, Y, sample_weight)
         params = self._initial_params(objective, training_X, n_outputs, rng, continue_training)
         optimizer = self._make_optimizer(name, problem, n_rows)
         if continue_training:
-            optimizer.set_state(self._continued_optimizer_state(name, objective, X))
+            state = self._continued_optimizer_state(name, objective, X)
+            optimizer.set_state(_to_training(objective, state, optimizer.state_kind))
         classes = data.classes
         if not array_ops(X).is_numpy and classes.dtype.kind in "biuf":
             # In X's namespace, as the weights: predict returns labels there.
@@ -79,7 +83,7 @@ class TrainingMixin:
             classes=classes,
             log=log,
             verbose=self.verbose,
-            model_params=None if basis is None else basis.to_model,
+            model_params=lambda trained: _to_model(objective, basis, trained),
         )
         hooks.begin(1 if incremental else self.max_iter, "partial_fit" if incremental else "fit")
         stop_reason = train(
@@ -97,9 +101,8 @@ class TrainingMixin:
             name=type(self).__name__,
             advice=lambda reason, loss: self._advice(reason, loss, X),
         )
-        state = optimizer.get_state()
-        if basis is not None:
-            params, state = basis.to_model(params), basis.to_model(state)
+        params = _to_model(objective, basis, params)
+        state = _to_model(objective, basis, optimizer.get_state(), optimizer.state_kind)
         self._commit(classes, params, name, state, rng, stop_reason, log)
         hooks.end(stop_reason, self.best_loss_)
         return self
@@ -111,7 +114,7 @@ class TrainingMixin:
 
     def _initial_params(self, objective, X, n_outputs, rng, continue_training):
         if continue_training:
-            return objective.as_params(self._load_params(), like=X)
+            return _to_training(objective, objective.as_params(self._load_params(), like=X))
         ops = array_ops(X)
         # Drawn by NumPy's generator in every namespace: the same seed gives
         # the same initial weights on any array library and device.
@@ -290,3 +293,30 @@ def _validation_rows(X, Y, validation_weight):
     ops = array_ops(X)
     rows = np.flatnonzero(host(validation_weight) > 0)
     return ops.take_rows(X, rows), ops.take_rows(Y, rows), ops.take_rows(validation_weight, rows)
+
+
+def _to_training(objective, value, kind_of=None):
+    """Parameters (``kind_of`` None) or an optimizer state of the model in the
+    objective's own coordinates (see sknn._core.protocols.Reparametrised)."""
+    if not isinstance(objective, Reparametrised):
+        return value
+    if kind_of is None:
+        return objective.from_model(value, "arrays")
+    return {key: _mapped(objective.from_model, value, kind_of(key)) for key, value in value.items()}
+
+
+def _to_model(objective, basis, value, kind_of=None):
+    """Parameters or an optimizer state trained in the objective's coordinates
+    (and the row-space basis, if any) as the model's."""
+    if isinstance(objective, Reparametrised):
+        if kind_of is None:
+            value = objective.to_model(value, "arrays")
+        else:
+            value = {
+                key: _mapped(objective.to_model, item, kind_of(key)) for key, item in value.items()
+            }
+    return value if basis is None else basis.to_model(value)
+
+
+def _mapped(mapping, value, kind):
+    return mapping(value, kind) if kind in ("arrays", "gradients") else value

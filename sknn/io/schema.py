@@ -347,8 +347,9 @@ def _check_optimizer_state(optimizer):
         kind = entry.cls.state_kind(key)
         if kind is None:
             raise ValueError(f"{refused}: it holds {sorted(state)}.")
-        if (kind == "arrays") != isinstance(value, dict):
-            expected = "a group of arrays" if kind == "arrays" else "a number"
+        group = kind in ("arrays", "gradients")
+        if group != isinstance(value, dict):
+            expected = "a group of arrays" if group else "a number"
             raise ValueError(f"{refused}: '/optimizer/state/{key}' must be {expected}.")
         if kind == "count" and not isinstance(value, int):
             raise ValueError(f"{refused}: '/optimizer/state/{key}' must be an integer.")

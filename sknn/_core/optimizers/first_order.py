@@ -27,9 +27,10 @@ class GradientDescent:
 
     name = "gd"
     stalled = False
-    #: The entries of :meth:`get_state`: "number", "count" (an int), or
-    #: "arrays" (a dict keyed like the parameters); what model files may hold
-    #: (see state_kind).
+    #: The entries of :meth:`get_state`: "number", "count" (an int), "arrays"
+    #: (a dict keyed like the parameters, which a change of coordinates maps as
+    #: the parameters) or "gradients" (such a dict, mapped as gradients); what
+    #: model files may hold (see state_kind).
     STATE = {}
 
     def __init__(self, learning_rate):
@@ -37,7 +38,7 @@ class GradientDescent:
 
     @classmethod
     def state_kind(cls, key):
-        """'number', 'count' or 'arrays' for an entry of this optimizer's state; None if none."""
+        """The kind of an entry of this optimizer's state (see STATE); None if none."""
         return cls.STATE.get(key)
 
     def evaluation_point(self, params):

@@ -34,13 +34,16 @@ class LimitedMemoryBFGS(_LineSearchDescent):
     """
 
     name = "lbfgs"
-    STATE = {"steps": "arrays", "gradient_changes": "arrays"}
+    STATE = {"steps": "arrays", "gradient_changes": "gradients"}
 
     @classmethod
     def state_kind(cls, key):
         # sknn 0.1 kept the pairs one by one: s0, y0, s1, y1, ... (read, replaced).
-        legacy = re.fullmatch(r"[sy]\d+|last_step|last_gradient", key)
-        return "arrays" if legacy else cls.STATE.get(key)
+        if re.fullmatch(r"s\d+|last_step", key):
+            return "arrays"
+        if re.fullmatch(r"y\d+|last_gradient", key):
+            return "gradients"
+        return cls.STATE.get(key)
 
     def __init__(self, learning_rate, memory=_LBFGS_MEMORY):
         self.learning_rate = learning_rate

@@ -235,11 +235,11 @@ class ConjugateGradient(_LineSearchDescent):
     name = "cg"
     STATE = {
         "direction": "arrays",
-        "previous_gradient": "arrays",
+        "previous_gradient": "gradients",
         "previous_step": "number",
         "previous_slope": "number",
         # sknn 0.1's, read and replaced: the gradient under the removed preconditioner.
-        "preconditioned_gradient": "arrays",
+        "preconditioned_gradient": "gradients",
         "gradient_product": "number",
     }
 
