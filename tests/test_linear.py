@@ -628,3 +628,16 @@ def test_lbfgs_trains_centred_and_stops_where_the_model_is_at_its_minimum(Estima
     objective, minimum = _exact_objective(Estimator, X, y, fit.alpha, rescaled=True)
     theta = np.concatenate([fit.coef_.T.ravel(), fit.intercept_])
     assert -1e-9 <= (objective(theta)[0] - minimum) / minimum <= 1e-6
+
+
+def test_the_row_space_maps_a_two_class_softmax_state_as_one_column():
+    from sknn._core.sample_space import RowSpaceBasis
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(10, 30)
+    basis = RowSpaceBasis(X)
+    rank = basis.coordinates.shape[1]
+    one = rng.randn(4, rank, 1)
+    for A in (np.concatenate([-one, one], axis=-1), rng.randn(4, rank, 2)):
+        expected = np.stack([X.T @ (basis._back @ A[i]) for i in range(4)])
+        assert_allclose(basis.to_weights(A), expected, rtol=1e-12, atol=1e-12)

@@ -60,6 +60,11 @@ class RowSpaceBasis:
 
     def to_weights(self, A):
         """``V A`` for coordinates A (..., rank, n_outputs): (..., n_features, n_outputs)."""
+        if A.shape[-1] == 2 and np.array_equal(A[..., 0], -A[..., 1]):
+            # A two-class softmax trained from zero keeps its columns opposite:
+            # one column's product, half the work.
+            W = self.to_weights(A[..., 1:])
+            return np.concatenate([-W, W], axis=-1)
         leading, (rank, n_outputs) = A.shape[:-2], A.shape[-2:]
         flat = np.moveaxis(A, -2, 0).reshape(rank, -1)
         W = safe_sparse_dot(self._X.T, self._back @ flat, dense_output=True)
