@@ -362,7 +362,7 @@ def test_lbfgs_direction_is_the_two_loop_recursion(monkeypatch):
     search = LimitedMemoryBFGS._search
 
     def recording(self, params, grads, loss, problem, direction, slope, *args):
-        steps, changes = self.pairs.in_order()
+        steps, changes = ({n: a.copy() for n, a in d.items()} for d in self.pairs.in_order())
         copies = [{name: a.copy() for name, a in d.items()} for d in (grads, direction)]
         seen.append((_unstacked(steps), _unstacked(changes), *copies, slope))
         return search(self, params, grads, loss, problem, direction, slope, *args)

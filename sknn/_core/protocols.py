@@ -124,9 +124,12 @@ class Optimizer(Protocol):
         again; otherwise None.
         """
 
-    def get_state(self) -> dict: ...
+    def get_state(self) -> dict:
+        """The state, its arrays possibly the optimizer's own: a caller that keeps
+        them across further steps copies them (the Ctrl-C checkpoint does)."""
 
-    def set_state(self, state: dict) -> None: ...
+    def set_state(self, state: dict) -> None:
+        """Take a state over; it may keep the given arrays and write into them."""
 
 
 class Hooks(Protocol):

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._core.array_ops import array_ops, copy_params
+from .._core.array_ops import array_ops, copy_params, copy_tree
 from .._core.batches import n_training_rows
 from .._core.loop import FullBatch, Stopping, TrainingLog, train
 from .._core.optimizers import OPTIMIZERS
@@ -143,7 +143,8 @@ class TrainingMixin:
         self.classes_ = classes
         self._store_params(params)
         self._commit_weights()
-        self._optimizer_state = {"name": optimizer_name, "state": state}
+        # A copy: the optimizer's own arrays may be views of larger buffers.
+        self._optimizer_state = {"name": optimizer_name, "state": copy_tree(state)}
         self._rng_state = rng.get_state(legacy=False)
         self.stop_reason_ = stop_reason
         self.loss_curve_ = log.loss_curve

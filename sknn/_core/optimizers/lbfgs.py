@@ -180,13 +180,11 @@ class _Pairs:
         return direction, float(slope)
 
     def in_order(self):
-        """Copies of the filled rows, oldest first."""
+        """The filled rows, oldest first: views, which the next step overwrites."""
         k = self.count
-        copy = {n: array_ops(a).copy for n, a in self.S.items()}
-        return (
-            {n: copy[n](a[:k, ...]) for n, a in self.S.items()},
-            {n: copy[n](a[:k, ...]) for n, a in self.Y.items()},
-        )
+        return {n: a[:k, ...] for n, a in self.S.items()}, {
+            n: a[:k, ...] for n, a in self.Y.items()
+        }
 
     def _products(self, stacks, v):
         """``<stack_i, v>`` of the filled rows, summed over the parameters, float64 on the host."""
