@@ -4,7 +4,7 @@ import math
 import re
 
 import numpy as np
-from scipy.linalg import solve_triangular
+from scipy.linalg.lapack import dtrtrs
 
 from ..array_ops import array_ops, copy_params, inner, total_size
 from .line_search import _QUASI_NEWTON_CURVATURE, _LineSearchDescent
@@ -119,19 +119,22 @@ def _legacy_pairs(state):
 class _Pairs:
     """The last pairs (s, y) of L-BFGS, oldest first, with their inner products.
 
-    Per parameter, ``S[name]`` and ``Y[name]`` stack the pairs' arrays
-    (pair, *shape), the first ``count`` rows filled; ``SY[i, j] = <s_i, y_j>``
-    and ``YY[i, j] = <y_i, y_j>``, float64 on the host, where the small solves
-    run. A new pair beyond ``capacity`` pushes the oldest out (the rows move
-    up: the order in memory is the order in time, so a restored state sums as
-    the uninterrupted one did).
+    Per parameter, ``rows[name]`` interleaves the pairs' arrays: pair i's step
+    in row 2i and its gradient change in row 2i + 1, the first ``2 count``
+    rows filled, so that one product gives both ``<s_i, v>`` and ``<y_i, v>``.
+    ``SY[i, j] = <s_i, y_j>`` for i <= j and ``YY[i, j] = <y_i, y_j>``,
+    float64 on the host, where the small solves run. A new pair beyond
+    ``capacity`` pushes the oldest out (the rows move up: the order in memory
+    is the order in time, so a restored state sums as the uninterrupted one
+    did).
     """
 
     def __init__(self, capacity, like):
         self.capacity = capacity
-        self.S = {n: array_ops(a).zeros((capacity, *a.shape), like=a) for n, a in like.items()}
-        self.Y = {n: array_ops(a).zeros((capacity, *a.shape), like=a) for n, a in like.items()}
-        self.SY = np.zeros((capacity, capacity))
+        self.rows = {
+            n: array_ops(a).zeros((2 * capacity, *a.shape), like=a) for n, a in like.items()
+        }
+        self.SY = np.zeros((capacity, capacity), order="F")
         self.YY = np.zeros((capacity, capacity))
         self.count = 0
 
@@ -143,19 +146,19 @@ class _Pairs:
         if not inner(s, y) > 1e-10 * math.sqrt(inner(s, s) * inner(y, y)):
             return
         if self.count == self.capacity:
-            for stack in (*self.S.values(), *self.Y.values()):
-                stack[:-1, ...] = array_ops(stack).copy(stack[1:, ...])
+            for rows in self.rows.values():
+                rows[:-2, ...] = array_ops(rows).copy(rows[2:, ...])
             self.SY[:-1, :-1] = self.SY[1:, 1:].copy()
             self.YY[:-1, :-1] = self.YY[1:, 1:].copy()
             self.count -= 1
         k = self.count
-        for name in self.S:
-            self.S[name][k, ...] = s[name]
-            self.Y[name][k, ...] = y[name]
+        for name, rows in self.rows.items():
+            rows[2 * k, ...] = s[name]
+            rows[2 * k + 1, ...] = y[name]
         self.count = k + 1
-        self.SY[: k + 1, k] = self._products(self.S, y)
-        self.SY[k, : k + 1] = self._products(self.Y, s)
-        self.YY[: k + 1, k] = self.YY[k, : k + 1] = self._products(self.Y, y)
+        with_steps, with_changes = self._products(y)
+        self.SY[: k + 1, k] = with_steps
+        self.YY[: k + 1, k] = self.YY[k, : k + 1] = with_changes
 
     def direction(self, grads):
         """``(-H g, <g, -H g>)`` in the compact form (see :class:`LimitedMemoryBFGS`)."""
@@ -164,40 +167,41 @@ class _Pairs:
         if k == 0:
             return {name: -g for name, g in grads.items()}, -squared_norm
         gamma = float(self.SY[k - 1, k - 1] / self.YY[k - 1, k - 1])
-        a, b = self._products(self.S, grads), self._products(self.Y, grads)
+        a, b = self._products(grads)
         # H g = gamma g + S p - gamma Y r, r = R^-1 S^T g,
         # p = R^-T ((D + gamma Y^T Y) r - gamma Y^T g), R = triu(S^T Y).
-        R = np.triu(self.SY[:k, :k])
-        r = solve_triangular(R, a, check_finite=False)
-        middle = np.diag(R) * r + gamma * (self.YY[:k, :k] @ r) - gamma * b
-        p = solve_triangular(R, middle, trans=1, check_finite=False)
+        # LAPACK's solve directly: SciPy's checking wrapper costs more than a solve this size.
+        R = self.SY[:k, :k]
+        r = dtrtrs(R, a)[0]
+        middle = R.diagonal() * r + gamma * (self.YY[:k, :k] @ r - b)
+        p = dtrtrs(R, middle, trans=1)[0]
         slope = -(gamma * squared_norm + a @ p - gamma * b @ r)
+        weights = np.empty(2 * k)
+        weights[0::2], weights[1::2] = -p, gamma * r
         direction = {}
         for name, g in grads.items():
-            d = self._combine(self.S[name], p) + self._combine(self.Y[name], -gamma * r)
-            d += gamma * g
-            direction[name] = -d
+            d = self._combine(self.rows[name], weights)
+            d -= gamma * g
+            direction[name] = d
         return direction, float(slope)
 
     def in_order(self):
         """The filled rows, oldest first: views, which the next step overwrites."""
         k = self.count
-        return {n: a[:k, ...] for n, a in self.S.items()}, {
-            n: a[:k, ...] for n, a in self.Y.items()
-        }
+        steps = {n: rows[0 : 2 * k : 2, ...] for n, rows in self.rows.items()}
+        return steps, {n: rows[1 : 2 * k : 2, ...] for n, rows in self.rows.items()}
 
-    def _products(self, stacks, v):
-        """``<stack_i, v>`` of the filled rows, summed over the parameters, float64 on the host."""
-        k = self.count
-        total = np.zeros(k)
-        for name, stack in stacks.items():
-            ops = array_ops(stack)
-            flat = ops.reshape(stack[:k, ...], (k, -1)) @ ops.reshape(v[name], (-1,))
+    def _products(self, v):
+        """``(<s_i, v>, <y_i, v>)`` of the filled pairs, summed over the parameters."""
+        k, total = self.count, np.zeros(2 * self.count)
+        for name, rows in self.rows.items():
+            ops = array_ops(rows)
+            flat = ops.reshape(rows[: 2 * k, ...], (2 * k, -1)) @ ops.reshape(v[name], (-1,))
             total += np.asarray(ops.to_numpy(flat), dtype=np.float64)
-        return total
+        return total[0::2], total[1::2]
 
-    def _combine(self, stack, weights):
-        """``sum_i weights[i] stack[i]`` over the filled rows, as one product."""
-        k, ops = self.count, array_ops(stack)
-        w = ops.asarray(np.asarray(weights, dtype=ops.numpy_dtype(stack.dtype)), like=stack)
-        return ops.reshape(w @ ops.reshape(stack[:k, ...], (k, -1)), stack.shape[1:])
+    def _combine(self, rows, weights):
+        """``sum_i weights[i] rows[i]`` over the filled rows, as one product."""
+        n, ops = len(weights), array_ops(rows)
+        w = ops.asarray(np.asarray(weights, dtype=ops.numpy_dtype(rows.dtype)), like=rows)
+        return ops.reshape(w @ ops.reshape(rows[:n, ...], (n, -1)), rows.shape[1:])
