@@ -83,15 +83,11 @@ if TYPE_CHECKING:
 
 __all__ = ["load", "save"]
 
-FORMAT = schema.FORMAT
-FORMAT_VERSION = schema.FORMAT_VERSION
-
 # Metadata checksums (superblock v2, object headers v2) exist from the file
 # format of HDF5 1.8: a flipped metadata bit is then an HDF5 error, not a
 # silently different file. Readable by any HDF5 since 1.8.
 _LIBVER = ("v108", "v108")
 _MAX_HEADER_BYTES = 256
-_STATE_PARTS = ("attributes", "optimizer", "rng")
 
 
 def save(estimator: "BaseGDClassifier", path: "str | os.PathLike[str]") -> None:
@@ -244,8 +240,8 @@ def _encode(estimator, state, path):
             "not part of the estimator's state."
         )
     header = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format": schema.FORMAT,
+        "format_version": schema.FORMAT_VERSION,
         "sknn_version": sknn.__version__,
         "estimator": type(estimator).__name__,
     }
@@ -255,16 +251,23 @@ def _encode(estimator, state, path):
     root.children.update(checksum.children)
     # What load checks, on the tree about to be written: a file save writes always loads.
     schema.read_params(root, type(estimator), path)
-    layout = schema.schema_of(root, estimator)
-    schema.check_layout(root, layout, FORMAT_VERSION)
-    _checked_state(root, layout, path, verify_checksum=False)
+    layout = schema.check_layout(root, estimator, schema.FORMAT_VERSION)
+    schema.check_state(schema.read_state(root, path), layout)
     return root
 
 
 def _write_atomically(path, root):
     target = os.path.realpath(path)
     directory, base = os.path.split(target)
-    fd, temporary = _create_temporary(directory, base)
+    # Next to the target (the same file system: the rename is atomic), created
+    # exclusively (never an existing file or link) with the umask applied.
+    while True:
+        temporary = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "w+b") as handle:
             with h5py.File(handle, "w", libver=_LIBVER, track_order=True) as f:
@@ -278,35 +281,13 @@ def _write_atomically(path, root):
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    _sync_directory(directory)
-
-
-def _create_temporary(directory, base):
-    """A new file next to the target: same file system, so that the rename is atomic.
-
-    Created exclusively (never an existing file or link) with mode 0o666, so
-    the umask applies as to any new file.
-    """
-    while True:
-        name = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666), name
-        except FileExistsError:
-            continue
-
-
-def _sync_directory(directory):
-    """Make the rename durable; best effort (some platforms cannot open a directory)."""
-    try:
+    # Make the rename durable; best effort (some platforms cannot open a directory).
+    with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 # ------------------------------------------------------------------ loading
@@ -322,27 +303,17 @@ def _read(path):
         if version == 1:
             from_version_1(root)
         estimator = estimator_class(**schema.read_params(root, estimator_class, path))
-        layout = schema.schema_of(root, estimator)
-        schema.check_layout(root, layout, version)
-        tree.read_values(root)
-    return estimator, _checked_state(root, layout, path, verify_checksum=version >= 2)
-
-
-def _checked_state(root, layout, path, verify_checksum):
-    """The state of a tree whose values are read: checksum verified, values checked."""
-    if verify_checksum:
-        stored = tree.decode(root.children[schema.CHECKSUM], path)
-        if stored != f"sha256:{_digest(root, exclude=(schema.CHECKSUM,))}":
+        layout = schema.check_layout(root, estimator, version)
+        if version >= 2 and tree.decode(root.children[schema.CHECKSUM], path) != (
+            f"sha256:{_digest(root)}"
+        ):
             raise ValueError(
                 "its checksum does not match its contents: the file is damaged, or was "
                 "changed after it was saved."
             )
-    state = {part: tree.decode(root.children[part], path) for part in _STATE_PARTS}
-    multilabel = schema.is_multilabel(root)
-    schema.check_state(state, layout, multilabel)
-    if multilabel:
-        state[schema.MULTILABEL] = True
-    return state
+        state = schema.read_state(root, path)
+    schema.check_state(state, layout)
+    return estimator, state
 
 
 def _read_header(f, path):
@@ -365,44 +336,38 @@ def _read_header(f, path):
     return header
 
 
-class _Shown:
-    def __init__(self, text):
-        self.text = text
-
-    def __repr__(self):
-        return self.text
+class _Shown(str):
+    __repr__ = str.__str__
 
 
 # ------------------------------------------------------------------ integrity
 
 
-def _digest(node, exclude=()):
-    """SHA-256 (hex) of a node tree, read or encoded: names, tags, dtypes, shapes and bytes.
+def _digest(root):
+    """SHA-256 (hex) of a node tree, read or encoded, but its checksum.
 
-    Children are hashed in name order, so that the digest does not depend on
-    the order a file lists them in; ``exclude`` names children of ``node``
-    to leave out (the stored checksum itself). A file's checksum guards
-    against damage, not against an editor, who can compute it again.
+    Names, tags, dtypes, shapes and bytes; children in name order, so that
+    the order a file lists them in does not matter. It guards against
+    damage, not against an editor, who can compute it again.
     """
     hasher = hashlib.sha256()
-    _hash(hasher, node, exclude)
+
+    def update(data):
+        hasher.update(len(data).to_bytes(8, "little"))  # so that no two streams hash alike
+        hasher.update(data)
+
+    def add(node, exclude=()):
+        header = (node.type, node.where, node.tag, node.dtype and node.dtype.str, node.shape)
+        update(repr(header).encode("utf-8", "surrogateescape"))
+        if node.type == "group":
+            for name in sorted(set(node.children) - set(exclude)):
+                add(node.children[name])
+        elif node.read() is None:
+            update(b"")
+        else:
+            # A flat uint8 view: no copy of the (C-contiguous) arrays read from a file.
+            data = np.ascontiguousarray(np.asarray(node.read(), dtype=node.dtype))
+            update(data.reshape(-1).view(np.uint8))
+
+    add(root, exclude=(schema.CHECKSUM,))
     return hasher.hexdigest()
-
-
-def _hash(hasher, node, exclude=()):
-    header = (node.type, node.where, node.tag, node.dtype and node.dtype.str, node.shape)
-    _update(hasher, repr(header).encode("utf-8", "surrogateescape"))
-    if node.type == "group":
-        for name in sorted(set(node.children) - set(exclude)):
-            _hash(hasher, node.children[name])
-    elif node.read() is None:
-        _update(hasher, b"")
-    else:
-        # A flat uint8 view: no copy of the (C-contiguous) arrays read from a file.
-        data = np.ascontiguousarray(np.asarray(node.read(), dtype=node.dtype))
-        _update(hasher, data.reshape(-1).view(np.uint8))
-
-
-def _update(hasher, data):
-    hasher.update(len(data).to_bytes(8, "little"))  # so that no two streams hash alike
-    hasher.update(data)

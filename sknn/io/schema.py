@@ -5,10 +5,9 @@ The checks run on :class:`sknn.io.tree.Node` trees, in the order
 parameters (:func:`read_params`: small, read first, since the expected
 shapes depend on them), the layout against the estimator's
 ``_state_schema`` (:func:`check_layout`: names, types, dtypes and declared
-shapes, nothing read), and once read, the values (:func:`check_state`).
-:func:`sknn.io.save` runs the same checks on the tree it is about to write.
-Version-1 files are rearranged into the version-2 layout first
-(:mod:`sknn.io.v1`), then checked alike.
+shapes, nothing large read), and once read, the values (:func:`check_state`).
+:func:`sknn.io.save` runs the same checks on the tree it is about to write;
+version-1 files are first rearranged into this layout (:mod:`sknn.io.v1`).
 
 Nothing here knows an estimator or an optimizer from the inside: the
 shapes come from ``_state_schema``, the parameters' rules from
@@ -27,7 +26,7 @@ from .._compat import validate_parameter_constraints
 from .._core.optimizers import OPTIMIZERS
 from ..linear import LogisticRegressionGD, SoftmaxGD
 from ..neural import ShallowNNClassifier
-from .tree import Node, decode
+from .tree import decode
 
 FORMAT = "sknn-model"
 FORMAT_VERSION = 2
@@ -58,7 +57,6 @@ STOP_REASONS = {
     "callback",
 }
 
-_WEIGHT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _MT19937_KEY_SIZE = 624
 
 
@@ -136,18 +134,15 @@ def read_params(root, estimator_class, path):
     constraints = estimator_class._parameter_constraints
     node = _group(root, "params")
     _names(node, constraints)
+    params = {}
     for name, child in node.children.items():
-        if child.type == "group" and name != "class_weight":
-            raise ValueError(f"'{child.where}' must be a single value, not a group.")
-        if child.type == "dataset":
-            raise ValueError(f"'{child.where}' must be a single value, not an array.")
-    class_weight = node.children["class_weight"]
-    if class_weight.type == "group":
-        weights = _class_weight(_group(node, "class_weight"), path)
-        params = decode(Node("group", node.where, children=_without(node, "class_weight")), path)
-        params["class_weight"] = weights
-    else:
-        params = decode(node, path)
+        if name == "class_weight" and child.type == "group":
+            params[name] = _class_weight(_group(node, name), path)
+        elif child.type != "attribute":
+            what = "an array" if child.type == "dataset" else "a group"
+            raise ValueError(f"'{child.where}' must be a single value, not {what}.")
+        else:
+            params[name] = decode(child, path)
     # InvalidParameterError names the parameter; it is also a TypeError,
     # which callers must not mistake for h5py's: raise a plain ValueError.
     try:
@@ -155,10 +150,6 @@ def read_params(root, estimator_class, path):
     except ValueError as error:
         raise ValueError(str(error)) from None
     return params
-
-
-def _without(node, name):
-    return {key: child for key, child in node.children.items() if key != name}
 
 
 def _class_weight(node, path):
@@ -178,39 +169,30 @@ def _class_weight(node, path):
 # ------------------------------------------------------------------ layout
 
 
-def schema_of(root, estimator):
-    """``estimator._state_schema`` for the sizes the file declares (two tiny reads)."""
-    attributes = _group(root, "attributes")
-    n_features = _integer(_attribute(attributes, "n_features_in_", "i"), low=1)
-    classes = _dataset(attributes, "classes_", kinds="biufS", ndim=1, tags=(None, "object"))
-    multilabel = is_multilabel(root)
-    if multilabel and not estimator._supports_multilabel:
-        raise ValueError(
-            f"it says multilabel, which {type(estimator).__name__} is never fitted on."
-        )
-    return estimator._state_schema(n_features, classes.shape[0], multilabel=multilabel)
+def check_layout(root, estimator, version):
+    """Check names, types, dtypes and declared shapes; return ``_state_schema`` for them.
 
-
-def is_multilabel(root):
-    """Whether the file holds a model fitted on a multilabel indicator y (a root flag)."""
-    if MULTILABEL not in root.children:
-        return False
-    flag = _attribute(root, MULTILABEL, "b")
-    if flag.read().item() is not True:
-        raise ValueError(f"'{flag.where}' is written only as True.")
-    return True
-
-
-def check_layout(root, schema, version):
-    """Check names, types, dtypes and declared shapes against ``schema``; read nothing large."""
+    Reads nothing but the sizes the shapes depend on and the multilabel flag.
+    """
     checksum = (CHECKSUM,) if version >= 2 else ()
     _names(root, (*HEADER, *checksum, "params", "attributes", "optimizer", "rng"), (MULTILABEL,))
     if root.tag is not None:
         raise ValueError("'/' must be a group of entries, not a list.")
     for name in (*HEADER, *checksum):
         _attribute(root, name, "i" if name == "format_version" else "S")
+    multilabel = MULTILABEL in root.children
+    if multilabel and _attribute(root, MULTILABEL, "b").read().item() is not True:
+        raise ValueError(f"'/{MULTILABEL}' is written only as True.")
+    if multilabel and not estimator._supports_multilabel:
+        raise ValueError(
+            f"it says multilabel, which {type(estimator).__name__} is never fitted on."
+        )
+    attributes = _group(root, "attributes")
+    n_features = _integer(_attribute(attributes, "n_features_in_", "i"), low=1)
+    classes = _dataset(attributes, "classes_", kinds="biufS", ndim=1, tags=(None, "object"))
+    schema = estimator._state_schema(n_features, classes.shape[0], multilabel=multilabel)
     dtypes = set()
-    _check_attributes(_group(root, "attributes"), schema["weights"], dtypes)
+    _check_attributes(attributes, n_features, schema["weights"], dtypes)
     optimizer = _group(root, "optimizer")
     _names(optimizer, ("name", "state"))
     _attribute(optimizer, "name", "S")
@@ -236,14 +218,14 @@ def check_layout(root, schema, version):
         raise ValueError(
             f"the weights and optimizer state mix dtypes {' and '.join(sorted(dtypes))}."
         )
+    return schema
 
 
-def _check_attributes(node, weight_shapes, dtypes):
+def _check_attributes(node, n_features, weight_shapes, dtypes):
     _names(node, (*REQUIRED_ATTRIBUTES, *weight_shapes), OPTIONAL_ATTRIBUTES)
-    classes = _dataset(node, "classes_", kinds="biufS", ndim=1, tags=(None, "object"))
+    classes = node.children["classes_"]
     if classes.tag == "object" and classes.dtype.kind != "S":
         raise ValueError(f"'{classes.where}' of dtype {classes.dtype} cannot be tagged object.")
-    n_features = _integer(_attribute(node, "n_features_in_", "i"), low=1)
     n_iter = _integer(_attribute(node, "n_iter_", "i"), low=0)
     _attribute(node, "best_loss_", "f")
     _attribute(node, "stop_reason_", "S")
@@ -293,25 +275,31 @@ def _weights(node, shapes, dtypes, strict=True, stacked=False):
                         f"(at most {_MAX_STACK}) in every array of the group."
                     )
                 stack, expected = shape[0], (shape[0], *expected)
-            if array.dtype not in _WEIGHT_DTYPES:
+            if array.dtype not in (np.float32, np.float64):
                 raise ValueError(
                     f"'{array.where}' has dtype {array.dtype}; expected float32 or float64."
                 )
-            if array.array_shape != tuple(expected):
-                raise ValueError(
-                    f"'{array.where}' has shape {array.array_shape}; expected {tuple(expected)}."
-                )
+            if shape != tuple(expected):
+                raise ValueError(f"'{array.where}' has shape {shape}; expected {tuple(expected)}.")
             dtypes.add(array.dtype.name)
 
 
 # ------------------------------------------------------------------ values
 
 
-def check_state(state, schema, multilabel=False):
-    """Check the values of a decoded state (``_get_state()``'s shape, layout already checked)."""
+def read_state(root, path):
+    """The state of a tree whose layout is checked, as ``_get_state()`` gives it."""
+    state = {part: decode(root.children[part], path) for part in ("attributes", "optimizer", "rng")}
+    if MULTILABEL in root.children:  # checked: True
+        state[MULTILABEL] = True
+    return state
+
+
+def check_state(state, schema):
+    """Check the values of a state read by :func:`read_state`."""
     attributes = state["attributes"]
     classes = attributes["classes_"]
-    if multilabel and not np.array_equal(classes, np.arange(len(classes))):
+    if state.get(MULTILABEL) and not np.array_equal(classes, np.arange(len(classes))):
         raise ValueError(
             "'/attributes/classes_' of a multilabel model must be the label indices "
             f"0, 1, ..., got {classes!r}."

@@ -27,18 +27,16 @@ so that :func:`decode` gives back exactly what :func:`encode` was given.
 Between the two sits a :class:`Node` tree: the objects of a file with their
 declared dtype and shape, whose values are read only when asked. Reading a
 file is :func:`scan` (headers only, each object once, within a byte budget),
-then checks on the nodes, then :func:`read_values`; writing is
-:func:`encode` (every check and conversion, before any byte is written), then
-:func:`write`.
+checks on the nodes, then :func:`decode`; writing is :func:`encode` (every
+check and conversion, before any byte is written), then :func:`write`.
 """
 
-import math
 from dataclasses import dataclass, field
 
 import h5py
 import numpy as np
 
-from .h5 import check_size, check_storage, decode_utf8
+from .h5 import check_size, check_storage, declared_nbytes, decode_utf8
 
 KIND = "__kind__"
 
@@ -80,11 +78,6 @@ class Node:
         """The shape of the array this dataset decodes to (a Fortran one is stored transposed)."""
         return self.shape[::-1] if self.tag == "fortran" else self.shape
 
-    @property
-    def nbytes(self):
-        """Bytes that reading this dataset or attribute allocates."""
-        return 0 if self.shape is None else math.prod(self.shape) * self.dtype.itemsize
-
     def read(self):
         """The stored value: ndarray, NumPy scalar, bytes or None (read from the file once)."""
         if self.value is _UNREAD:
@@ -103,13 +96,10 @@ class Node:
 def encode(tree, where=""):
     """The node tree of a plain tree, every value converted as the file stores it.
 
-    Raises
-    ------
-    ValueError
-        For anything the mapping cannot store exactly: a key that is not a
-        valid name, a str that is not valid Unicode (a lone surrogate), a
-        str ending in NUL, an object array holding non-str, a list mixing
-        kinds, an int beyond int64, any other type.
+    Raises ValueError for anything the mapping cannot store exactly: a str
+    that is not valid Unicode (a lone surrogate) or ends in NUL, an object
+    array holding non-str, a list mixing kinds, an int beyond int64, any
+    other type. Keys are not checked here: the schema checks every name.
 
     Examples
     --------
@@ -122,17 +112,8 @@ def encode(tree, where=""):
     """
     if not isinstance(tree, dict):
         raise ValueError(f"'{where or '/'}' must be a dict, got {type(tree).__name__}.")
-    children = {}
-    for key, value in tree.items():
-        _check_key(key, where)
-        children[key] = _encode_value(value, f"{where}/{key}")
+    children = {key: _encode_value(value, f"{where}/{key}") for key, value in tree.items()}
     return Node("group", where or "/", children=children)
-
-
-def _check_key(key, where):
-    if not isinstance(key, str) or key in ("", ".", KIND) or "/" in key:
-        raise ValueError(f"'{where or '/'}' has a key {key!r}, which is not a valid name.")
-    _to_utf8(key, f"{where}/{key!r}")
 
 
 def _encode_value(value, where):
@@ -197,7 +178,10 @@ def _encode_scalar(value, where):
     if value is None:
         return Node("attribute", where, dtype=np.dtype(np.float32), shape=None, value=None)
     if isinstance(value, str):
-        data = _to_utf8(value, where)
+        try:
+            data = value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(f"'{where}' is a str that is not valid Unicode: {error}") from None
         if value.endswith("\x00"):
             raise ValueError(f"'{where}' is a str ending in NUL, which cannot be stored.")
         scalar = np.bytes_(data)
@@ -219,13 +203,6 @@ def _encode_scalar(value, where):
             "lists and dicts can be stored."
         )
     return Node("attribute", where, dtype=scalar.dtype, shape=(), value=scalar)
-
-
-def _to_utf8(text, where):
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise ValueError(f"'{where}' is a str that is not valid Unicode: {error}") from None
 
 
 # ------------------------------------------------------------------ nodes -> plain
@@ -361,15 +338,14 @@ def _scan_dataset(walk, dataset, where):
     if dataset.shape is None:
         raise ValueError(f"'{where}' is an empty dataset (no dataspace).")
     _check_dtype(dataset.dtype, where)
-    node = Node("dataset", where, tag=tag, dtype=dataset.dtype, shape=dataset.shape, source=dataset)
-    stored = dataset.id.get_storage_size()
-    if stored < node.nbytes:
+    nbytes, stored = declared_nbytes(dataset), dataset.id.get_storage_size()
+    if stored < nbytes:
         raise ValueError(
-            f"'{where}' declares {node.nbytes} bytes but stores {stored}: it is compressed or "
+            f"'{where}' declares {nbytes} bytes but stores {stored}: it is compressed or "
             "was never written, and sknn model files store their arrays uncompressed."
         )
-    walk.spend(node.nbytes)
-    return node
+    walk.spend(nbytes)
+    return Node("dataset", where, tag=tag, dtype=dataset.dtype, shape=dataset.shape, source=dataset)
 
 
 def _check_dtype(dtype, where):
@@ -387,15 +363,6 @@ def _read_tag(node, allowed):
     if node.dtype.kind != "S" or tag not in allowed:
         raise ValueError(f"'{node.where}' must be one of {list(allowed)}, got {value!r}.")
     return tag
-
-
-def read_values(node):
-    """Read every dataset and attribute of a scanned tree (each once)."""
-    if node.type == "group":
-        for child in node.children.values():
-            read_values(child)
-    else:
-        node.read()
 
 
 # ------------------------------------------------------------------ nodes -> HDF5
