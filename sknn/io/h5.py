@@ -45,16 +45,12 @@ _FILE_KINDS.update({stat.S_ISCHR: "a device", stat.S_ISBLK: "a device", stat.S_I
 
 
 def check_regular_file(path):
-    """Return ``os.stat(path)``, refusing anything but a regular file.
+    """Return ``os.stat(path)`` (links followed), refusing anything but a regular file.
 
-    h5py would block forever opening a FIFO and read devices as files; this
-    check must therefore run *before* h5py sees the path. Symbolic links are
-    followed: a link to a regular file is fine.
-
-    Raises FileNotFoundError if ``path`` does not exist, ValueError if it
-    is a FIFO, a device, a directory, a socket or else not a regular file.
-    (A path swapped for a FIFO between this check and the open can still
-    block; whoever can do that could as well replace the file.)
+    Run before h5py sees the path: h5py blocks forever on a FIFO and reads
+    devices as files. FileNotFoundError if ``path`` does not exist. (A path
+    swapped for a FIFO after this check can still block: whoever can do that
+    could as well replace the file.)
     """
     try:
         info = os.stat(path)
@@ -70,12 +66,9 @@ def check_regular_file(path):
 
 @contextmanager
 def bad_file_errors(path):
-    """Re-raise h5py's errors for a malformed file as ValueError naming it.
+    """Re-raise :data:`BAD_FILE_ERRORS` of the ``with`` body as ValueError naming the file.
 
-    Wraps the errors of :data:`BAD_FILE_ERRORS` raised in the ``with`` body,
-    so that "the file is wrong" has one exception type. ValueErrors (other
-    than UnicodeError) and everything else pass unchanged, so keep code that
-    can raise KeyError or TypeError for other reasons out of the body.
+    Keep code that can raise KeyError or TypeError for other reasons out of the body.
     """
     try:
         yield
@@ -85,12 +78,9 @@ def bad_file_errors(path):
 
 @contextmanager
 def open_h5_safely(path):
-    """Open ``path`` read-only with h5py, after refusing non-regular files.
+    """Yield ``path`` opened read-only by h5py, checked by :func:`check_regular_file`.
 
-    Yields the open ``h5py.File``. FileNotFoundError if ``path`` does not
-    exist; ValueError naming the file if it is not a regular file
-    (:func:`check_regular_file`), not HDF5, or if h5py fails on it while
-    opening or in the ``with`` body (:func:`bad_file_errors`).
+    h5py's errors, opening or in the ``with`` body, are ValueErrors (:func:`bad_file_errors`).
     """
     check_regular_file(path)
     with bad_file_errors(path), h5py.File(path, "r") as f:
@@ -100,8 +90,7 @@ def open_h5_safely(path):
 def check_names(*names):
     """Raise TypeError for a name that is neither a str nor None.
 
-    Call it before :func:`open_h5_safely`, in whose body a TypeError would
-    read as a bad file.
+    Call it before :func:`open_h5_safely`, in whose body a TypeError would read as a bad file.
     """
     for name in names:
         if name is not None and not isinstance(name, str):
@@ -109,18 +98,12 @@ def check_names(*names):
 
 
 def get_object(group, name, *, path, allow_external=False):
-    """Look up ``name`` in ``group`` one link at a time, or return None.
+    """The object at ``name`` (relative to ``group``, or absolute), or None if there is none.
 
-    Unlike ``group.get(name)``, which lets HDF5 follow every link on the way,
-    each component of ``name`` is looked up as a link first: hard links are
-    followed, soft links are resolved here (so that a cycle is a ValueError,
-    not HDF5's RuntimeError) and external links are refused.
-
-    ``name`` (e.g. ``"X"``, ``"group/X"``) is relative to ``group``, or to
-    the root of its file if absolute. Returns the object, or None if nothing
-    is there (a dangling soft link included). Raises ValueError for an
-    external link (unless ``allow_external``: then HDF5 resolves it), a
-    soft-link cycle, or more than :data:`MAX_SOFT_LINKS` soft links.
+    Unlike ``group.get(name)``, each link on the way is looked at first: soft
+    links are resolved here (a cycle, or more than :data:`MAX_SOFT_LINKS`,
+    is a ValueError, not HDF5's RuntimeError) and external links refused
+    unless ``allow_external``.
     """
     obj, where = (group.file, "") if name.startswith("/") else (group, group.name.rstrip("/"))
     # A stack of the names still to look up. A soft link pushes its target's
@@ -170,11 +153,8 @@ def _components(name):
 
 
 def check_storage(dataset, *, path, allow_external=False):
-    """Return ``dataset``, or refuse it if its values live in other files.
+    """Return ``dataset``, refusing, unless ``allow_external``, external or virtual storage.
 
-    Raises ValueError, unless ``allow_external``, if the dataset has
-    external storage (raw data in the files of ``dataset.external``) or is
-    virtual (``dataset.is_virtual``: a mapping of datasets of other files).
     Both are metadata: checking reads nothing from the other files.
     """
     if allow_external:
@@ -203,17 +183,7 @@ def get_dataset(group, name, *, path, allow_external=False):
 
 
 def list_datasets(group, *, path, allow_external=False):
-    """The datasets among the members of ``group``, by name.
-
-    Members are looked up with :func:`get_object` (soft links to datasets
-    count, groups and dangling links are skipped); their storage is *not*
-    checked, since shapes and dtypes are safe to look at.
-
-    Raises
-    ------
-    ValueError
-        As :func:`get_object`, for any member.
-    """
+    """The members of ``group`` that are datasets (by :func:`get_object`), storage unchecked."""
     members = {
         name: get_object(group, name, path=path, allow_external=allow_external) for name in group
     }
@@ -221,41 +191,18 @@ def list_datasets(group, *, path, allow_external=False):
 
 
 def declared_nbytes(obj):
-    """Bytes that reading ``obj`` whole allocates, as its header declares them.
+    """Bytes that reading a dataset or an attribute's ID (``attrs.get_id(name)``) allocates.
 
-    Parameters
-    ----------
-    obj : h5py.Dataset or h5py.h5a.AttrID
-        An attribute's ID (``node.attrs.get_id(name)``) is inspected without
-        reading the attribute, unlike ``node.attrs[name]``.
-
-    Returns
-    -------
-    int
-        ``n_elements * itemsize``; 0 for a null dataspace. For
-        variable-length types (``dtype.hasobject``) this counts one pointer
-        per element, not the strings or sequences pointed to: those are in
-        the file's global heap, uncompressed, so each is at most the file's
-        size.
+    As declared, read from nothing; a variable-length element counts as one pointer.
     """
     shape = obj.shape
     return 0 if shape is None else math.prod(shape) * obj.dtype.itemsize
 
 
 def check_size(obj, *, path, max_bytes, name=None):
-    """Refuse ``obj`` if reading it would allocate more than ``max_bytes``.
+    """:func:`declared_nbytes` of ``obj``; ValueError if more than ``max_bytes``.
 
-    Parameters
-    ----------
-    obj : h5py.Dataset or h5py.h5a.AttrID
-        See :func:`declared_nbytes`.
-    path : str or path-like
-        The file, for messages.
-    max_bytes : int
-    name : str, default=None
-        Name for messages; by default ``obj.name`` (pass it for attributes).
-
-    Returns the declared size; raises ValueError if it exceeds ``max_bytes``.
+    ``name`` names ``obj`` in the message (``obj.name`` by default: pass it for attributes).
     """
     nbytes = declared_nbytes(obj)
     if nbytes > max_bytes:
@@ -268,27 +215,10 @@ def check_size(obj, *, path, max_bytes, name=None):
 
 
 def decode_utf8(values, *, path, name):
-    """Decode bytes as UTF-8, elementwise; str passes, anything else is str()-ed.
+    """A str, or an array of str, of bytes decoded as UTF-8 whatever the file's label says.
 
-    h5py returns strings as bytes and numpy's bytes -> str cast is ASCII
-    only, while files label UTF-8 names as ASCII often enough (numpy's ``S``
-    dtype is written as ASCII); so decode here, whatever the label says.
-
-    Parameters
-    ----------
-    values : bytes, str or array-like
-    path, name : str
-        The file and the object, for messages.
-
-    Returns
-    -------
-    str or ndarray of str
-        A str for a bytes or str input, else an array of the input's shape.
-
-    Raises
-    ------
-    ValueError
-        If some bytes are not valid UTF-8.
+    NumPy's bytes -> str cast is ASCII only, and files label UTF-8 as ASCII
+    often enough. str passes; anything else is str()-ed.
     """
     if isinstance(values, (bytes, str)):
         return _decode_one(values, path, name)
@@ -307,23 +237,11 @@ def _decode_one(value, path, name):
 
 
 def read_strings(dataset, *, path, max_bytes):
-    """Read a dataset of strings (or other scalars) as str, within ``max_bytes``.
+    """A dataset of strings (or other scalars) as an array of str, within ``max_bytes``.
 
-    Fixed-size types are refused from their declared size, before reading.
-    For variable-length strings the declared size says nothing of the
-    strings; each is at most the file's size, so they are read in blocks of
-    at most ``max_bytes // file size`` elements, and counted as they come.
-
-    Returns
-    -------
-    ndarray of str
-        Of the dataset's shape; bytes decoded as UTF-8 (:func:`decode_utf8`).
-
-    Raises
-    ------
-    ValueError
-        If the dataset declares or holds more than ``max_bytes``, has a null
-        dataspace, or holds bytes that are not UTF-8.
+    Variable-length strings, whose declared size says nothing of them, are
+    read in blocks that would stay within ``max_bytes`` even if each string
+    were as long as the file, and counted as they come.
     """
     name = dataset.name
     if dataset.shape is None:
@@ -347,11 +265,7 @@ def read_strings(dataset, *, path, max_bytes):
 
 
 def read_class_names(f, *, path, allow_external=False, max_bytes=MAX_CLASS_NAMES_BYTES):
-    """Decoded ``list_classes`` of ``f``, or None if it has no such dataset.
-
-    Looked up and checked as by :func:`get_dataset`, then read by
-    :func:`read_strings` within ``max_bytes``.
-    """
+    """``list_classes`` of ``f`` (by :func:`get_dataset`, :func:`read_strings`), or None."""
     names = get_dataset(f, CLASS_NAMES_KEY, path=path, allow_external=allow_external)
     if names is None:
         return None
@@ -364,11 +278,7 @@ _COURSE_PREFIXES = ("train_set", "test_set")
 
 
 def describe(group, *, path, allow_external=False):
-    """The datasets of ``group`` as ``'X' (3, 2) float64, ...``, for messages.
-
-    Never raises for a bad member: this is for error messages, which must
-    not be replaced by another error.
-    """
+    """The datasets of ``group`` as ``'X' (3, 2) float64, ...``; for messages, so never raises."""
     try:
         datasets = list_datasets(group, path=path, allow_external=allow_external)
     except ValueError:
@@ -379,11 +289,9 @@ def describe(group, *, path, allow_external=False):
 
 
 def resolve_xy_keys(f, path, x_key, y_key, *, allow_external=False):
-    """Return the validated ``(x_key, y_key)`` of ``f``, inferring any None.
+    """The validated ``(x_key, y_key)`` of ``f``, any None inferred as ``load_h5`` documents.
 
-    See the Notes of :func:`sknn.datasets.load_h5` for the inference rule.
-    Both datasets are looked up and their storage checked as by
-    :func:`get_dataset`, so that a refused file fails here, before any read.
+    Both are looked up by :func:`get_dataset`, so a refused file fails here, before any read.
     """
     found = {}
     for key in (x_key, y_key):
