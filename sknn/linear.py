@@ -13,12 +13,7 @@ from ._core.optimizers import OPTIMIZERS
 from ._core.sample_space import RowSpaceBasis, row_space_pays
 from ._core.spectrum import gram_top_eigenvalue, weighted_squared_norm
 from ._estimator.base import BaseGDClassifier
-from ._estimator.docs import (
-    LINEAR_TOL_DOC,
-    SHARED_ATTRIBUTE_DOCS,
-    SHARED_PARAMETER_DOCS,
-    optimizer_docs,
-)
+from ._estimator.docs import LINEAR_TOL_DOC, SHARED_ATTRIBUTE_DOCS, shared_parameter_docs
 
 # Largest curvature of each output loss with respect to its logits: the
 # sigmoid's is sigma (1 - sigma) <= 1/4; the softmax's Hessian
@@ -226,6 +221,46 @@ class _LinearModelHooks:
 
     _AUTO_OPTIMIZERS = ("lbfgs", "nesterov")
 
+    # One signature for both models: scikit-learn reads the parameters from it.
+    def __init__(
+        self,
+        *,
+        learning_rate="auto",
+        max_iter=5000,
+        tol=1e-5,
+        n_iter_no_change=10,
+        alpha=1e-4,
+        batch_size=None,
+        shuffle=True,
+        optimizer="auto",
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        early_stopping=False,
+        validation_fraction=0.1,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.optimizer = optimizer
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
     def _make_objective(self, link):
         return LinearObjective(link, self.alpha)
 
@@ -269,8 +304,6 @@ class _LinearModelHooks:
     def _weight_attribute_shapes(self, param_shapes):
         return {"coef_": param_shapes["W"][::-1], "intercept_": param_shapes["b"]}
 
-
-_LINEAR_DEFAULTS = {"max_iter": 5000, "tol": 1e-5, "alpha": 1e-4, "optimizer": "auto"}
 
 _OPTIMIZER_DOC = """\
 'auto' is 'gd' when ``learning_rate`` is a number (plain gradient
@@ -351,45 +384,6 @@ class LogisticRegressionGD(_LinearModelHooks, BaseGDClassifier):
     def _output_layer(self, n_classes):
         return "sigmoid", 1 if n_classes == 2 else n_classes
 
-    def __init__(
-        self,
-        *,
-        learning_rate="auto",
-        max_iter=5000,
-        tol=1e-5,
-        n_iter_no_change=10,
-        alpha=1e-4,
-        batch_size=None,
-        shuffle=True,
-        optimizer="auto",
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        early_stopping=False,
-        validation_fraction=0.1,
-        class_weight=None,
-        warm_start=False,
-        random_state=None,
-        verbose=0,
-    ):
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.optimizer = optimizer
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.class_weight = class_weight
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
-
 
 class SoftmaxGD(_LinearModelHooks, BaseGDClassifier):
     """Softmax (multinomial logistic) regression trained by vectorized gradient descent.
@@ -437,54 +431,12 @@ class SoftmaxGD(_LinearModelHooks, BaseGDClassifier):
     def _output_layer(self, n_classes):
         return "softmax", n_classes
 
-    def __init__(
-        self,
-        *,
-        learning_rate="auto",
-        max_iter=5000,
-        tol=1e-5,
-        n_iter_no_change=10,
-        alpha=1e-4,
-        batch_size=None,
-        shuffle=True,
-        optimizer="auto",
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        early_stopping=False,
-        validation_fraction=0.1,
-        class_weight=None,
-        warm_start=False,
-        random_state=None,
-        verbose=0,
-    ):
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.optimizer = optimizer
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.class_weight = class_weight
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
-
 
 for _estimator in (LogisticRegressionGD, SoftmaxGD):
     _estimator.__doc__ = _estimator.__doc__.format(
         learning_rate=_LEARNING_RATE_DOC,
-        shared_parameters=SHARED_PARAMETER_DOCS.format(
-            tol_doc=LINEAR_TOL_DOC,
-            **_LINEAR_DEFAULTS,
-            optimizer_extra=_OPTIMIZER_DOC,
-            **optimizer_docs(),
+        shared_parameters=shared_parameter_docs(
+            _estimator, tol_doc=LINEAR_TOL_DOC, optimizer_extra=_OPTIMIZER_DOC
         ),
         shared_attributes=SHARED_ATTRIBUTE_DOCS,
     )

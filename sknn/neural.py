@@ -13,12 +13,7 @@ from ._core.array_ops import array_ops
 from ._core.functions import data_loss, data_loss_and_residual, l2_penalty
 from ._core.optimizers import OPTIMIZERS
 from ._estimator.base import BaseGDClassifier
-from ._estimator.docs import (
-    NETWORK_TOL_DOC,
-    SHARED_ATTRIBUTE_DOCS,
-    SHARED_PARAMETER_DOCS,
-    optimizer_docs,
-)
+from ._estimator.docs import NETWORK_TOL_DOC, SHARED_ATTRIBUTE_DOCS, shared_parameter_docs
 
 # learning_rate='auto': where the line search starts (it halves or grows the
 # step from there), or a fixed step where there is none: there is no cheap
@@ -412,18 +407,14 @@ class ShallowNNClassifier(BaseGDClassifier):
 ShallowNNClassifier.__doc__ = ShallowNNClassifier.__doc__.format(
     activations=", ".join(f"'{name}'" for name in ACTIVATIONS),
     auto_inits=", ".join(f"{entry.init} for {name}" for name, entry in ACTIVATIONS.items()),
-    shared_parameters=SHARED_PARAMETER_DOCS.format(
+    shared_parameters=shared_parameter_docs(
+        ShallowNNClassifier,
         tol_doc=NETWORK_TOL_DOC,
-        max_iter=500,
-        tol=1e-4,
-        alpha=1e-2,
-        optimizer="auto",
         optimizer_extra=(
             "'auto' is 'gd' when ``learning_rate`` is a number (plain gradient\n"
             "        descent at that rate: the course's algorithm), otherwise 'nesterov'.\n"
             "        "
         ),
-        **optimizer_docs(),
     ),
     shared_attributes=SHARED_ATTRIBUTE_DOCS,
 )

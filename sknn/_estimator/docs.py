@@ -1,5 +1,6 @@
 """Parameter and attribute documentation shared by every estimator's docstring."""
 
+import inspect
 import textwrap
 
 from .._core.optimizers import OPTIMIZERS
@@ -125,9 +126,18 @@ classes_ : ndarray of shape (n_classes,)
         the last complete epoch and warns instead of raising."""
 
 
-def optimizer_docs():
-    """The ``optimizer_choices`` and ``optimizer_entries`` of the docstrings, from the registry."""
+def shared_parameter_docs(estimator_class, *, tol_doc, optimizer_extra):
+    """The shared parameters' docs, with the defaults of ``estimator_class``'s signature."""
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(estimator_class.__init__).parameters.items()
+    }
     choices = ", ".join(f"'{name}'" for name in ("auto", *OPTIMIZERS))
     entries = "; ".join(f"'{name}' {entry.summary}" for name, entry in OPTIMIZERS.items())
-    lines = textwrap.wrap(entries + ".", width=70)
-    return {"optimizer_choices": choices, "optimizer_entries": "\n        ".join(lines)}
+    return SHARED_PARAMETER_DOCS.format(
+        **defaults,
+        tol_doc=tol_doc,
+        optimizer_extra=optimizer_extra,
+        optimizer_choices=choices,
+        optimizer_entries="\n        ".join(textwrap.wrap(entries + ".", width=70)),
+    )
