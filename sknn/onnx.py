@@ -9,87 +9,15 @@ last step of a :class:`~sklearn.pipeline.Pipeline`. It needs the optional
 the graphs, onnxruntime). Without skl2onnx the import succeeds and registers
 nothing, as there is nothing to register with.
 
-The graphs follow skl2onnx's classifier conventions:
-
-- two outputs, the labels (int64 for integer labels, strings otherwise) and the
-  probabilities, named ``output_label`` and ``output_probability`` (a list of
-  ``{label: probability}`` maps) by default, or ``label`` and
-  ``probabilities`` (an ``(n_samples, n_classes)`` tensor) with the option
-  ``{"zipmap": False}``; ``{"zipmap": "columns"}`` gives one output per class
-  and ``{"nocl": True}`` replaces the labels by their indices;
-- float32 input gives a float32 graph, float64 input (``DoubleTensorType``) a
-  float64 graph, computed in float64 throughout. ONNX's ``ZipMap`` holds
-  float32 values only, so with the default ``zipmap=True`` a float64 graph
-  rounds the probabilities to float32 at the very end; pass
-  ``zipmap=False`` to keep float64 probabilities. (skl2onnx's own
-  classifiers emit a graph that onnxruntime rejects in that case.)
-  int64 and boolean input is computed in float32. Any other input type,
-  float16 included, is refused with a ValueError naming these: cast float16
-  arrays to float32 (exactly, every float16 is a float32) before converting
-  and before running the graph;
-- ``target_opset`` 8 or later (below 11 the clips are broadcasting ``Min`` and
-  ``Max``; from 11 on, ``Clip``).
-
-The graph computes what ``predict`` and ``predict_proba`` compute, from the
-fitted attributes ``coef_`` / ``intercept_`` or ``coefs_`` / ``intercepts_``,
-``activation`` and ``classes_``:
-
-- labels are, as ``predict`` decides, ``classes_[argmax(probabilities)]``
-  with more than two classes (ties included), and with two the sign of the
-  decision: ``argmax`` of the logits, with a zero column in front of a single
-  binary logit ``z`` (so that ``z > 0`` picks ``classes_[1]``, ties going to
-  ``classes_[0]``);
-- probabilities are a softmax of the scores, less their row maximum, so that
-  ``exp`` cannot overflow. For a single logit this is ``[1 - sigmoid(z),
-  sigmoid(z)]``. One-vs-rest sigmoids are normalised in log space,
-  ``softmax(log_sigmoid(Z))``, which stays finite (no 0/0) when every sigmoid
-  of a row underflows.
-
-A model fitted on a multilabel indicator ``y`` (``multilabel_`` True, one
-independent sigmoid unit per label) converts too, with the outputs skl2onnx
-gives a multilabel ``OneVsRestClassifier``:
-
-- the labels are the int64 indicator matrix ``predict`` returns,
-  ``Cast(Greater(Z, 0), int64)`` of shape ``(n_samples, n_labels)`` (the
-  classes are the label indices ``0 .. n_labels - 1``, so ``nocl`` changes
-  nothing);
-- the probabilities are ``Sigmoid(Z)`` per label, not normalised, as
-  ``predict_proba`` returns them (onnxruntime's ``Sigmoid`` saturates to 0
-  and 1, without NaN, at any magnitude);
-- ``zipmap`` works as for any classifier, as it does for skl2onnx's multilabel
-  OvR: by default ``output_probability`` is a list of ``{label index:
-  probability}`` maps (float32), ``{"zipmap": False}`` gives the
-  ``(n_samples, n_labels)`` tensor and ``"columns"`` one output per label.
-
-Inputs of any size. ``predict`` and ``predict_proba`` refuse X with values
-beyond the square root of the dtype's largest number (1.8e19 in float32,
-1.3e154 in float64) with a ValueError, as the model's products could
-overflow there. A graph cannot raise for one row, so it saturates instead,
-and for every finite input its probabilities are finite, each row sums to 1
-(to rounding) and its label is a class of highest probability:
-
-- the input of each affine layer ``h @ W + b`` is kept within ``±c`` with
-  ``c = max / 4 / max(1, largest L1 norm of a column of W)``, where ``max``
-  is the dtype's largest number: beyond it, a row's terms could overflow to
-  ``inf`` and ``-inf``, whose sum is NaN. X is clipped to it, and the
-  network's hidden pre-activations to the next layer's ``c`` (every
-  activation then stays within it). Weights with a column L1 norm above
-  ``max / 4`` (a diverged model, or a float64 one too large for a float32
-  graph) are refused at conversion;
-- the scores (the output layer's values) are clipped to ``±max / 2`` before
-  any ``Exp`` or ``Sigmoid``, so that ``z - max(z)`` cannot overflow.
-
-Where they agree: a clip changes nothing unless a layer's input (for the
-network's hidden layer, its pre-activation) exceeds its ``c``. For input
-``predict`` accepts, that takes weights no fit produces: a column L1 norm
-above ``sqrt(max) / 4`` (4.6e18 in float32), or for the network the product
-of its two layers' norms that large. So on all input
-``predict_proba`` accepts, the graph gives its probabilities to rounding. On
-input it refuses, the graph gives the probabilities of the clipped input,
-saturated (typically 0 and 1), where sknn raises.
-
-See the user guide's page on model files and deployment for a runnable
-example, and how ONNX compares with joblib and :mod:`sknn.io`.
+The graphs have skl2onnx's classifier outputs and options (``zipmap``,
+``nocl``), compute in the input's float type (float32, or float64 throughout;
+int64 and bool in float32; float16 is refused) and give what ``predict`` and
+``predict_proba`` give. For every finite input their probabilities are
+finite: where ``predict`` refuses values too large for finite products, a
+graph, which cannot raise for one row, clips and saturates. The user guide's
+page on model files and deployment states the outputs, types, multilabel
+graphs and the clipping bounds, and compares ONNX with joblib and
+:mod:`sknn.io`.
 
 Examples
 --------
@@ -153,16 +81,9 @@ class _Network:
 
 
 def _describe(model):
-    """The :class:`_Network` of a fitted sknn estimator.
-
-    Raises
-    ------
-    TypeError
-        For an estimator this module has no converter for.
-    ValueError
-        For fitted attributes that do not describe a model the estimator makes
-        (for instance an unknown activation or weights of the wrong shape).
-    """
+    """The :class:`_Network` of a fitted sknn estimator: a TypeError for other
+    estimators, a ValueError for fitted attributes no fit makes (an unknown
+    activation, weights of the wrong shape)."""
     if type(model) not in _ALIASES:
         raise TypeError(
             f"sknn.onnx converts {', '.join(c.__name__ for c in _ALIASES)}; "
