@@ -83,10 +83,6 @@ if TYPE_CHECKING:
 
 __all__ = ["load", "save"]
 
-# Metadata checksums (superblock v2, object headers v2) exist from the file
-# format of HDF5 1.8: a flipped metadata bit is then an HDF5 error, not a
-# silently different file. Readable by any HDF5 since 1.8.
-_LIBVER = ("v108", "v108")
 _MAX_HEADER_BYTES = 256
 
 
@@ -245,15 +241,38 @@ def _encode(estimator, state, path):
         "sknn_version": sknn.__version__,
         "estimator": type(estimator).__name__,
     }
-    params = schema.params_tree(estimator.get_params(deep=False))
+    params = _params_tree(estimator.get_params(deep=False))
     root = tree.encode({**header, "params": params, **state})
     checksum = tree.encode({schema.CHECKSUM: f"sha256:{_digest(root)}"})
     root.children.update(checksum.children)
     # What load checks, on the tree about to be written: a file save writes always loads.
     schema.read_params(root, type(estimator), path)
-    layout = schema.check_layout(root, estimator, schema.FORMAT_VERSION)
+    layout = schema.check_layout(root, estimator, schema.FORMAT_VERSION, path)
     schema.check_state(schema.read_state(root, path), layout)
     return root
+
+
+def _params_tree(params):
+    """``get_params()`` as a plain tree; a class_weight dict as arrays of keys and values."""
+    tree = {}
+    for name, value in params.items():
+        if isinstance(value, np.random.RandomState):
+            raise ValueError(
+                f"{name} is a RandomState instance, which cannot be stored as a "
+                f"parameter. Set it to an int or None first, e.g. "
+                f"set_params({name}=0): the random state that training continues "
+                "from is saved either way."
+            )
+        if isinstance(value, dict):
+            keys = list(value)
+            # np.asarray would silently turn mixed keys such as [0, "a"] into str.
+            if len({isinstance(key, str) for key in keys}) > 1:
+                raise ValueError(
+                    f"class_weight keys must be all strings or all numbers, got {keys!r}."
+                )
+            value = {"keys": np.asarray(keys), "values": np.asarray(list(value.values()))}
+        tree[name] = value
+    return tree
 
 
 def _write_atomically(path, root):
@@ -270,7 +289,10 @@ def _write_atomically(path, root):
             continue
     try:
         with os.fdopen(fd, "w+b") as handle:
-            with h5py.File(handle, "w", libver=_LIBVER, track_order=True) as f:
+            # HDF5 1.8's file format checksums its metadata (superblock and
+            # object headers v2): a flipped metadata bit is an HDF5 error, not
+            # a silently different file. Readable by any HDF5 since 1.8.
+            with h5py.File(handle, "w", libver=("v108", "v108"), track_order=True) as f:
                 tree.write(f, root)
             handle.flush()
             os.fsync(handle.fileno())
@@ -303,7 +325,7 @@ def _read(path):
         if version == 1:
             from_version_1(root)
         estimator = estimator_class(**schema.read_params(root, estimator_class, path))
-        layout = schema.check_layout(root, estimator, version)
+        layout = schema.check_layout(root, estimator, version, path)
         if version >= 2 and tree.decode(root.children[schema.CHECKSUM], path) != (
             f"sha256:{_digest(root)}"
         ):

@@ -274,8 +274,6 @@ def read_class_names(f, *, path, allow_external=False, max_bytes=MAX_CLASS_NAMES
 
 # --- the (X, y) pair of sknn.datasets.load_h5 --------------------------------
 
-_COURSE_PREFIXES = ("train_set", "test_set")
-
 
 def describe(group, *, path, allow_external=False):
     """The datasets of ``group`` as ``'X' (3, 2) float64, ...``; for messages, so never raises."""
@@ -324,7 +322,7 @@ def _infer_keys(path, datasets, given, x_key, y_key):
     ndim = {n: -1 if ds.shape is None else ds.ndim for n, ds in datasets.items()}
     course = [
         (f"{prefix}_x", f"{prefix}_y")
-        for prefix in _COURSE_PREFIXES
+        for prefix in ("train_set", "test_set")
         if f"{prefix}_x" in datasets and f"{prefix}_y" in datasets
     ]
     course = [(x, y) for x, y in course if x_key in (None, x) and y_key in (None, y)]

@@ -1,18 +1,10 @@
-"""What a valid sknn model file holds, for :mod:`sknn.io`.
+"""What a valid sknn model file holds: checks on :class:`sknn.io.tree.Node` trees.
 
-The checks run on :class:`sknn.io.tree.Node` trees, in the order
-:func:`sknn.io.load` needs them: the header (:func:`check_header`), the
-parameters (:func:`read_params`: small, read first, since the expected
-shapes depend on them), the layout against the estimator's
-``_state_schema`` (:func:`check_layout`: names, types, dtypes and declared
-shapes, nothing large read), and once read, the values (:func:`check_state`).
-:func:`sknn.io.save` runs the same checks on the tree it is about to write;
-version-1 files are first rearranged into this layout (:mod:`sknn.io.v1`).
-
-Nothing here knows an estimator or an optimizer from the inside: the
+:func:`sknn.io.load` runs them on a file (a version-1 file rearranged by
+:mod:`sknn.io.v1` first), :func:`sknn.io.save` on the tree it is about to
+write. Nothing here knows an estimator or an optimizer from the inside: the
 shapes come from ``_state_schema``, the parameters' rules from
-``_parameter_constraints``, and an optimizer state is accepted when the
-optimizer of that name takes it back unchanged.
+``_parameter_constraints``, an optimizer state's from the optimizer.
 """
 
 import math
@@ -106,29 +98,6 @@ def _major_minor(version):
 # ------------------------------------------------------------------ parameters
 
 
-def params_tree(params):
-    """``get_params()`` as a plain tree; a class_weight dict as arrays of keys and values."""
-    tree = {}
-    for name, value in params.items():
-        if isinstance(value, np.random.RandomState):
-            raise ValueError(
-                f"{name} is a RandomState instance, which cannot be stored as a "
-                f"parameter. Set it to an int or None first, e.g. "
-                f"set_params({name}=0): the random state that training continues "
-                "from is saved either way."
-            )
-        if isinstance(value, dict):
-            keys = list(value)
-            # np.asarray would silently turn mixed keys such as [0, "a"] into str.
-            if len({isinstance(key, str) for key in keys}) > 1:
-                raise ValueError(
-                    f"class_weight keys must be all strings or all numbers, got {keys!r}."
-                )
-            value = {"keys": np.asarray(keys), "values": np.asarray(list(value.values()))}
-        tree[name] = value
-    return tree
-
-
 def read_params(root, estimator_class, path):
     """The checked parameters of ``/params`` (read here: they are small)."""
     constraints = estimator_class._parameter_constraints
@@ -169,19 +138,18 @@ def _class_weight(node, path):
 # ------------------------------------------------------------------ layout
 
 
-def check_layout(root, estimator, version):
-    """Check names, types, dtypes and declared shapes; return ``_state_schema`` for them.
+def check_layout(root, estimator, version, path):
+    """Check names, types, dtypes, declared shapes and single values; return ``_state_schema``.
 
-    Reads nothing but the sizes the shapes depend on and the multilabel flag.
+    Reads no array: the arrays are checked by :func:`check_state`, once read.
     """
     checksum = (CHECKSUM,) if version >= 2 else ()
+    # The header's values are checked by check_header; the checksum's, by comparing it.
     _names(root, (*HEADER, *checksum, "params", "attributes", "optimizer", "rng"), (MULTILABEL,))
     if root.tag is not None:
         raise ValueError("'/' must be a group of entries, not a list.")
-    for name in (*HEADER, *checksum):
-        _attribute(root, name, "i" if name == "format_version" else "S")
     multilabel = MULTILABEL in root.children
-    if multilabel and _attribute(root, MULTILABEL, "b").read().item() is not True:
+    if multilabel and _value(root, MULTILABEL, "b", path) is not True:
         raise ValueError(f"'/{MULTILABEL}' is written only as True.")
     if multilabel and not estimator._supports_multilabel:
         raise ValueError(
@@ -192,23 +160,24 @@ def check_layout(root, estimator, version):
     classes = _dataset(attributes, "classes_", kinds="biufS", ndim=1, tags=(None, "object"))
     schema = estimator._state_schema(n_features, classes.shape[0], multilabel=multilabel)
     dtypes = set()
-    _check_attributes(attributes, n_features, schema["weights"], dtypes)
-    optimizer = _group(root, "optimizer")
-    _names(optimizer, ("name", "state"))
-    _attribute(optimizer, "name", "S")
-    for child in _group(optimizer, "state").children.values():
-        if child.type == "group":
-            _weights(child, schema["parameters"], dtypes, stacked=True)
-        elif child.type != "attribute" or child.dtype.kind not in "iuf" or child.shape is None:
-            raise ValueError(f"'{child.where}' must be a number or a group of arrays.")
+    _check_attributes(attributes, n_features, schema["weights"], dtypes, path)
+    _check_optimizer(_group(root, "optimizer"), schema["parameters"], dtypes, path)
     rng = _group(root, "rng")
     _names(rng, ("bit_generator", "state", "has_gauss", "gauss"))
-    _attribute(rng, "bit_generator", "S")
-    _attribute(rng, "has_gauss", "i")
-    _attribute(rng, "gauss", "f")
+    generator = _value(rng, "bit_generator", "S", path)
+    if generator != "MT19937":
+        raise ValueError(f"'/rng/bit_generator' must be 'MT19937', got {generator!r}.")
+    has_gauss = _value(rng, "has_gauss", "i", path)
+    if has_gauss not in (0, 1):
+        raise ValueError(f"'/rng/has_gauss' must be 0 or 1, got {has_gauss}.")
+    gauss = _value(rng, "gauss", "f", path)
+    if not math.isfinite(gauss):
+        raise ValueError(f"'/rng/gauss' must be finite, got {gauss}.")
     rng_state = _group(rng, "state")
     _names(rng_state, ("key", "pos"))
-    _attribute(rng_state, "pos", "i")
+    pos = _value(rng_state, "pos", "i", path)
+    if not 0 <= pos <= _MT19937_KEY_SIZE:
+        raise ValueError(f"'/rng/state/pos' must be an integer in [0, 624], got {pos}.")
     key = _dataset(rng_state, "key", kinds="u", ndim=1)
     if key.dtype != np.uint32 or key.shape != (_MT19937_KEY_SIZE,):
         raise ValueError(
@@ -221,14 +190,20 @@ def check_layout(root, estimator, version):
     return schema
 
 
-def _check_attributes(node, n_features, weight_shapes, dtypes):
+def _check_attributes(node, n_features, weight_shapes, dtypes, path):
     _names(node, (*REQUIRED_ATTRIBUTES, *weight_shapes), OPTIONAL_ATTRIBUTES)
     classes = node.children["classes_"]
     if classes.tag == "object" and classes.dtype.kind != "S":
         raise ValueError(f"'{classes.where}' of dtype {classes.dtype} cannot be tagged object.")
     n_iter = _integer(_attribute(node, "n_iter_", "i"), low=0)
-    _attribute(node, "best_loss_", "f")
-    _attribute(node, "stop_reason_", "S")
+    if math.isnan(_value(node, "best_loss_", "f", path)):
+        raise ValueError("'/attributes/best_loss_' is NaN.")
+    stop_reason = _value(node, "stop_reason_", "S", path)
+    if stop_reason not in STOP_REASONS:
+        raise ValueError(
+            f"'/attributes/stop_reason_' must be one of {sorted(STOP_REASONS)}, "
+            f"got {stop_reason!r}."
+        )
     curve = _dataset(node, "loss_curve_", kinds="f", ndim=1, tags=("list",))
     if curve.dtype != np.float64 or curve.shape != (n_iter,):
         raise ValueError(
@@ -243,18 +218,42 @@ def _check_attributes(node, n_features, weight_shapes, dtypes):
         names = _dataset(node, "feature_names_in_", kinds="S", ndim=1, tags=("object",))
         if names.shape != (n_features,):
             raise ValueError(f"'{names.where}' must be {n_features} strings, got {names.shape}.")
-    _weights(node, weight_shapes, dtypes, strict=False)
+    _weights(node, weight_shapes, dtypes)
 
 
-def _weights(node, shapes, dtypes, strict=True, stacked=False):
+def _check_optimizer(node, parameter_shapes, dtypes, path):
+    # The optimizer's own declaration is the rule: the kinds of its state's
+    # entries here; once read, a state its set_state takes (check_state).
+    _names(node, ("name", "state"))
+    name = _value(node, "name", "S", path)
+    if name not in OPTIMIZERS:
+        raise ValueError(f"'/optimizer/name' must be one of {sorted(OPTIMIZERS)}, got {name!r}.")
+    refused = f"'/optimizer/state' is not a state of the {name!r} optimizer"
+    state = _group(node, "state")
+    for key, child in state.children.items():
+        if child.type == "group":
+            _names(child, parameter_shapes)
+            _weights(child, parameter_shapes, dtypes, stacked=True)
+        elif child.type != "attribute" or child.dtype.kind not in "iuf" or child.shape is None:
+            raise ValueError(f"'{child.where}' must be a number or a group of arrays.")
+        kind = OPTIMIZERS[name].cls.state_kind(key)
+        if kind is None:
+            raise ValueError(f"{refused}: it holds {sorted(state.children)}.")
+        group = kind in ("arrays", "gradients")
+        if group != (child.type == "group"):
+            expected = "a group of arrays" if group else "a number"
+            raise ValueError(f"{refused}: '{child.where}' must be {expected}.")
+        if kind == "count" and child.dtype.kind not in "iu":
+            raise ValueError(f"{refused}: '{child.where}' must be an integer.")
+
+
+def _weights(node, shapes, dtypes, stacked=False):
     """The float arrays ``shapes`` names (a list of shapes: a list group of arrays).
 
     ``stacked``: an optimizer state's group, whose arrays may all have one more
     leading axis of the same length (a history of ``_MAX_STACK`` at most).
     """
     stack = None
-    if strict:
-        _names(node, shapes)
     if node.tag is not None:
         raise ValueError(f"'{node.where}' must be a group of named arrays, not a list.")
     for name, shape in shapes.items():
@@ -296,7 +295,7 @@ def read_state(root, path):
 
 
 def check_state(state, schema):
-    """Check the values of a state read by :func:`read_state`."""
+    """Check the arrays of a state read by :func:`read_state` (its layout checks the rest)."""
     attributes = state["attributes"]
     classes = attributes["classes_"]
     if state.get(MULTILABEL) and not np.array_equal(classes, np.arange(len(classes))):
@@ -308,56 +307,17 @@ def check_state(state, schema):
         raise ValueError(
             f"'/attributes/classes_' must be at least 2 sorted, unique labels, got {classes!r}."
         )
-    if math.isnan(attributes["best_loss_"]):
-        raise ValueError("'/attributes/best_loss_' is NaN.")
-    if attributes["stop_reason_"] not in STOP_REASONS:
-        raise ValueError(
-            f"'/attributes/stop_reason_' must be one of {sorted(STOP_REASONS)}, "
-            f"got {attributes['stop_reason_']!r}."
-        )
     for name, shape in schema["weights"].items():
         arrays = attributes[name] if isinstance(shape, list) else [attributes[name]]
         if not all(np.isfinite(array).all() for array in arrays):
             raise ValueError(f"'/attributes/{name}' holds NaN or infinite values.")
-    _check_optimizer_state(state["optimizer"])
-    _check_rng_state(state["rng"])
-
-
-def _check_optimizer_state(optimizer):
-    name, state = optimizer["name"], optimizer["state"]
-    if name not in OPTIMIZERS:
-        raise ValueError(f"'/optimizer/name' must be one of {sorted(OPTIMIZERS)}, got {name!r}.")
-    # The optimizer's own declaration is the rule: its state's entries, each a
-    # number or a group of arrays keyed like the parameters ...
-    entry = OPTIMIZERS[name]
-    refused = f"'/optimizer/state' is not a state of the {name!r} optimizer"
-    for key, value in state.items():
-        kind = entry.cls.state_kind(key)
-        if kind is None:
-            raise ValueError(f"{refused}: it holds {sorted(state)}.")
-        group = kind in ("arrays", "gradients")
-        if group != isinstance(value, dict):
-            expected = "a group of arrays" if group else "a number"
-            raise ValueError(f"{refused}: '/optimizer/state/{key}' must be {expected}.")
-        if kind == "count" and not isinstance(value, int):
-            raise ValueError(f"{refused}: '/optimizer/state/{key}' must be an integer.")
-    # ... and a state its set_state takes.
+    name = state["optimizer"]["name"]
     try:
-        entry.build().set_state(state)
+        OPTIMIZERS[name].build().set_state(state["optimizer"]["state"])
     except ValueError as error:
-        raise ValueError(f"{refused}: {error}") from None
-
-
-def _check_rng_state(rng):
-    if rng["bit_generator"] != "MT19937":
-        raise ValueError(f"'/rng/bit_generator' must be 'MT19937', got {rng['bit_generator']!r}.")
-    pos = rng["state"]["pos"]
-    if not 0 <= pos <= _MT19937_KEY_SIZE:
-        raise ValueError(f"'/rng/state/pos' must be an integer in [0, 624], got {pos}.")
-    if rng["has_gauss"] not in (0, 1):
-        raise ValueError(f"'/rng/has_gauss' must be 0 or 1, got {rng['has_gauss']}.")
-    if not math.isfinite(rng["gauss"]):
-        raise ValueError(f"'/rng/gauss' must be finite, got {rng['gauss']}.")
+        raise ValueError(
+            f"'/optimizer/state' is not a state of the {name!r} optimizer: {error}"
+        ) from None
 
 
 # ------------------------------------------------------------------ typed lookups
@@ -396,6 +356,10 @@ def _attribute(node, name, kinds):
         what = {"i": "an integer", "f": "a float", "S": "a string", "b": "a boolean"}
         raise ValueError(f"'{attribute.where}' must be {what[kinds]}, got dtype {attribute.dtype}.")
     return attribute
+
+
+def _value(node, name, kinds, path):
+    return decode(_attribute(node, name, kinds), path)
 
 
 def _integer(attribute, low):

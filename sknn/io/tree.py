@@ -49,7 +49,6 @@ MAX_GROUP_DEPTH = 3
 MAX_ENTRIES = 1024
 
 _UNREAD = object()
-_NUMBER_KINDS = "biuf"
 
 
 @dataclass(slots=True, eq=False)
@@ -110,8 +109,6 @@ def encode(tree, where=""):
     >>> decode(node)["curve"]
     [0.5, 0.25]
     """
-    if not isinstance(tree, dict):
-        raise ValueError(f"'{where or '/'}' must be a dict, got {type(tree).__name__}.")
     children = {key: _encode_value(value, f"{where}/{key}") for key, value in tree.items()}
     return Node("group", where or "/", children=children)
 
@@ -146,7 +143,7 @@ def _encode_array(array, where, tag=None):
             data = np.char.encode(array, "utf-8")
         except UnicodeEncodeError as error:
             raise ValueError(f"'{where}' holds a str that is not valid Unicode: {error}") from None
-    elif kind in _NUMBER_KINDS and array.dtype.isnative:
+    elif kind in "biuf" and array.dtype.isnative:
         if array.ndim > 1 and array.flags.f_contiguous and not array.flags.c_contiguous:
             data, tag = array.T, "fortran"  # a C-contiguous view: no copy
         else:
@@ -239,22 +236,18 @@ def decode(node, path="the file"):
 
 
 def scan(group, *, path, max_bytes):
-    """The node tree of an open HDF5 group, from its objects' headers alone.
+    """The node tree of an open HDF5 group, from its objects' headers alone (and tags).
 
-    Nothing is read but the ``__kind__`` tags. Each object is visited once:
-    an object with more than one hard link, a soft or external link,
-    external or virtual storage, a group deeper than
-    :data:`MAX_GROUP_DEPTH` or with more than :data:`MAX_ENTRIES` entries, a
-    dtype other than numbers and fixed-length strings, an attribute that is
-    not a single value or exceeds :data:`MAX_ATTRIBUTE_BYTES`, a name that
-    is not UTF-8, and a dataset that stores fewer bytes than it declares
-    (compressed, or never written) are refused. The datasets
-    and attributes together may declare at most ``max_bytes`` (the file's
-    size: uncompressed data cannot exceed it), so reading every value of the
-    tree costs at most that much memory.
-
-    Raises ValueError for all of the above; h5py's own errors pass through
-    (wrap the call in :func:`sknn._h5.bad_file_errors`).
+    Each object is visited once. ValueError for an object with several hard
+    links, a soft or external link, external or virtual storage, a group
+    deeper than :data:`MAX_GROUP_DEPTH` or with more than
+    :data:`MAX_ENTRIES` entries, a dtype other than native numbers and
+    fixed-length strings, an attribute that is not a single value or
+    exceeds :data:`MAX_ATTRIBUTE_BYTES`, a name that is not UTF-8, a dataset
+    that stores fewer bytes than it declares (compressed, or never written),
+    or more than ``max_bytes`` declared in all (the file's size: reading the
+    values then costs at most that). h5py's errors pass through
+    (:func:`sknn.io.h5.bad_file_errors` turns them into ValueErrors).
     """
     return _scan_group(_Walk(path, max_bytes), group, "", 0)
 
