@@ -282,11 +282,9 @@ def _write_atomically(path, root):
     # exclusively (never an existing file or link) with the umask applied.
     while True:
         temporary = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
-        try:
+        with contextlib.suppress(FileExistsError):
             fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
             break
-        except FileExistsError:
-            continue
     try:
         with os.fdopen(fd, "w+b") as handle:
             # HDF5 1.8's file format checksums its metadata (superblock and
