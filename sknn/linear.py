@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from ._compat import Interval, StrOptions
 from ._core.affine_line import AffineLine
 from ._core.array_ops import array_ops
-from ._core.functions import data_loss, data_loss_and_residual, l2_penalty
+from ._core.functions import data_loss, data_loss_and_residual, l2_penalty, total_weight
 from ._core.optimizers import OPTIMIZERS
 from ._core.sample_space import RowSpaceBasis, row_space_pays
 from ._core.spectrum import gram_top_eigenvalue, weighted_squared_norm
@@ -97,21 +97,20 @@ class LinearObjective:
 
     def to_model(self, params, kind):
         """The centred model's parameters (or state of that ``kind``) as the model's."""
-        if self.offset is None:
-            return params
-        W, b = params["W"], params["b"]
-        if kind == "gradients":
-            return {"W": W + self.offset[:, None] * b[..., None, :], "b": b}
-        return {"W": W, "b": b - self.offset @ W}
+        return self._shifted(params, kind, 1.0)
 
     def from_model(self, params, kind):
         """The model's parameters (or state of that ``kind``) in the centred coordinates."""
+        return self._shifted(params, kind, -1.0)
+
+    def _shifted(self, params, kind, sign):
+        # b = c - offset W; a gradient in W gains offset times the one in b.
         if self.offset is None:
             return params
         W, b = params["W"], params["b"]
         if kind == "gradients":
-            return {"W": W - self.offset[:, None] * b[..., None, :], "b": b}
-        return {"W": W, "b": b + self.offset @ W}
+            return {"W": W + sign * self.offset[:, None] * b[..., None, :], "b": b}
+        return {"W": W, "b": b - sign * (self.offset @ W)}
 
     def line(self, params, direction, X, Y, sample_weight, start=None):
         """The objective along ``params + s direction``, from logits (see sknn._core.affine_line).
@@ -169,12 +168,12 @@ class LinearObjective:
         the top eigenvalue of ``A^T A`` by its trace instead: one pass over X,
         looser by up to the rank of X, for a line search to start from.
         """
-        total_weight = _total_weight(X, sample_weight)
+        total = total_weight(sample_weight, X.shape[0])
         if exact:
             top_eigenvalue = gram_top_eigenvalue(X, sample_weight)
         else:
-            top_eigenvalue = weighted_squared_norm(X, sample_weight) + total_weight
-        return LINK_CURVATURE[self.link] * top_eigenvalue / total_weight + self.alpha
+            top_eigenvalue = weighted_squared_norm(X, sample_weight) + total
+        return LINK_CURVATURE[self.link] * top_eigenvalue / total + self.alpha
 
 
 def _column_means(X, sample_weight):
@@ -185,15 +184,9 @@ def _column_means(X, sample_weight):
             np.full(X.shape[0], 1.0 / X.shape[0], dtype=ops.numpy_dtype(X.dtype)), like=X
         )
     else:
-        weights = sample_weight / _total_weight(X, sample_weight)
+        weights = sample_weight / total_weight(sample_weight, X.shape[0])
     means = X.T @ weights
     return ops.asarray(np.asarray(means), like=X) if sp.issparse(X) else means
-
-
-def _total_weight(X, sample_weight):
-    if sample_weight is None:
-        return X.shape[0]
-    return float(array_ops(sample_weight).sum(sample_weight))
 
 
 def _fortran_product(A, B):

@@ -10,7 +10,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from ._compat import Interval, StrOptions
 from ._core.activations import ACTIVATIONS
 from ._core.array_ops import array_ops
-from ._core.functions import data_loss, data_loss_and_residual, l2_penalty
+from ._core.functions import data_loss, data_loss_and_residual, l2_penalty, total_weight
 from ._core.optimizers import OPTIMIZERS
 from ._estimator.base import BaseGDClassifier
 from ._estimator.docs import NETWORK_TOL_DOC, SHARED_ATTRIBUTE_DOCS, shared_parameter_docs
@@ -110,16 +110,15 @@ class ShallowNetObjective:
             weights = None if sample_weight is None else sample_weight[rows]
             chunk_logits = self.logits(params, ops.slice_rows(X, rows))
             chunk_loss = data_loss(self.link, chunk_logits, ops.slice_rows(Y, rows), weights)
-            total += chunk_loss * (rows.stop - rows.start if weights is None else _total(weights))
-        total_weight = X.shape[0] if sample_weight is None else _total(sample_weight)
-        return total / total_weight + self._penalty(params)
+            total += chunk_loss * total_weight(weights, rows.stop - rows.start)
+        return total / total_weight(sample_weight, X.shape[0]) + self._penalty(params)
 
     def _penalty(self, params):
         return l2_penalty([params["W1"], params["W2"]], self.alpha)
 
     def loss_grad(self, params, X, Y, sample_weight):
         n_samples = X.shape[0]
-        total_weight = n_samples if sample_weight is None else _total(sample_weight)
+        total = total_weight(sample_weight, n_samples)
         ops = array_ops(Y)
         grads = self._grad_buffers(params, "grads")
         # Batches are processed in chunks of rows (see _chunks): the
@@ -132,9 +131,7 @@ class ShallowNetObjective:
             first = rows.start == 0
             target = grads if first else self._grad_buffers(params, "chunk")
             X_rows, Y_rows = ops.slice_rows(X, rows), ops.slice_rows(Y, rows)
-            loss += self._chunk_loss_grad(
-                ops, params, X_rows, Y_rows, weights, total_weight, target
-            )
+            loss += self._chunk_loss_grad(ops, params, X_rows, Y_rows, weights, total, target)
             if not first:
                 for name, grad in target.items():
                     grads[name] += grad
@@ -144,7 +141,7 @@ class ShallowNetObjective:
                 grads[name] += ops.multiply(params[name], self.alpha, out=scratch[name])
         return loss + self._penalty(params), grads
 
-    def _chunk_loss_grad(self, ops, params, X, Y, sample_weight, total_weight, grads):
+    def _chunk_loss_grad(self, ops, params, X, Y, sample_weight, total, grads):
         """Forward and backward pass over one chunk, writing its gradient into ``grads``.
 
         With NumPy everything is written into buffers (``out=``); other
@@ -160,7 +157,7 @@ class ShallowNetObjective:
         A1T = self.activate(ops, A1T)
         Z2T = ops.matmul(W2.T, A1T, out=Z2T)
         Z2T += b2[:, None]
-        loss, dZ2 = data_loss_and_residual(self.link, Z2T.T, Y, sample_weight, total_weight)
+        loss, dZ2 = data_loss_and_residual(self.link, Z2T.T, Y, sample_weight, total)
 
         # Backward: output layer, then back through the activation.
         grads["W2"] = ops.matmul(A1T, dZ2, out=grads["W2"])
@@ -218,10 +215,6 @@ def _chunks(X):
     step = max(1, -(-n_samples // n_chunks))
     for start in range(0, n_samples, step):
         yield slice(start, min(start + step, n_samples))
-
-
-def _total(sample_weight):
-    return float(array_ops(sample_weight).sum(sample_weight))
 
 
 def _first_layer_forward(ops, X, W1, out):

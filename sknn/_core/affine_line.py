@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .array_ops import array_ops
-from .functions import sigmoid_loss, weighted_total
+from .functions import sigmoid_loss, total_weight, weighted_total
 
 #: Lines in a row that start from the previous line's logits.
 MAX_CHAINED = 15
@@ -65,7 +65,7 @@ class AffineLine:
         self._start = start
         self.link, self.Z0, self.D, self.Y = link, Z0, D, Y
         self.sample_weight, self.penalty, self._gradient = sample_weight, penalty, gradient
-        self.total = Z0.shape[0] if sample_weight is None else weighted_total(sample_weight, None)
+        self.total = total_weight(sample_weight, Z0.shape[0])
         # The sums over samples of products with D, as single dots with s D and
         # s D * D, formed once per line.
         self._weighted_D = D if sample_weight is None else D * sample_weight[:, None]

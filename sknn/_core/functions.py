@@ -134,21 +134,20 @@ OUTPUT_LINKS = {
 }
 
 
-def data_loss_and_residual(link, Z, Y, sample_weight, total_weight=None):
+def data_loss_and_residual(link, Z, Y, sample_weight, total=None):
     """Weighted mean loss of an output layer and the gradient w.r.t. its logits.
 
     ``Z`` (the logits) is overwritten with that gradient: ``s_i (P - Y) / S``
     with ``S = sum(s)``, or ``(P - Y) / n_samples`` when ``sample_weight`` is
     None. Normalising by the weight sum makes a weight of k count exactly as k
-    repeated rows. For one chunk of a larger batch, ``total_weight`` is the S
+    repeated rows. For one chunk of a larger batch, ``total`` is the S
     of the whole batch, and the returned loss is the chunk's share of the mean.
     """
     losses, residual = OUTPUT_LINKS[link][0](Z, Y)
+    total = total_weight(sample_weight, Z.shape[0]) if total is None else total
     if sample_weight is None:
-        total = Z.shape[0] if total_weight is None else total_weight
         residual *= 1.0 / total
         return weighted_total(losses, None) / total, residual
-    total = weighted_total(sample_weight, None) if total_weight is None else total_weight
     scaled = sample_weight / total
     residual *= scaled[:, None]
     return weighted_total(losses, scaled), residual
@@ -158,9 +157,14 @@ def data_loss_and_residual(link, Z, Y, sample_weight, total_weight=None):
 def data_loss(link, Z, Y, sample_weight):
     """Weighted mean loss of an output layer, from its logits ``Z`` (left intact)."""
     losses = OUTPUT_LINKS[link][1](Z, Y)
+    return weighted_total(losses, sample_weight) / total_weight(sample_weight, Z.shape[0])
+
+
+def total_weight(sample_weight, n_rows):
+    """The weight of ``n_rows`` rows: their number, or the sum of their weights."""
     if sample_weight is None:
-        return weighted_total(losses, None) / losses.shape[0]
-    return weighted_total(losses, sample_weight) / weighted_total(sample_weight, None)
+        return n_rows
+    return float(array_ops(sample_weight).sum(sample_weight))
 
 
 def weighted_total(losses, sample_weight):
