@@ -49,16 +49,10 @@ class DataPreparationMixin:
 
         Validates X and y (``reset`` as in ``validate_data``), the labels
         (against ``known_classes`` when given, else at least two of them) and
-        the weights; rows of weight 0 count as absent (kept in place, see
-        :class:`TrainingData`). A multilabel
-        indicator y has the classes ``arange(n_labels)``, as MLPClassifier's.
-
-        X keeps its Array API namespace and device (under scikit-learn's
-        ``array_api_dispatch``): the returned X, encoded targets and weights
-        are arrays of it, wherever ``y`` and ``sample_weight`` came from.
-        Labels and weights are validated on the CPU as NumPy arrays (they
-        are n_samples numbers; labels may be strings), so ``classes`` is a
-        NumPy array.
+        the weights; rows of weight 0 count as absent (kept in place). A
+        multilabel indicator y has the classes ``arange(n_labels)``. X keeps
+        its Array API namespace and device, and so do the weights returned;
+        labels and weights are validated on the host (labels may be strings).
         """
         for name, array in (("X", X), ("y", y), ("sample_weight", sample_weight)):
             check_input_kind(array, name)
@@ -173,13 +167,9 @@ class DataPreparationMixin:
         return base * per_class.astype(dtype)[y_index]
 
     def _class_weights(self, classes, class_totals, total_weight):
-        """The float64 factor of each class (``class_weight`` not None).
-
-        ``class_totals`` are the sample-weight sums of the classes and
-        ``total_weight`` theirs; only 'balanced' uses them. Apart from
-        :meth:`_effective_weights` for data whose totals are summed elsewhere
-        (over the blocks of a Dask array).
-        """
+        """The float64 factor of each class (``class_weight`` not None), from the
+        classes' sample-weight sums and their total ('balanced'); a method of its
+        own for data whose totals are summed elsewhere (over a Dask array's blocks)."""
         n_classes = len(classes)
         per_class = np.ones(n_classes)
         if self.class_weight == "balanced":
@@ -205,14 +195,10 @@ class DataPreparationMixin:
         The split draws from the rows of positive ``user_sample_weight``
         (``strata``, the class index of each row, None means a plain random
         split). Both parts stay in X, which is not copied: the returned
-        weights are ``sample_weight`` (None: ones) set to 0 on the other
-        part's rows and on rows of weight 0, and a weighted loss, normalised
-        by the weight sum, is the loss of the part's rows alone.
-
-        Returns
-        -------
-        sw_train, sw_val : ndarray
-            In the namespace of X.
+        ``(sw_train, sw_val)``, in X's namespace, are ``sample_weight`` (None:
+        ones) set to 0 on the other part's rows and on rows of weight 0, and a
+        weighted loss, normalised by the weight sum, is the loss of the part's
+        rows alone.
         """
         rows = weighted_rows(user_sample_weight)
         candidates = np.arange(X.shape[0]) if rows is None else rows
@@ -256,24 +242,12 @@ def accepted_dtypes(ops, X):
 
 
 def check_input_kind(array, name):
-    """Refuse input no estimator computes with: complex values, tensors autograd tracks.
+    """Refuse complex input and tensors autograd tracks, with a ValueError naming ``name``.
 
-    The one check of fit, partial_fit and the prediction methods, on NumPy and
-    Array API input alike. It runs before validation, whose conversion of a
-    complex tensor drops the imaginary part (with only a warning) and whose
-    ``numpy()`` of a tensor that requires grad fails inside the tensor library.
-
-    Parameters
-    ----------
-    array : array-like, tensor, sparse matrix or None
-        The input as the caller passed it.
-    name : str
-        Its parameter name, for the message.
-
-    Raises
-    ------
-    ValueError
-        For a complex dtype, or a tensor with ``requires_grad`` True.
+    The one check of fit, partial_fit and prediction, before validation: its
+    conversion of a complex tensor drops the imaginary part (with only a
+    warning), and its ``numpy()`` of a tensor that requires grad fails inside
+    the tensor library.
     """
     if getattr(array, "requires_grad", False) is True:
         # Detaching cuts the tensor from the caller's autograd graph: their decision.
@@ -316,20 +290,13 @@ def check_labels_known(y, classes):
 
 
 def check_rows(X, sample_weight, *, allow_all_zero_weights=False):
-    """The checks of the rows fit trains on, for fit and for each block of a Dask fit.
+    """The checks of the rows of fit and of each block of a Dask fit: X not too large
+    for finite products, weights non-negative, finite, one per row (a block's may
+    all be zero: ``allow_all_zero_weights``).
 
-    ``X`` (validated by scikit-learn: dtype, finiteness, shape) must not hold
-    values so large that the model's products overflow; ``sample_weight``
-    must be non-negative, finite and one per row (a block's may all be zero:
-    ``allow_all_zero_weights``).
-
-    Returns
-    -------
-    sample_weight : ndarray or None
-        A NumPy array, whatever the namespace of X (weights are n_samples
-        numbers; the class weights multiply them on the host).
-    rows : ndarray or None
-        The index of the rows of positive weight, None when that is all of them.
+    Returns ``(sample_weight, rows)``: the weights as a NumPy array (the class
+    weights multiply them on the host) or None, and the index of the rows of
+    positive weight, None when that is all of them.
     """
     check_magnitude(X)
     if sample_weight is None:
