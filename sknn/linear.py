@@ -199,11 +199,6 @@ def _fortran_product(A, B):
     return (B.T @ A.T).T
 
 
-# The full-batch optimizers whose iterates stay in the row space of X: they
-# take the same steps in its coordinates (sknn._core.sample_space).
-_ROW_SPACE_OPTIMIZERS = ("lbfgs", "cg", "gd", "momentum", "nesterov")
-
-
 class _LinearModelHooks:
     """The hooks of :class:`~sknn._estimator.base.BaseGDClassifier` the linear models share."""
 
@@ -283,7 +278,10 @@ class _LinearModelHooks:
 
     def _row_space_basis(self, X, n_outputs, optimizer):
         """The basis a fresh full-batch fit trains in (see sknn._core.sample_space), or None."""
-        if optimizer in _ROW_SPACE_OPTIMIZERS and row_space_pays(X, n_outputs, self.max_iter):
+        # Steps built from gradients stay in X's row space, and are the same in its
+        # coordinates; a per-coordinate scaling (Adam) is not.
+        rotation_invariant = not OPTIMIZERS[optimizer].per_coordinate
+        if rotation_invariant and row_space_pays(X, n_outputs, self.max_iter):
             return RowSpaceBasis(X)
         return None
 

@@ -198,6 +198,18 @@ def _fit_both_paths(monkeypatch, Estimator, X, y, weights=None, **params):
     return fits[True], fits[False]
 
 
+def test_the_row_space_serves_every_optimizer_but_the_per_coordinate_ones(monkeypatch):
+    # Adam scales each coordinate on its own: its steps leave X's row space.
+    import sknn.linear
+    from sknn._core.optimizers import OPTIMIZERS
+
+    monkeypatch.setattr(sknn.linear, "row_space_pays", lambda *args: True)
+    X, _ = _data(2, n_samples=20, n_features=60)
+    model = LogisticRegressionGD()
+    served = {name for name in OPTIMIZERS if model._row_space_basis(X, 1, name) is not None}
+    assert served == set(OPTIMIZERS) - {"adam"}
+
+
 @parametrize_linear
 @pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov"])
 @pytest.mark.parametrize("n_classes", [2, 3])

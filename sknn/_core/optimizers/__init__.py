@@ -28,8 +28,8 @@ class OptimizerEntry:
     #: One sentence for the ``optimizer`` entry of the docstrings.
     summary: str
     #: Whether it scales each coordinate's step on its own (Adam): a step size
-    #: from the loss's curvature (1/L) then means nothing, and 'auto' is a
-    #: fixed small rate.
+    #: from the loss's curvature (1/L) then means nothing, 'auto' is a fixed
+    #: small rate, and its steps do not stay in X's row space.
     per_coordinate: bool = False
 
     def build(self, **settings):
