@@ -4,7 +4,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from sknn._core.affine_line import AffineLine
 from sknn._core.functions import data_loss
-from sknn.linear import LinearObjective
+from sknn._core.objectives.linear import LinearObjective
 
 
 def _line_problem(link, weighted, n_samples=40, n_outputs=3, seed=0):

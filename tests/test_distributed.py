@@ -720,7 +720,7 @@ def test_fit_dask_refuses_what_it_cannot_train(fit_client, monkeypatch):
         fit_dask(SoftmaxGD(), X_dask, y_dask[:-1], client=fit_client)
     with pytest.raises(ValueError, match="unknown chunk sizes"):
         fit_dask(SoftmaxGD(), X_dask[X_dask[:, 0] > 0], y_dask, client=fit_client)
-    monkeypatch.setattr("sknn.distributed.fit.active_client", lambda: None)
+    monkeypatch.setattr("sknn.distributed.active_client", lambda: None)
     with pytest.raises(ValueError, match="needs a distributed.Client"):
         fit_dask(SoftmaxGD(), X_dask, y_dask)
 

@@ -9,8 +9,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from sknn import LogisticRegressionGD, ShallowNNClassifier, SoftmaxGD, check_gradient
-from sknn.linear import LinearObjective
-from sknn.neural import ShallowNetObjective
+from sknn._core.objectives.linear import LinearObjective
+from sknn._core.objectives.network import ShallowNetObjective
 
 N_FEATURES = 4
 

@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sknn import LogisticRegressionGD, SoftmaxGD, check_gradient, reference
 from sknn._core.spectrum import gram_top_eigenvalue
-from sknn.linear import LinearObjective
+from sknn._core.objectives.linear import LinearObjective
 
 parametrize_linear = pytest.mark.parametrize("Estimator", LINEAR, ids=lambda E: E.__name__)
 

@@ -10,7 +10,7 @@ from sknn import ShallowNNClassifier
 from sknn._core.array_ops import inner
 from sknn._core.loop import Stopping, TrainingLog, train
 from sknn._core.optimizers import OPTIMIZERS
-from sknn.linear import LinearObjective
+from sknn._core.objectives.linear import LinearObjective
 
 
 def _optimizer(name, learning_rate):

@@ -30,7 +30,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sknn import ShallowNNClassifier, check_gradient, reference
-from sknn.neural import ShallowNetObjective
+from sknn._core.objectives.network import ShallowNetObjective
 
 ACTIVATIONS = ["tanh", "relu", "sigmoid", "leaky_relu"]
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -682,7 +682,7 @@ def test_warm_start_adds_epochs(optimizer, batch_kwargs):
 def test_chunked_batches_give_the_whole_batch_gradient(
     monkeypatch, chunk_rows, weighted, n_classes
 ):
-    import sknn.neural
+    import sknn._core.objectives.network as network_objective
 
     X, y = _data(n_classes, n_samples=40)
     sw = np.random.RandomState(3).uniform(0.5, 2, size=len(y)) if weighted else None
@@ -690,7 +690,7 @@ def test_chunked_batches_give_the_whole_batch_gradient(
     objective, params, X, Y, sw = net._gradient_problem(X, y, sw)
     whole_loss, whole = objective.loss_grad(params, X, Y, sw)
     whole = {name: grad.copy() for name, grad in whole.items()}
-    monkeypatch.setattr(sknn.neural, "_CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(network_objective, "_CHUNK_ROWS", chunk_rows)
     objective, *_ = net._gradient_problem(X, y, None)
     chunked_loss, chunked = objective.loss_grad(params, X, Y, sw)
     assert chunked_loss == pytest.approx(whole_loss, rel=1e-13)

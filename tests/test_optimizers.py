@@ -11,7 +11,7 @@ from sknn._core.optimizers import OPTIMIZERS, line_search
 from sknn._core.optimizers import lbfgs as lbfgs_module
 from sknn._core.optimizers.first_order import Adam, GradientDescent, Momentum
 from sknn._core.optimizers.lbfgs import LimitedMemoryBFGS
-from sknn.linear import LinearObjective
+from sknn._core.objectives.linear import LinearObjective
 
 
 def _build(name, learning_rate, **settings):

@@ -1,0 +1,1 @@
+"""The models' objectives (sknn._core.protocols.Objective): the linear models' and the network's."""
