@@ -1,15 +1,5 @@
-"""Load (X, y) pairs stored in HDF5 files.
-
-:func:`load_h5` reads a whole pair into memory as a scikit-learn style
-:class:`~sklearn.utils.Bunch`; :func:`iter_h5_batches` streams it chunk by
-chunk for out-of-core training with ``partial_fit``; :class:`LazyH5Dataset`
-is a picklable array-like over one dataset, read on demand.
-
-All three treat files as untrusted: they do not follow external links, nor
-read datasets whose data lives in other files (external storage, virtual
-datasets), unless given ``allow_external=True``; they refuse FIFOs and
-devices, soft-link cycles and oversized ``list_classes``, and report every
-problem with a file as a ValueError naming it.
+"""Load (X, y) pairs from HDF5 files, read as untrusted (with :mod:`sknn.io.h5`): whole,
+in chunks, or lazily, one dataset at a time.
 """
 
 import math
@@ -40,21 +30,20 @@ def load_h5(
     path : str or path-like
         HDF5 file to read.
     x_key, y_key : str, default=None
-        Names of the sample and target datasets (paths such as
-        ``"group/X"`` are allowed). A key left as None is inferred from the
-        file, see Notes.
+        Names of the sample and target datasets (paths such as ``"group/X"``
+        allowed); a key left as None is inferred, see Notes.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
     allow_external : bool, default=False
         Follow external links and read datasets whose values are stored in
         other files (external storage, virtual datasets). Refused by default:
-        such a file can make the reader return the bytes of any file this
-        process can read. Pass True only for files you trust.
+        such a file can make the reader return any file this process can
+        read. Pass True only for files you trust.
 
     Returns
     -------
     data : Bunch
-        Dictionary-like object with attributes:
+        With attributes:
 
         data : ndarray of shape (n_samples, n_features)
             Samples flattened to rows, in the dtype stored in the file
@@ -77,12 +66,12 @@ def load_h5(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``path`` is not a regular file (a FIFO, a device, ...) or not
+        If ``path`` is not a regular file (a FIFO, a device...) or not
         readable HDF5, a key is missing, no unique (X, y) pair can be
         inferred, X is not numeric, y is not 1-D, X and y differ in length,
-        an object is behind an external link or stored in other files (see
-        ``allow_external``), soft links form a cycle, or ``list_classes``
-        is larger than 16 MiB or not UTF-8. The message names the file.
+        an object is in other files (see ``allow_external``), soft links form
+        a cycle, or ``list_classes`` is over 16 MiB or not UTF-8. The message
+        names the file.
 
     See Also
     --------
@@ -102,12 +91,6 @@ def load_h5(
     it. Zero or several candidate pairs raise a ValueError listing the
     file's datasets.
 
-    Pixel values are usually scaled before training. Doing so inside a
-    :class:`~sklearn.pipeline.Pipeline` (second example below) applies the
-    same scaling at predict time and within each cross-validation split. A
-    lambda is fine interactively; use a module-level function instead if the
-    fitted pipeline is to be pickled.
-
     Examples
     --------
     >>> import os, tempfile
@@ -124,16 +107,9 @@ def load_h5(
     ((4, 6), dtype('uint8'), (2, 3))
     >>> bunch.target_names.tolist()
     ['non-cat', 'cat']
-
-    Scaling by 1/255 inside a pipeline:
-
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import FunctionTransformer
     >>> X, y = load_h5(path, return_X_y=True)
-    >>> model = make_pipeline(FunctionTransformer(lambda X: X / 255), LogisticRegression())
-    >>> model.fit(X, y).predict(X).shape
-    (4,)
+    >>> X.shape, y.shape
+    ((4, 6), (4,))
     >>> tmp.cleanup()
     """
     _h5.check_names(x_key, y_key)
@@ -176,9 +152,8 @@ def iter_h5_batches(
 ) -> "Iterator[tuple[np.ndarray, np.ndarray]]":
     """Yield an HDF5 (X, y) pair in chunks of at most ``batch_size`` rows.
 
-    Each chunk is read with its own slice, so memory use is bounded by
-    ``batch_size`` whatever the file size. One call is one pass: every row
-    is yielded exactly once.
+    Each chunk is read with its own slice: memory use is bounded by
+    ``batch_size`` whatever the file size. One call is one pass.
 
     Parameters
     ----------
@@ -190,46 +165,32 @@ def iter_h5_batches(
         Dataset names, inferred as in :func:`load_h5` when None.
     shuffle : bool, default=False
         If True, yield the contiguous chunks in random order and permute
-        the rows within each chunk. Rows are never regrouped across chunks,
-        see Notes.
+        the rows within each chunk; rows are never regrouped across chunks
+        (reading rows at random positions from HDF5 is very slow). If the
+        file is sorted, by class say, shuffle it once on disk.
     random_state : int, RandomState instance or None, default=None
         Controls the shuffling. An int gives the same order on every call;
         pass a RandomState instance to get a new order for each pass.
     allow_external : bool, default=False
-        Follow external links and read datasets whose values are stored in
-        other files (external storage, virtual datasets). Refused by default:
-        such a file can make the generator return the bytes of any file this
-        process can read. Pass True only for files you trust.
+        Follow external links and read external storage and virtual datasets,
+        as in :func:`load_h5`. Refused by default.
 
     Returns
     -------
     iterator of (X, y) tuples
-        The file checked on call, then one tuple per batch: X an ndarray of
-        shape (n_rows, n_features), rows flattened as in :func:`load_h5`, stored
-        dtype kept; y an ndarray of shape (n_rows,).
+        X of shape (n_rows, n_features), flattened as by :func:`load_h5`, and
+        y of shape (n_rows,). The file stays open until the generator is
+        exhausted or closed.
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    ValueError
-        If ``batch_size`` is not a positive integer, or for any bad file or
-        key as in :func:`load_h5`. These are raised by the call itself, not
-        at the first iteration.
+    FileNotFoundError, ValueError
+        As :func:`load_h5`, and for a ``batch_size`` that is not a positive
+        integer; raised by the call itself, not at the first iteration.
 
     See Also
     --------
     load_h5 : Read the whole pair into memory.
-
-    Notes
-    -----
-    Reading rows at random positions from HDF5 costs one small read per row,
-    which is very slow, so shuffling permutes whole contiguous chunks
-    instead. Batches therefore hold neighbouring rows: if the file is sorted
-    (e.g. by class), shuffle it once on disk or use small batches.
-
-    The file stays open while the generator is alive; exhaust or ``close()``
-    it to release the file.
 
     Examples
     --------
@@ -253,21 +214,24 @@ def iter_h5_batches(
     ...         clf = clf.partial_fit(X, y, classes=[0, 1])
     >>> tmp.cleanup()
     """
-    if not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(
-            f"batch_size must be a positive integer, got {batch_size!r} (reading '{path}')"
-        )
-    _h5.check_names(x_key, y_key)
-    # Resolving here, not in the generator, makes bad input fail at the call.
-    with _h5.open_h5_safely(path) as f:
-        x_key, y_key = _h5.resolve_xy_keys(f, path, x_key, y_key, allow_external=allow_external)
+    # Checked here, not in the generator, so that bad input fails at the call.
+    keys = _checked_keys(path, "batch_size", batch_size, x_key, y_key, allow_external)
     rng = check_random_state(random_state)
-    return _iter_batches(path, int(batch_size), (x_key, y_key), shuffle, rng, allow_external)
+    return _iter_batches(path, int(batch_size), keys, shuffle, rng, allow_external)
+
+
+def _checked_keys(path, rows_name, rows, x_key, y_key, allow_external):
+    """The rows per chunk (argument ``rows_name``) and keys (returned resolved) checked
+    at the call, as iter_h5_batches and h5_to_dask do before anything is read."""
+    if not isinstance(rows, numbers.Integral) or rows < 1:
+        raise ValueError(f"{rows_name} must be a positive integer, got {rows!r} (reading '{path}')")
+    _h5.check_names(x_key, y_key)
+    with _h5.open_h5_safely(path) as f:
+        return _h5.resolve_xy_keys(f, path, x_key, y_key, allow_external=allow_external)
 
 
 def _iter_batches(path, batch_size, keys, shuffle, rng, allow_external):
     with _h5.open_h5_safely(path) as f:
-        # Looked up and checked again: the file may have changed since the call.
         X, y = (_dataset(f, path, key, allow_external) for key in keys)
         starts = list(range(0, len(X), batch_size))
         if shuffle:
@@ -282,6 +246,7 @@ def _iter_batches(path, batch_size, keys, shuffle, rng, allow_external):
 
 
 def _dataset(f, path, key, allow_external):
+    """The dataset ``key`` of the open file, checked again: the file may have changed."""
     dataset = _h5.get_dataset(f, key, path=path, allow_external=allow_external)
     if dataset is None:
         raise ValueError(f"No dataset '{key}' in '{path}' (was the file rewritten?)")
@@ -291,12 +256,10 @@ def _dataset(f, path, key, allow_external):
 class LazyH5Dataset:
     """A picklable, read-only array-like view of one dataset of an HDF5 file.
 
-    It stores the file's absolute path and the dataset's name, never an open
-    file: each ``obj[index]`` opens the file read-only, reads the requested
-    rows and closes it again. It can therefore be sent to other processes
-    (Dask workers, ``multiprocessing``) that see the file at the same path,
-    and is what :func:`sknn.distributed.h5_to_dask` wraps in a Dask array;
-    it needs no Dask itself.
+    It holds the file's absolute path and the dataset's name, never an open
+    file, and opens the file read-only for each ``obj[index]``: it pickles, for
+    other processes that see the file at the same path (Dask workers, as in
+    :func:`sknn.distributed.h5_to_dask`, or ``multiprocessing``).
 
     Parameters
     ----------
@@ -308,12 +271,11 @@ class LazyH5Dataset:
         allowed).
     flatten : bool, default=False
         Present an N-D dataset of shape ``(n, d1, d2, ...)`` as 2-D, of shape
-        ``(n, d1 * d2 * ...)``, rows in C order as :func:`sknn.datasets.load_h5`
-        and :func:`sknn.datasets.iter_h5_batches` flatten them.
+        ``(n, d1 * d2 * ...)``, rows flattened as in :func:`load_h5`.
     allow_external : bool, default=False
-        Follow external links and read external storage and virtual
-        datasets, as in :func:`load_h5`; refused by default, at construction
-        and on every read.
+        Follow external links and read external storage and virtual datasets,
+        as in :func:`load_h5`. Refused by default, at construction and on
+        every read.
 
     Attributes
     ----------
@@ -326,11 +288,9 @@ class LazyH5Dataset:
 
     Notes
     -----
-    Only reading is supported. The file must not be rewritten while the
-    object is in use: it is reopened (and its links and storage checked) on
-    every read, but the shape checked at construction is not checked again.
-    Errors in reading the file are ValueErrors naming it, as in
-    :func:`load_h5`; a bad index is an IndexError or TypeError.
+    The file must not be rewritten while in use: each read checks its links
+    and storage again, not its shape. File errors are ValueErrors naming it,
+    as in :func:`load_h5`; a bad index is an IndexError or TypeError.
 
     Examples
     --------
@@ -362,14 +322,11 @@ class LazyH5Dataset:
         self.allow_external = bool(allow_external)
         with _h5.open_h5_safely(self.path) as f:
             dataset = _dataset(f, self.path, key, self.allow_external)
-            stored_shape, self.dtype = dataset.shape, dataset.dtype
-        if stored_shape is None or len(stored_shape) == 0:
+            shape, self.dtype = dataset.shape, dataset.dtype
+        if not shape:
             raise ValueError(f"Dataset '{key}' in '{self.path}' is a scalar, not rows")
-        self._row_shape = stored_shape[1:]
-        if self.flatten:
-            self.shape = (stored_shape[0], math.prod(self._row_shape))
-        else:
-            self.shape = tuple(stored_shape)
+        self._row_shape = shape[1:]
+        self.shape = (shape[0], math.prod(self._row_shape)) if self.flatten else tuple(shape)
 
     @property
     def ndim(self):
@@ -386,20 +343,22 @@ class LazyH5Dataset:
         )
 
     def __getitem__(self, index):
-        index = _normalise_index(index if isinstance(index, tuple) else (index,), self.ndim)
+        index = index if isinstance(index, tuple) else (index,)
+        if any(i is None for i in index):
+            raise IndexError("LazyH5Dataset does not support np.newaxis in indices")
+        if index and index[0] is Ellipsis:
+            # Rows are all selected unless the Ellipsis stands for no axis.
+            index = index[1:] if len(index) > self.ndim else (slice(None),) + index
         rows, rest = (index[0], index[1:]) if index else (slice(None), ())
         if isinstance(rows, slice):
             rows.indices(len(self))  # a TypeError for a bad slice, before the file is open
         with _h5.open_h5_safely(self.path) as f:
             dataset = _dataset(f, self.path, self.key, self.allow_external)
             data = _read_rows(dataset, rows, len(self))
-        one_row = isinstance(rows, numbers.Integral)
+        lead = np.ndim(data) - len(self._row_shape)  # the axes that the row index made
         if self.flatten:
-            width = self.shape[1]
-            data = data.reshape(width) if one_row else data.reshape(len(data), width)
-        if not rest:
-            return data
-        return data[rest] if one_row else data[(slice(None),) + rest]
+            data = data.reshape(*data.shape[:lead], self.shape[1])
+        return data[(slice(None),) * lead + rest] if rest else data
 
     def __dask_tokenize__(self):
         # Deterministic Dask names, and new ones when the file is rewritten.
@@ -415,27 +374,13 @@ class LazyH5Dataset:
         )
 
 
-def _normalise_index(index, ndim):
-    """Expand an Ellipsis into full slices; refuse np.newaxis."""
-    if any(i is None for i in index):
-        raise IndexError("LazyH5Dataset does not support np.newaxis in indices")
-    if not any(i is Ellipsis for i in index):
-        return index
-    n_explicit = sum(i is not Ellipsis for i in index)
-    out = []
-    for i in index:
-        out.extend([slice(None)] * (ndim - n_explicit) if i is Ellipsis else [i])
-    return tuple(out)
-
-
 def _read_rows(dataset, rows, n_rows):
-    """Read ``dataset[rows]`` touching only the selected rows."""
+    """``dataset[rows]``, reading only the selected rows: h5py reads increasing
+    positions only, so other selections read those, then reorder."""
+    if isinstance(rows, slice) and (rows.step is None or rows.step > 0):
+        return dataset[rows]
     if isinstance(rows, slice):
-        if rows.step is None or rows.step > 0:
-            return dataset[rows]
         positions = np.arange(*rows.indices(n_rows))
-    elif isinstance(rows, numbers.Integral):
-        return dataset[_check_position(int(rows), n_rows)]
     else:
         positions = np.asarray(rows)
         if positions.dtype == bool:
@@ -447,14 +392,7 @@ def _read_rows(dataset, rows, n_rows):
         positions = np.where(positions < 0, positions + n_rows, positions)
         if positions.size and (positions.min() < 0 or positions.max() >= n_rows):
             raise IndexError(f"row index out of range for {n_rows} rows")
-    # h5py reads only increasing, unique positions: read those, then reorder.
     unique, inverse = np.unique(positions, return_inverse=True)
     if unique.size == 0:
         return dataset[0:0]
     return dataset[unique][inverse.reshape(positions.shape)]
-
-
-def _check_position(i, n_rows):
-    if not -n_rows <= i < n_rows:
-        raise IndexError(f"row {i} out of range for {n_rows} rows")
-    return i + n_rows if i < 0 else i
