@@ -3,43 +3,19 @@
 Needs the optional ``sknn[dask]`` extra (``pip install "sknn[dask]"``: Dask,
 ``distributed`` and ``dask-ml``). Importing this module does not; calling
 :func:`h5_to_dask`, :func:`partial_fit_blocks` or :func:`fit_dask` does.
+The user guide's "HDF5 data, out-of-core training and Dask" page says which
+to use when, and how grid searches run on a cluster (no sknn code needed).
 
-Three things scale out, and only the last two need this module:
-
-- **Model selection.** Inside ``joblib.parallel_backend("dask")`` a
-  :class:`~sklearn.model_selection.GridSearchCV` sends its fits to the
-  workers of the active ``distributed.Client``; sknn estimators need nothing
-  special for that.
-- **Out-of-core training.** :func:`h5_to_dask` exposes an HDF5 (X, y) pair
-  as two Dask arrays of ``block_rows`` rows per block, which the workers
-  read. :func:`partial_fit_blocks` then trains in this process on one block
-  after the other, the cluster reading the next block meanwhile, so that at
-  most two blocks are in memory at any time.
-  ``dask_ml.wrappers.Incremental`` trains on the workers instead, passing
-  the model from task to task; it reads blocks ahead of the training, so
-  the cluster may hold (or spill to disk) most of the data at once.
-- **Full-batch training on the cluster.** :func:`fit_dask` keeps the blocks
-  on the workers and trains any sknn estimator full batch with its own
-  optimizer, in this process: every loss and gradient the optimizer asks
-  for (line-search trials included) is summed over the workers' blocks, so
-  the cluster does the arithmetic and the model is the one ``fit`` gives on
-  the same data in memory.
-
-Why not ``da.from_array(h5py_file["X"])``? An ``h5py.Dataset`` is a handle on
-a file opened by one process and does not pickle. The distributed scheduler
-gets by with a special serializer that reopens the file by name on each
-worker, which works only while the client keeps its file open; the
+:class:`LazyH5Dataset` (from :mod:`sknn.datasets`, re-exported here) is why
+:func:`h5_to_dask` arrays work with any scheduler: an ``h5py.Dataset`` is a
+handle on a file opened by one process and does not pickle (the distributed
+scheduler reopens it by name only while the client keeps its file open; the
 ``"processes"`` scheduler fails with ``TypeError: h5py objects cannot be
-pickled``. :class:`LazyH5Dataset` instead holds only the file's absolute
-path and the dataset's name, pickles as those, and opens the file read-only
-for the length of each read, in whichever process reads. It needs no Dask
-and lives in :mod:`sknn.datasets`; this module re-exports it.
-
-The files are read as :func:`sknn.datasets.load_h5` reads them: external
-links, external storage and virtual datasets are refused unless
-``allow_external=True``.
+pickled``), whereas a LazyH5Dataset pickles as the file's path and the
+dataset's name and opens the file for the length of each read.
 """
 
+import importlib
 import itertools
 import numbers
 import os
@@ -48,9 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._estimator.base import BaseGDClassifier
-from ..datasets import LazyH5Dataset
-from ..io.h5 import check_names, open_h5_safely, resolve_xy_keys
-from .cluster import active_client, aligned
+from ..datasets import LazyH5Dataset, _checked_keys
+from .fit import aligned, fit_dask_checked
 
 if TYPE_CHECKING:
     import dask.array
@@ -60,14 +35,16 @@ __all__ = ["LazyH5Dataset", "fit_dask", "h5_to_dask", "partial_fit_blocks"]
 _EXTRA_HINT = 'install the sknn[dask] extra: pip install "sknn[dask]"'
 
 
-def _import_dask(caller):
+def _import_dask(caller, module="dask.array", name="Dask"):
+    """Dask, once ``module`` imports; else an ImportError naming ``caller`` and the extra."""
     try:
-        import dask
-        import dask.array  # noqa: F401
+        importlib.import_module(module)
     except ImportError as exc:
         raise ImportError(
-            f"sknn.distributed.{caller} needs Dask, which is not installed; {_EXTRA_HINT}"
+            f"sknn.distributed.{caller} needs {name}, which is not installed; {_EXTRA_HINT}"
         ) from exc
+    import dask
+
     return dask
 
 
@@ -83,12 +60,9 @@ def h5_to_dask(
 
     Nothing is read until a block is computed, and then only that block, by
     whichever process (thread, local process or cluster worker) computes it:
-    the arrays wrap :class:`LazyH5Dataset` objects, which pickle as a path
-    and a name (see the module docstring for why ``da.from_array`` on an
-    ``h5py.Dataset`` is not enough). The blocks are the chunks that
-    :func:`sknn.datasets.iter_h5_batches` yields with ``batch_size=block_rows``
-    and ``shuffle=False``, in the same order, so ``partial_fit`` over the blocks
-    trains exactly as streaming the file locally does.
+    the arrays wrap picklable :class:`LazyH5Dataset` objects. The blocks are
+    the chunks :func:`sknn.datasets.iter_h5_batches` yields with
+    ``batch_size=block_rows``, in the same order.
 
     Parameters
     ----------
@@ -146,9 +120,7 @@ def h5_to_dask(
     >>> X.shape, X.chunks
     ((10, 2), ((4, 4, 2), (2,)))
 
-    One epoch of ``partial_fit`` over the blocks, read by the active
-    scheduler (the workers of a ``distributed.Client``, if one is active),
-    trains the same model as streaming the file in this process:
+    Training on the blocks is training on the chunks streamed in this process:
 
     >>> clf = partial_fit_blocks(SoftmaxGD(random_state=0), X, y, classes=[0, 1, 2])
     >>> ref = SoftmaxGD(random_state=0)
@@ -158,25 +130,16 @@ def h5_to_dask(
     True
     >>> tmp.cleanup()
     """
-    if not isinstance(block_rows, numbers.Integral) or block_rows < 1:
-        raise ValueError(
-            f"block_rows must be a positive integer, got {block_rows!r} (reading '{path}')"
-        )
+    keys = _checked_keys(path, "block_rows", block_rows, x_key, y_key, allow_external)
     da = _import_dask("h5_to_dask").array
-    check_names(x_key, y_key)
-    with open_h5_safely(path) as f:
-        x_key, y_key = resolve_xy_keys(f, path, x_key, y_key, allow_external=allow_external)
-    X = LazyH5Dataset(path, x_key, flatten=True, allow_external=allow_external)
-    y = LazyH5Dataset(path, y_key, allow_external=allow_external)
-    block_rows = int(block_rows)
-    X_dask = da.from_array(
-        X,
-        chunks=(block_rows, X.shape[1]),
-        fancy=False,
-        meta=np.empty((0, X.shape[1]), dtype=X.dtype),
+    arrays = [
+        LazyH5Dataset(path, key, flatten=flatten, allow_external=allow_external)
+        for key, flatten in zip(keys, (True, False))
+    ]
+    return tuple(
+        da.from_array(array, chunks=(int(block_rows), *array.shape[1:]), fancy=False)
+        for array in arrays
     )
-    y_dask = da.from_array(y, chunks=(block_rows,), fancy=False, meta=np.empty((0,), dtype=y.dtype))
-    return X_dask, y_dask
 
 
 def partial_fit_blocks(
@@ -185,21 +148,15 @@ def partial_fit_blocks(
     """Train ``estimator.partial_fit`` on the row blocks of Dask arrays, in order.
 
     Block ``i`` holds the rows of ``X`` and ``y`` in their ``i``-th row chunk.
-    Each block is computed by the active Dask scheduler and passed to
-    ``estimator.partial_fit`` in this process, once per epoch, blocks in
-    order; the estimator is trained in place and never sent anywhere.
+    Each epoch, the blocks are computed in order by the active Dask
+    scheduler and passed to ``estimator.partial_fit`` in this process; the
+    estimator is trained in place and never sent anywhere. With a
+    ``distributed.Client`` active, the workers compute block ``i + 1`` while
+    block ``i`` trains, so that at most two blocks exist at any time.
 
-    With a ``distributed.Client`` active, the workers compute (for
-    :func:`h5_to_dask` arrays: read from the file) block ``i + 1`` while
-    block ``i`` trains here, and let go of a block once it is sent: at any
-    time at most two blocks exist, the one training and the next one.
-    Without a client each block is computed by the default scheduler when it
-    is needed.
-
-    The result is that of calling ``partial_fit`` on the same blocks as NumPy
-    arrays, bit for bit: blocks that arrive from a worker unaligned in
-    memory (as deserialised data may be) are copied to aligned memory first,
-    since NumPy computes on unaligned arrays without BLAS, in another order.
+    The model is the one ``partial_fit`` gives on the same blocks as NumPy
+    arrays, bit for bit (blocks that arrive unaligned in memory, as
+    deserialised data may, are copied to aligned memory first).
 
     Parameters
     ----------
@@ -239,11 +196,9 @@ def partial_fit_blocks(
 
     Notes
     -----
-    ``dask_ml.wrappers.Incremental`` trains the same way but in tasks on the
-    workers, sending the model along with each task; the scheduler then
-    reads blocks as early as workers are free, ahead of the training, so the
-    cluster may hold most of the data at once. Use it when the model should
-    not be in this process; use this function to bound memory to two blocks.
+    ``dask_ml.wrappers.Incremental`` trains the same way but on the workers,
+    passing the model from task to task; it reads blocks ahead of the
+    training, so the cluster may hold most of the data at once.
 
     Examples
     --------
@@ -311,7 +266,16 @@ def _computed(blocks, dask):
         pending = submitted
 
 
-# --- full-batch training on the cluster --------------------------------------
+def active_client():
+    """The distributed Client that dask.compute would use now, or None."""
+    from dask.base import get_scheduler
+
+    client = getattr(get_scheduler(), "__self__", None)
+    try:
+        from distributed import Client
+    except ImportError:
+        return None
+    return client if isinstance(client, Client) else None
 
 
 def fit_dask(
@@ -319,22 +283,14 @@ def fit_dask(
 ) -> BaseGDClassifier:
     """Train an sknn estimator full batch on Dask arrays, the arithmetic done by the workers.
 
-    The row blocks of ``X`` are prepared (validated, targets encoded, class
-    weights applied) and kept on the workers. Training then runs in this
-    process with the estimator's own training loop and full-batch optimizer,
-    exactly as ``estimator.fit`` runs them; only the sums move: for every
-    loss and gradient the optimizer asks for (line-search trials included)
-    the parameters are sent to the workers once, each worker adds up the
-    loss and gradient of its blocks, and this process adds the workers'
-    results. The loss is a weighted mean over all rows, so the sum is exact:
+    The row blocks of ``X`` are validated as ``fit`` validates them and kept
+    on the workers; the estimator's own training loop and optimizer run in
+    this process. For every loss and gradient they ask for (line-search
+    trials included) the parameters go to the workers, each adds up the loss
+    and gradient of its blocks, and this process adds the workers' results:
     the model is the one ``estimator.fit`` gives on the same data in memory,
-    up to the order of summation.
-
-    This process never holds more than the parameters, one gradient per
-    worker thread and the blocks' label counts. A worker that dies costs a
-    recomputation: Dask computes its blocks again from their source (for
-    :func:`h5_to_dask` arrays, the file) and training goes on to the same
-    result. Every worker must be able to import sknn (the same version).
+    up to the order of summation. A worker that dies costs a recomputation of
+    its blocks from their source. Every worker must import the same sknn.
 
     Parameters
     ----------
@@ -391,16 +347,13 @@ default=None
     An evaluation costs one round trip to the workers plus the compute of
     the largest share of rows; an iteration of L-BFGS (the linear models'
     default) takes one to three, as its line search here compares losses
-    (in memory it searches each line exactly on the logits: other steps to
-    the same minimum), one of the network's default Nesterov about two.
+    (in memory it searches each line exactly: other steps, same minimum).
     The blocks are split, in row order, between the worker threads present
-    at the start (later workers stay idle); each group is summed in block
-    order and the groups in group order, so a fit on the same cluster is
-    reproducible bit for bit, also when a worker dies and its blocks are
-    computed elsewhere. Blocks beyond a worker's memory limit are spilled to
-    its disk by Dask and read back at every evaluation.
-
-    Callbacks (``set_callbacks``) see the Dask arrays as the training data.
+    at the start (later workers stay idle) and summed in a fixed order: a
+    fit on the same cluster is reproducible bit for bit, also when a worker
+    dies. Blocks beyond a worker's memory limit are spilled to its disk by
+    Dask and read back at every evaluation. Callbacks (``set_callbacks``)
+    see the Dask arrays as the training data.
 
     Examples
     --------
@@ -427,17 +380,16 @@ default=None
     True
     """
     _import_dask("fit_dask")
-    try:
-        import distributed  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(
-            f"sknn.distributed.fit_dask needs distributed, which is not installed; {_EXTRA_HINT}"
-        ) from exc
+    _import_dask("fit_dask", "distributed", "distributed")
     if not isinstance(estimator, BaseGDClassifier):
         raise TypeError(
             "fit_dask trains the sknn classifiers (LogisticRegressionGD, SoftmaxGD, "
             f"ShallowNNClassifier), got {type(estimator).__name__}"
         )
-    from .fit import fit_dask_checked
-
+    client = active_client() if client is None else client
+    if client is None:
+        raise ValueError(
+            "fit_dask needs a distributed.Client: create one (Client(LocalCluster(...)) "
+            'or Client("tcp://scheduler:8786")) or pass client=...'
+        )
     return fit_dask_checked(estimator, X, y, sample_weight, client)
