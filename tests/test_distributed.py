@@ -664,21 +664,31 @@ def test_fit_dask_survives_a_killed_worker(fit_client, tmp_path):
     victim, pid = sorted(fit_client.run(os.getpid).items())[0]
     seen = {}
 
-    def latest_evaluation(dask_scheduler):
-        # Evaluation tasks are named sknn-<kind>-<fit>-<evaluation>-<group>.
-        keys = [str(key).split("-") for key in dask_scheduler.tasks]
-        return max((int(k[3]) for k in keys if k[0] == "sknn"), default=0)
-
     def spilled():
         return fit_client.run(lambda dask_worker: len(dask_worker.data.slow))
+
+    def evaluations(dask_scheduler):
+        # Evaluation tasks are named sknn-<kind>-<fit>-<evaluation>-<group>.
+        keys = [str(key).split("-") for key in dask_scheduler.tasks]
+        return [(k[2], int(k[3])) for k in keys if k[0] == "sknn"]
+
+    # The undisturbed fit's tasks and blocks may linger a while: the killer
+    # must wait for this fit's own evaluations, and blocks on disk of its own.
+    earlier_fits = {fit for fit, _ in fit_client.run_on_scheduler(evaluations)}
+    _fit_tasks_left(fit_client)
+    deadline = time.monotonic() + 10
+    while any(spilled().values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    def latest_evaluation():
+        found = fit_client.run_on_scheduler(evaluations)
+        return max((n for fit, n in found if fit not in earlier_fits), default=0)
 
     def kill_mid_fit():
         # Mid-fit, once every worker holds blocks on disk: a worker's memory
         # monitor spills on its own schedule, which a loaded machine delays.
         deadline = time.monotonic() + 60
-        while fit_client.run_on_scheduler(latest_evaluation) < 8 or not all(
-            n > 0 for n in spilled().values()
-        ):
+        while latest_evaluation() < 8 or not all(n > 0 for n in spilled().values()):
             if time.monotonic() > deadline:
                 return
             time.sleep(0.005)
