@@ -346,6 +346,8 @@ class LazyH5Dataset:
         index = index if isinstance(index, tuple) else (index,)
         if any(i is None for i in index):
             raise IndexError("LazyH5Dataset does not support np.newaxis in indices")
+        if sum(i is Ellipsis for i in index) > 1:
+            raise IndexError("an index can only have a single ellipsis ('...')")
         if index and index[0] is Ellipsis:
             # Rows are all selected unless the Ellipsis stands for no axis.
             index = index[1:] if len(index) > self.ndim else (slice(None),) + index

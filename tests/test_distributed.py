@@ -377,14 +377,19 @@ def test_lazy_h5_dataset_indexes_like_numpy(tmp_path, flatten):
         slice(None), slice(2, 5), slice(None, None, -2), slice(5, 1, -1), 3, -1,
         [4, 1, 1], np.array([], dtype=int), np.arange(7) % 3 == 0,
         (slice(1, 3), 1), (2, 1), (Ellipsis, 1), (slice(None), [0, 1]),
+        np.array([[0, 1], [6, 2]]), (0, Ellipsis, 1), (Ellipsis,),
     ]
     # fmt: on
     for index in indices:
-        assert_array_equal(lazy[index], expected[index], err_msg=repr(index))
-    with pytest.raises(IndexError):
-        lazy[7]
-    with pytest.raises(IndexError):
-        lazy[[0, 7]]
+        got, want = lazy[index], expected[index]
+        assert got.shape == want.shape, repr(index)
+        assert_array_equal(got, want, err_msg=repr(index))
+    # What NumPy refuses, refused too.
+    for index in (7, [0, 7], (Ellipsis, 1, Ellipsis), (0,) * 4, 1.5):
+        with pytest.raises(IndexError):
+            expected[index]
+        with pytest.raises(IndexError):
+            lazy[index]
     with pytest.raises(ValueError, match="No dataset 'nope'"):
         LazyH5Dataset(path, "nope")
 
