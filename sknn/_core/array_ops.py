@@ -335,8 +335,6 @@ def _is_foreign_array(value):
 
 def map_arrays(value, function):
     """``value`` with each array in it (in dicts, lists, tuples) replaced by ``function(array)``."""
-    if type(value) is np.ndarray:
-        return function(value)
     if isinstance(value, dict):
         return {key: map_arrays(item, function) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
