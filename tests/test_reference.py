@@ -19,9 +19,6 @@ import numpy as np
 import pytest
 
 from sknn.reference import (
-    _log1pexp,
-    _logistic_loops,
-    _sigmoid,
     gradient_descent_step,
     logistic_loss_grad,
     shallow_nn_forward,
@@ -29,6 +26,8 @@ from sknn.reference import (
     softmax_loss_grad,
     train_logistic_regression_loops,
 )
+from sknn.reference._common import _log1pexp, _sigmoid
+from sknn.reference.linear import _logistic_loops
 
 N_SAMPLES, N_FEATURES, N_HIDDEN = 7, 4, 5
 ACTIVATIONS = ["tanh", "sigmoid", "relu", "leaky_relu"]
@@ -521,10 +520,12 @@ def test_gradient_descent_step_in_place():
 
 def test_gradient_descent_step_rejects_mismatch():
     params = {"W": np.zeros((2, 1)), "b": np.zeros(1)}
-    with pytest.raises(KeyError):
-        gradient_descent_step(params, {"W": np.zeros((2, 1))}, 0.1)
+    with pytest.raises(ValueError, match="grads has no entry for parameter 'b'"):
+        gradient_descent_step(params, {"W": np.ones((2, 1))}, 0.1)
     with pytest.raises(ValueError):
-        gradient_descent_step(params, {"W": np.zeros(2), "b": np.zeros(1)}, 0.1)
+        gradient_descent_step(params, {"W": np.ones((2, 1)), "b": np.ones(2)}, 0.1)
+    # A refused update changes nothing.
+    assert not params["W"].any() and not params["b"].any()
 
 
 def _small_binary_problem():
@@ -607,7 +608,7 @@ def test_invalid_inputs_rejected():
         logistic_loss_grad(W, b, X, Y, alpha=-1.0)
     with pytest.raises(ValueError):  # unknown activation
         shallow_nn_loss_grad(nn_params(3), X, Y, activation="softplus")
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="params must contain W1, b1, W2, b2"):
         shallow_nn_forward({"W1": np.zeros((N_FEATURES, 2))}, X)
 
 
