@@ -102,7 +102,9 @@ class TrainingMixin:
             advice=lambda reason, loss: self._advice(reason, loss, X),
         )
         params = _to_model(objective, basis, params)
-        state = _to_model(objective, basis, optimizer.get_state(), optimizer.state_kind)
+        # Copied before it is mapped: the optimizer's arrays may be views of its
+        # buffers, and the map of a row-space state makes new, far larger ones.
+        state = _to_model(objective, basis, copy_tree(optimizer.get_state()), optimizer.state_kind)
         self._commit(classes, params, name, state, rng, stop_reason, log)
         hooks.end(stop_reason, self.best_loss_)
         return self
@@ -143,8 +145,7 @@ class TrainingMixin:
         self.classes_ = classes
         self._store_params(params)
         self._commit_weights()
-        # A copy: the optimizer's own arrays may be views of larger buffers.
-        self._optimizer_state = {"name": optimizer_name, "state": copy_tree(state)}
+        self._optimizer_state = {"name": optimizer_name, "state": state}
         self._rng_state = rng.get_state(legacy=False)
         self.stop_reason_ = stop_reason
         self.loss_curve_ = log.loss_curve
