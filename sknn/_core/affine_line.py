@@ -4,10 +4,10 @@ For the linear models, ``Z(p + s d) = Z(p) + s D`` with ``D`` the logits of
 the direction: one product with X per line, after which the loss and its
 first two derivatives in s cost O(n_samples * n_outputs) per point. An exact
 line search (Newton's method on the line) then costs about as much as one
-gradient, and conjugate gradient and L-BFGS take 1.5-3x fewer steps than
-with an inexact search on the full loss. The gradient where the search
-arrives comes from the line's probabilities there, and the next line
-starts from its logits: one product with X per line and one for the
+gradient, and conjugate gradient and L-BFGS take fewer steps than with an
+inexact search on the full loss (the performance page has the figures). The
+gradient where the search arrives comes from the line's probabilities there,
+and the next line starts from its logits: one product with X per line and one for the
 gradient, as the direct evaluation's two plus the line's one (equal to
 rounding; the logits are recomputed from X every ``MAX_CHAINED`` lines,
 and in float32 at every line, so rounding cannot build up).
