@@ -64,6 +64,25 @@ def test_the_penalty_is_a_quadratic_along_the_line():
         assert c1 == pytest.approx(c0 + 3.0, rel=1e-14)
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("saturated", [False, True])
+def test_softmax_curvature_is_the_variance_of_d_even_where_its_moments_cancel(weighted, saturated):
+    # Saturated rows (every probability but one about 1e-13) make
+    # E[d^2] - (E d)^2 cancel to a tiny variance: the curvature must still be
+    # accurate, not rounding noise.
+    Z0, D, Y, weights = _line_problem("softmax", weighted, seed=5)
+    if saturated:
+        Z0 = 30.0 * Y
+    D = D + 10.0  # a large common part, which the softmax's variance ignores
+    line = AffineLine("softmax", Z0, D, Y, weights, NO_PENALTY, None)
+    _, _, curvature = line.at(0.0)
+    P = np.exp(Z0 - Z0.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    per_row = np.sum(P * (D - np.sum(P * D, axis=1, keepdims=True)) ** 2, axis=1)
+    expected = np.average(per_row, weights=weights)
+    assert curvature == pytest.approx(expected, rel=1e-9, abs=0)
+
+
 @parametrize_line
 def test_line_keeps_its_inputs(link, n_outputs):
     Z0, D, Y, weights = _line_problem(link, True, n_outputs=n_outputs, seed=2)

@@ -69,7 +69,7 @@ class AffineLine:
         # The sums over samples of products with D, as single dots with s D and
         # s D * D, formed once per line.
         self._weighted_D = D if sample_weight is None else D * sample_weight[:, None]
-        self._weighted_D2 = D * self._weighted_D if link == "sigmoid" else None
+        self._weighted_D2 = D * self._weighted_D
         self._target_slope = ops.dot(Y, self._weighted_D)
         self._Z = None
         self._last = None  # (step, value, probabilities, hessian) of the last point
@@ -142,8 +142,15 @@ class AffineLine:
         never negative, unlike ``d^T diag(p) d - (p.d)^2`` after rounding; their
         weighted mean."""
         ops = array_ops(hessian)
+        second_moment = ops.dot(hessian, self._weighted_D2)
         if self.link == "sigmoid":
-            return ops.dot(hessian, self._weighted_D2) / self.total
-        centred = self.D - ops.row_dots(hessian, self.D)[:, None]
+            return second_moment / self.total
+        # The variance as E[d^2] - (E d)^2, unless the two nearly cancel: then
+        # rounding would swamp the difference, and it is summed centred.
+        slopes = ops.row_dots(hessian, self.D)
+        variance = second_moment - weighted_total(slopes * slopes, self.sample_weight)
+        if variance > 1e-6 * second_moment:
+            return variance / self.total
+        centred = self.D - slopes[:, None]
         per_sample = ops.row_dots(hessian, centred * centred)
         return weighted_total(per_sample, self.sample_weight) / self.total
