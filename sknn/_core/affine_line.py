@@ -13,6 +13,7 @@ rounding; the logits are recomputed from X every ``MAX_CHAINED`` lines,
 and in float32 at every line, so rounding cannot build up).
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +71,8 @@ class AffineLine:
         # s D * D, formed once per line.
         self._weighted_D = D if sample_weight is None else D * sample_weight[:, None]
         self._weighted_D2 = D * self._weighted_D
+        # Below this share of E[d^2], the softmax's variance is summed centred.
+        self._cancellation = math.sqrt(float(ops.xp.finfo(D.dtype).eps))
         self._target_slope = ops.dot(Y, self._weighted_D)
         self._Z = None
         self._last = None  # (step, value, probabilities, hessian) of the last point
@@ -149,7 +152,7 @@ class AffineLine:
         # rounding would swamp the difference, and it is summed centred.
         slopes = ops.row_dots(hessian, self.D)
         variance = second_moment - weighted_total(slopes * slopes, self.sample_weight)
-        if variance > 1e-6 * second_moment:
+        if variance > self._cancellation * second_moment:
             return variance / self.total
         centred = self.D - slopes[:, None]
         per_sample = ops.row_dots(hessian, centred * centred)
