@@ -392,21 +392,22 @@ def test_ctrl_c_in_a_callback_keeps_the_complete_epochs(when, kept):
 
 def test_ctrl_c_while_the_checkpoint_is_written_keeps_the_previous_epoch(monkeypatch):
     X, y = _data()
-    from sknn._core import checkpoint
+    from sknn._core.optimizers.first_order import Adam
 
-    copy_tree = checkpoint.copy_tree
-    optimizer_copies = []
+    get_state = Adam.get_state
+    snapshots = []
 
-    def interrupted_copy(value):
-        # Adam's state holds moments from epoch 1 on: its 4th copy is epoch 4's,
-        # taken after the weights were copied.
-        if isinstance(value, dict) and "first_moments" in value:
-            optimizer_copies.append(None)
-            if len(optimizer_copies) == 4:
+    def interrupted_snapshot(self):
+        # Adam's state holds moments from epoch 1 on: its 4th snapshot is epoch
+        # 4's, taken after the checkpoint copied the weights.
+        state = get_state(self)
+        if "first_moments" in state:
+            snapshots.append(None)
+            if len(snapshots) == 4:
                 raise KeyboardInterrupt
-        return copy_tree(value)
+        return state
 
-    monkeypatch.setattr(checkpoint, "copy_tree", interrupted_copy)
+    monkeypatch.setattr(Adam, "get_state", interrupted_snapshot)
     model = ShallowNNClassifier(
         hidden_layer_size=4, optimizer="adam", tol=None, max_iter=10, random_state=0
     )

@@ -21,8 +21,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from sknn import LogisticRegressionGD, SoftmaxGD, check_gradient, reference
-from sknn._core.spectrum import gram_top_eigenvalue
 from sknn._core.objectives.linear import LinearObjective
+from sknn._core.spectrum import gram_top_eigenvalue
 
 parametrize_linear = pytest.mark.parametrize("Estimator", LINEAR, ids=lambda E: E.__name__)
 

@@ -9,8 +9,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sknn import ShallowNNClassifier
 from sknn._core.array_ops import inner
 from sknn._core.loop import Stopping, TrainingLog, train
-from sknn._core.optimizers import OPTIMIZERS
 from sknn._core.objectives.linear import LinearObjective
+from sknn._core.optimizers import OPTIMIZERS
 
 
 def _optimizer(name, learning_rate):

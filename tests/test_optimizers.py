@@ -7,11 +7,11 @@ from scipy.optimize import minimize, minimize_scalar
 
 from sknn._core.array_ops import inner
 from sknn._core.loop import FullBatch, Stopping, TrainingLog, train
+from sknn._core.objectives.linear import LinearObjective
 from sknn._core.optimizers import OPTIMIZERS, line_search
 from sknn._core.optimizers import lbfgs as lbfgs_module
 from sknn._core.optimizers.first_order import Adam, GradientDescent, Momentum
 from sknn._core.optimizers.lbfgs import LimitedMemoryBFGS
-from sknn._core.objectives.linear import LinearObjective
 
 
 def _build(name, learning_rate, **settings):
@@ -452,6 +452,42 @@ def test_lbfgs_history_is_bounded_in_bytes(monkeypatch):
     _train(objective, params, lbfgs, data, 8)
     assert lbfgs.memory == 100 and lbfgs.pairs.capacity == 3
     assert lbfgs.get_state()["steps"]["W"].shape[0] == 3
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_get_state_is_a_snapshot_that_later_steps_leave_alone(name, monkeypatch):
+    # The Ctrl-C checkpoint keeps get_state's arrays without copying them.
+    # L-BFGS with room for 2 pairs: its history moves up, and is forgotten.
+    monkeypatch.setattr(lbfgs_module, "_LBFGS_MEMORY", 2)
+    objective, data = _cg_problem(seed=4)
+    params = objective.init_params(5, 3, None, np.float64)
+    optimizer = _build(name, 0.05, full_batch=True, line_search=True)
+    problem = FullBatch(objective, *data)
+    snapshots = []
+    for step in range(6):
+        loss, grads = problem.loss_grad(optimizer.evaluation_point(params))
+        optimizer.step(params, grads, loss, problem)
+        if step == 3 and name == "lbfgs":
+            optimizer.pairs.forget()
+        state = optimizer.get_state()
+        snapshots.append((state, _deep_copy(state)))
+    for state, copied in snapshots:
+        _assert_same_tree(state, copied)
+
+
+def _deep_copy(value):
+    if isinstance(value, dict):
+        return {key: _deep_copy(item) for key, item in value.items()}
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def _assert_same_tree(got, expected):
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        if isinstance(value, dict):
+            _assert_same_tree(got[key], value)
+        else:
+            assert_array_equal(got[key], value)
 
 
 @pytest.mark.parametrize("name", ["cg", "lbfgs"])

@@ -33,7 +33,7 @@ class EpochCheckpoint:
         """Snapshot the current state: call it when an epoch is complete."""
         self._saved = (
             copy_tree(self._params),
-            copy_tree(self._optimizer.get_state()),
+            self._optimizer.get_state(),  # a snapshot (see Optimizer.get_state)
             None if self._rng is None else self._rng.get_state(),
             len(self._log.loss_curve),
             len(self._log.validation_loss_curve),

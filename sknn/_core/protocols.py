@@ -125,8 +125,8 @@ class Optimizer(Protocol):
         """
 
     def get_state(self) -> dict:
-        """The state, its arrays possibly the optimizer's own: a caller that keeps
-        them across further steps copies them (the Ctrl-C checkpoint does)."""
+        """The state as a snapshot: arrays that later steps do not change (copies,
+        or views of history that the optimizer copies before it rewrites it)."""
 
     def set_state(self, state: dict) -> None:
         """Take a state over; it may keep the given arrays and write into them."""

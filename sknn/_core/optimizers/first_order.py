@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..array_ops import array_ops, inner, zeros_like
+from ..array_ops import array_ops, copy_params, inner, zeros_like
 
 # Nesterov's backtracking line search (full batch, learning_rate='auto'): the
 # Armijo test accepts a step s along -g when the loss falls by s/2 ||g||^2; a
@@ -78,7 +78,7 @@ class Momentum(GradientDescent):
             params[name] += velocity
 
     def get_state(self):
-        return {} if self.velocities is None else {"velocities": self.velocities}
+        return {} if self.velocities is None else {"velocities": copy_params(self.velocities)}
 
     def set_state(self, state):
         self.velocities = state.get("velocities")
@@ -126,8 +126,8 @@ class Adam(GradientDescent):
             return {"t": self.t}
         return {
             "t": self.t,
-            "first_moments": self.first_moments,
-            "second_moments": self.second_moments,
+            "first_moments": copy_params(self.first_moments),
+            "second_moments": copy_params(self.second_moments),
         }
 
     def set_state(self, state):
@@ -233,7 +233,7 @@ class Nesterov(GradientDescent):
         if self.step_size is not None:
             state["step_size"] = self.step_size
         if self.lookahead is not None:
-            state["lookahead"] = self.lookahead
+            state["lookahead"] = copy_params(self.lookahead)
         return state
 
     def set_state(self, state):

@@ -126,7 +126,9 @@ class _Pairs:
     float64 on the host, where the small solves run. A new pair beyond
     ``capacity`` pushes the oldest out (the rows move up: the order in memory
     is the order in time, so a restored state sums as the uninterrupted one
-    did).
+    did). The first ``shared`` pairs have been handed out as views
+    (:meth:`in_order`): rows are copied before any of those is rewritten, so
+    a snapshot costs nothing while pairs are only appended.
     """
 
     def __init__(self, capacity, like):
@@ -136,7 +138,7 @@ class _Pairs:
         }
         self.SY = np.zeros((capacity, capacity), order="F")
         self.YY = np.zeros((capacity, capacity))
-        self.count = 0
+        self.count = self.shared = 0
 
     def forget(self):
         self.count = 0
@@ -146,11 +148,16 @@ class _Pairs:
         if not inner(s, y) > 1e-10 * math.sqrt(inner(s, s) * inner(y, y)):
             return
         if self.count == self.capacity:
-            for rows in self.rows.values():
-                rows[:-2, ...] = array_ops(rows).copy(rows[2:, ...])
+            # The oldest pair leaves; the others move up, into new rows (a
+            # snapshot may hold the old ones).
+            self.rows = {n: _moved_up(rows) for n, rows in self.rows.items()}
             self.SY[:-1, :-1] = self.SY[1:, 1:].copy()
             self.YY[:-1, :-1] = self.YY[1:, 1:].copy()
-            self.count -= 1
+            self.count, self.shared = self.count - 1, 0
+        elif self.count < self.shared:
+            # After forget: the rows to rewrite are in a snapshot, write into a copy.
+            self.rows = {n: array_ops(rows).copy(rows) for n, rows in self.rows.items()}
+            self.shared = 0
         k = self.count
         for name, rows in self.rows.items():
             rows[2 * k, ...] = s[name]
@@ -186,8 +193,8 @@ class _Pairs:
         return direction, float(slope)
 
     def in_order(self):
-        """The filled rows, oldest first: views, which the next step overwrites."""
-        k = self.count
+        """The filled rows, oldest first: views, which later steps leave as they are."""
+        k = self.shared = self.count
         steps = {n: rows[0 : 2 * k : 2, ...] for n, rows in self.rows.items()}
         return steps, {n: rows[1 : 2 * k : 2, ...] for n, rows in self.rows.items()}
 
@@ -205,3 +212,10 @@ class _Pairs:
         n, ops = len(weights), array_ops(rows)
         w = ops.asarray(np.asarray(weights, dtype=ops.numpy_dtype(rows.dtype)), like=rows)
         return ops.reshape(w @ ops.reshape(rows[:n, ...], (n, -1)), rows.shape[1:])
+
+
+def _moved_up(rows):
+    """New rows holding ``rows`` less its first pair, the last pair's rows free."""
+    moved = array_ops(rows).empty_like(rows)
+    moved[:-2, ...] = rows[2:, ...]
+    return moved
