@@ -228,3 +228,21 @@ def test_command_line(core, capsys):
         with pytest.raises(SystemExit) as exit_error:
             cli.parse_args(wrong)
         assert exit_error.value.code == 2
+
+
+def test_compare_runs_both_checkouts_and_leaves_out_the_cat_images_without_the_files():
+    env = {k: v for k, v in os.environ.items() if k != "SKNN_DATA_DIR"}
+    args = [sys.executable, "-m", "benchmarks.compare", ".", ".", "--cases", "bc:lr,cat:sm"]
+    done = subprocess.run(
+        [*args, "--rounds", "1"], cwd=REPO, capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "left out cat:sm: set SKNN_DATA_DIR to the course's files"
+    # The same checkout twice: the same iterations and stop reasons.
+    assert re.fullmatch(
+        r"bc:lr +[\d.]+ ms vs +[\d.]+ ms = [\d.]+x \([\d.]+x - [\d.]+x\), "
+        r"iterations (\d+) vs \1, converged vs converged",
+        lines[1],
+    ), lines
+    assert len(lines) == 2
