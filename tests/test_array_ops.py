@@ -110,6 +110,21 @@ def test_fit_equals_the_numpy_fit(namespace, Estimator, optimizer, batch_size):
     _assert_same_model(reference, other, X, to_array, rtol=_rtol(optimizer))
 
 
+@pytest.mark.parametrize("namespace", NAMESPACES)
+@pytest.mark.parametrize("Estimator", [LogisticRegressionGD, SoftmaxGD])
+def test_lbfgs_with_its_memory_full_equals_the_numpy_fit(namespace, Estimator, monkeypatch):
+    # Room for 3 pairs in 30 steps: the history moves up into new rows each step.
+    from sknn._core.optimizers import lbfgs
+
+    monkeypatch.setattr(lbfgs, "_LBFGS_MEMORY", 3)
+    _, _, to_array = _namespace(namespace)
+    X, y = _data()
+    estimator = Estimator(optimizer="lbfgs", max_iter=30, tol=None)
+    reference, other = _fit_both(estimator, X, y, to_array)
+    assert other.n_iter_ == reference.n_iter_ == 30
+    _assert_same_model(reference, other, X, to_array)
+
+
 def _rtol(optimizer):
     # Adam divides each gradient entry by its own running magnitude: where a
     # gradient is at rounding level (a softmax's intercepts sum to zero), the
