@@ -388,6 +388,18 @@ def test_hyperparameters_the_optimizer_does_not_use_warn_once(Estimator, params,
     assert len(messages) == 1 and ignored in messages[0]
 
 
+def test_the_ignored_hyperparameter_warning_names_the_users_in_this_batch_mode():
+    # Full-batch nesterov ignores beta_1 (FISTA's own momentum): the registry says so.
+    X, y = _data()
+    with pytest.warns(UserWarning, match="does not use") as record:
+        make(ShallowNNClassifier, beta_1=0.5, max_iter=3, tol=None).fit(X, y)
+    message = str(record[0].message)
+    assert "beta_1 is used by 'momentum', 'adam' (on the full batch)." in message
+    with pytest.warns(UserWarning, match="does not use") as record:
+        make(SoftmaxGD, optimizer="lbfgs", learning_rate=0.1, max_iter=3, tol=None).fit(X, y)
+    assert "beta_1" not in str(record[0].message)
+
+
 @parametrize_estimators
 def test_hyperparameters_the_optimizer_uses_do_not_warn(Estimator):
     X, y = _data()

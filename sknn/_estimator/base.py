@@ -126,8 +126,8 @@ class BaseGDClassifier(
         """The objective (see :mod:`sknn._core.protocols`) of this model under ``link``."""
 
     @abstractmethod
-    def _initial_learning_rate(self, objective, X, sample_weight, optimizer):
-        """The learning rate of ``optimizer`` (a name) for this fit, as a Python float."""
+    def _initial_learning_rate(self, problem, optimizer, full_batch):
+        """The learning rate of ``optimizer`` (a name) for a fit on ``problem``, a float."""
 
     @abstractmethod
     def _store_params(self, params):

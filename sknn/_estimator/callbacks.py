@@ -13,7 +13,7 @@ on. With an older scikit-learn the estimators work as before and simply have no
 import time
 from types import SimpleNamespace
 
-from .._core.array_ops import array_ops
+from .._core.array_ops import copy_params
 
 try:
     from sklearn.callback import CallbackSupportMixin
@@ -54,12 +54,12 @@ class FitHooks:
         ``classes_`` only once training is over).
     log : TrainingLog
         The loss curves the loop appends to, read for ``fitted_estimator``.
+    model_params : callable
+        Maps the parameters the loop trains to the estimator's (the identity
+        unless it trains an equivalent reparametrisation).
     verbose : int, default=0
         Print the loss and the elapsed time every ``verbose`` epochs, and a
         last line with the stop reason and the best loss (0: silent).
-    model_params : callable, default=None
-        Maps the parameters the loop trains to the estimator's (when it trains
-        an equivalent reparametrisation); None means they are the same.
 
     Examples
     --------
@@ -83,9 +83,7 @@ class FitHooks:
     (3, 'callback')
     """
 
-    def __init__(
-        self, estimator, X, y, sample_weight, *, classes, log, verbose=0, model_params=None
-    ):
+    def __init__(self, estimator, X, y, sample_weight, *, classes, log, model_params, verbose=0):
         self._estimator = estimator
         self._classes = classes
         self._task_data = {
@@ -188,9 +186,7 @@ class FitHooks:
 
     def _fitted_attributes(self, params):
         """The fitted attributes of a model stopped at ``params``, as copies: training goes on."""
-        params = {name: array_ops(array).copy(array) for name, array in params.items()}
-        if self._model_params is not None:
-            params = self._model_params(params)
+        params = self._model_params(copy_params(params))
         # `_store_params` only sets attributes: run it on a blank object, not on the estimator.
         attributes = SimpleNamespace()
         type(self._estimator)._store_params(attributes, params)

@@ -98,8 +98,8 @@ class DataPreparationMixin:
             y_index = np.searchsorted(classes, kept_y)
             if rows is not None:
                 # Any class will do for a row of weight 0; its label may be unknown.
-                y_index = np.zeros(len(y), dtype=y_index.dtype)
-                y_index[rows] = np.searchsorted(classes, kept_y)
+                kept_index, y_index = y_index, np.zeros(len(y), dtype=y_index.dtype)
+                y_index[rows] = kept_index
         effective_weight = self._effective_weights(classes, y_index, sample_weight, dtype)
         check_total_weight(effective_weight, len(kept_y))
         if effective_weight is not None:

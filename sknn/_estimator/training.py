@@ -201,9 +201,7 @@ class TrainingMixin:
 
     def _warn_ignored_hyperparameters(self, optimizer, full_batch):
         """Warn once per call about optimizer hyperparameters ``optimizer`` does not use."""
-        used = set(OPTIMIZERS[optimizer].hyperparameters)
-        if optimizer == "nesterov" and full_batch:
-            used.discard("beta_1")  # FISTA's own momentum sequence
+        used = OPTIMIZERS[optimizer].uses(full_batch)
         defaults = inspect.signature(type(self).__init__).parameters
         ignored = [
             f"{name}={getattr(self, name)!r}"
@@ -213,9 +211,10 @@ class TrainingMixin:
         if not ignored:
             return
         users = {
-            name: [key for key, entry in OPTIMIZERS.items() if name in entry.hyperparameters]
+            name: [key for key, entry in OPTIMIZERS.items() if name in entry.uses(full_batch)]
             for name in _OPTIMIZER_HYPERPARAMETERS
         }
+        batches = "the full batch" if full_batch else "mini-batches"
         resolved = "" if self.optimizer == optimizer else " (optimizer='auto' here)"
         warnings.warn(
             f"{type(self).__name__}: optimizer={optimizer!r}{resolved} does not use "
@@ -225,7 +224,7 @@ class TrainingMixin:
                 for name in _OPTIMIZER_HYPERPARAMETERS
                 if any(text.startswith(name + "=") for text in ignored)
             )
-            + " (beta_1 by 'nesterov' on mini-batches only).",
+            + f" (on {batches}).",
             UserWarning,
             stacklevel=user_stacklevel(),
         )

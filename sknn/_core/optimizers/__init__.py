@@ -31,6 +31,13 @@ class OptimizerEntry:
     #: from the loss's curvature (1/L) then means nothing, 'auto' is a fixed
     #: small rate, and its steps do not stay in X's row space.
     per_coordinate: bool = False
+    #: Those of ``hyperparameters`` it ignores on the full batch.
+    mini_batch_only: tuple = ()
+
+    def uses(self, full_batch):
+        """The estimator hyperparameters it uses on the full batch, or on mini-batches."""
+        ignored = self.mini_batch_only if full_batch else ()
+        return tuple(name for name in self.hyperparameters if name not in ignored)
 
     def build(self, **settings):
         """An optimizer of this kind, given what its constructor takes of ``settings``.
@@ -73,6 +80,7 @@ OPTIMIZERS = {
         "Nesterov's accelerated gradient: on the full batch FISTA's momentum with adaptive "
         "restart and, with ``learning_rate='auto'``, a backtracking line search; on "
         "mini-batches Nesterov momentum ``beta_1`` with a fixed step",
+        mini_batch_only=("beta_1",),  # FISTA's own momentum sequence on the full batch
     ),
     "adam": OptimizerEntry(
         Adam, ("learning_rate", "beta_1", "beta_2", "epsilon"), False, "Adam", per_coordinate=True
