@@ -620,6 +620,21 @@ def test_fit_dask_warm_start_continues_like_fit(fit_client):
     _assert_same_fit(got, expected, X)
 
 
+def test_fit_dask_refuses_the_warm_starts_fit_refuses(fit_client):
+    X, y = _fit_data(3, seed=5)
+    X_dask, y_dask = _as_dask(X, y)
+    # Weights set by hand without classes_ and n_features_in_.
+    by_hand = LogisticRegressionGD(warm_start=True)
+    by_hand.coef_, by_hand.intercept_ = np.zeros((3, X.shape[1])), np.zeros(3)
+    with pytest.raises(ValueError, match="it has no classes_, n_features_in_"):
+        fit_dask(by_hand, X_dask, y_dask, client=fit_client)
+    # A multilabel fit continued on 1-D labels.
+    multilabel = LogisticRegressionGD(warm_start=True, max_iter=3, tol=None)
+    multilabel.fit(X, np.eye(3, dtype=int)[y])
+    with pytest.raises(ValueError, match="fitted on a multilabel indicator matrix"):
+        fit_dask(multilabel, X_dask, y_dask, client=fit_client)
+
+
 def test_fit_dask_on_a_cluster_by_address(small_memory_cluster, fit_client):
     # A client connected to a running scheduler by its address, found as the
     # current client: the fit is the same, and leaves nothing on the cluster.

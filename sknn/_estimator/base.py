@@ -214,13 +214,8 @@ class BaseGDClassifier(
             self._check_continuable("fit with warm_start=True")
         data = self._prepare(X, y, sample_weight, reset=not warm)
         if warm:
-            self._check_target_kind(data, "warm_start")
-        if warm and not np.array_equal(data.classes, self._host_classes()):
-            raise ValueError(
-                "warm_start can only be used where `y` has the same classes as in "
-                f"the previous call to fit. Previously got {self.classes_}, "
-                f"`y` has {data.classes}."
-            )
+            self._check_target_kind(data.multilabel, "warm_start")
+            self._check_warm_classes(data.classes)
         return self._train(data, continue_training=warm, incremental=False)
 
     @atomic
@@ -293,8 +288,17 @@ class BaseGDClassifier(
                 )
         data = self._prepare(X, y, sample_weight, reset=first_call, known_classes=all_classes)
         if not first_call:
-            self._check_target_kind(data, "partial_fit")
+            self._check_target_kind(data.multilabel, "partial_fit")
         return self._train(data, continue_training=not first_call, incremental=True)
+
+    def _check_warm_classes(self, classes):
+        """Refuse a warm start on other classes than the fit it continues."""
+        if not np.array_equal(classes, self._host_classes()):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in "
+                f"the previous call to fit. Previously got {self.classes_}, "
+                f"`y` has {classes}."
+            )
 
     def _check_continuable(self, method):
         """Refuse to continue from weights that are incomplete or do not fit together.
@@ -366,7 +370,7 @@ class BaseGDClassifier(
             vars(self).clear()
             vars(self).update(saved)
         if fitted:
-            self._check_target_kind(data, "check_gradient on a fitted estimator")
+            self._check_target_kind(data.multilabel, "check_gradient on a fitted estimator")
         link, n_outputs = self._output_layer_of(len(data.classes), data.multilabel)
         objective = self._make_objective(link)
         if fitted:

@@ -145,14 +145,14 @@ class DataPreparationMixin:
             )
         return indicator, True
 
-    def _check_target_kind(self, data, continuation):
+    def _check_target_kind(self, multilabel, continuation):
         """Refuse y of the other kind (1-D labels or indicator) than the fit continued."""
         fitted = self._fitted_multilabel()
-        if data.multilabel != fitted:
+        if multilabel != fitted:
             kinds = ("1-D class labels", "a multilabel indicator matrix")
             raise ValueError(
                 f"This {type(self).__name__} was fitted on {kinds[fitted]}, and y is now "
-                f"{kinds[data.multilabel]}: {continuation} continues a fit, so y must be "
+                f"{kinds[multilabel]}: {continuation} continues a fit, so y must be "
                 "of the same kind. Fit a new estimator (or with warm_start=False)."
             )
 

@@ -60,6 +60,10 @@ def fit_dask_checked(estimator, X, y, sample_weight, client):
         )
     X, y, sample_weight = _check_dask_inputs(X, y, sample_weight, da)
     warm = estimator.warm_start and is_fitted(estimator)
+    if warm:
+        # fit's checks of what a warm start continues (fit_dask takes 1-D labels only).
+        estimator._check_continuable("fit_dask with warm_start=True")
+        estimator._check_target_kind(False, "warm_start")
     if warm and X.shape[1] != estimator.n_features_in_:
         raise ValueError(
             f"X has {X.shape[1]} features, but {name} is expecting "
@@ -72,12 +76,8 @@ def fit_dask_checked(estimator, X, y, sample_weight, client):
     raw_blocks = list(zip(X.to_delayed().ravel(), y.to_delayed().ravel(), weights))
     classes, class_totals, n_rows = _count_labels(client, raw_blocks, dtype, dask)
     check_at_least_two(classes)
-    if warm and not np.array_equal(classes, estimator.classes_):
-        raise ValueError(
-            "warm_start can only be used where `y` has the same classes as in "
-            f"the previous call to fit. Previously got {estimator.classes_}, "
-            f"`y` has {classes}."
-        )
+    if warm:
+        estimator._check_warm_classes(classes)
     class_factors, effective_totals = None, class_totals
     if estimator.class_weight is not None:
         class_factors = estimator._class_weights(classes, class_totals, class_totals.sum())
