@@ -63,21 +63,19 @@ def weighted_squared_norm(X, sample_weight):
 
 def gram_top_eigenvalue(X, sample_weight):
     """Largest eigenvalue of ``A^T A`` for ``A = diag(sqrt(s)) [X, 1]``, by Lanczos."""
-    n_samples, n_features = X.shape
+    return top_eigenvalue(lambda v: gram_times(X, sample_weight, v), X.shape[1] + 1)
+
+
+def gram_times(X, sample_weight, v):
+    """``A^T A v`` for ``A = diag(sqrt(s)) [X, 1]``, as a float64 NumPy vector."""
     ops = array_ops(X)
-    dtype = ops.numpy_dtype(X.dtype)
-    weights = np.ones(n_samples) if sample_weight is None else ops.to_numpy(sample_weight)
-    weights = ops.asarray(np.asarray(weights, dtype=dtype), like=X)
-
-    def gram_times(v):
-        # In X's dtype: a float64 vector times a float32 X would copy X.
-        v = ops.asarray(np.asarray(v, dtype=dtype).ravel(), like=X)
-        Av = X @ v[:-1]
-        Av += v[-1]
-        Av *= weights
-        return np.append(ops.to_numpy(X.T @ Av), float(ops.sum(Av)))
-
-    return top_eigenvalue(gram_times, n_features + 1)
+    # In X's dtype: a float64 vector times a float32 X would copy X.
+    v = ops.asarray(np.asarray(v, dtype=ops.numpy_dtype(X.dtype)).ravel(), like=X)
+    Av = X @ v[:-1]
+    Av += v[-1]
+    if sample_weight is not None:
+        Av *= sample_weight
+    return np.append(ops.to_numpy(X.T @ Av), float(ops.sum(Av)))
 
 
 def top_eigenvalue(matvec, size):

@@ -8,14 +8,12 @@ import uuid
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array
 
 from .._compat import _check_sample_weight, _fit_context
 from .._core.array_ops import array_ops
-from .._core.objectives.linear import LINK_CURVATURE
-from .._core.spectrum import top_eigenvalue
+from .._core.spectrum import gram_times, top_eigenvalue
 from .._estimator.base import atomic
 from .._estimator.preparation import (
     ACCEPTED_SPARSE,
@@ -323,8 +321,7 @@ class BlockProblem:
             return self._reduce("gram_times", argument=np.ravel(v))
 
         top = top_eigenvalue(gram_times, self.n_features + 1)
-        curvature = LINK_CURVATURE[self.objective.link]
-        return curvature * top / self.total_weight + self.objective.alpha
+        return self.objective.smoothness_bound(top, self.total_weight)
 
     def release(self):
         """Let the workers drop this fit's blocks (also those of a failed :meth:`persist`)."""
@@ -357,7 +354,7 @@ def _evaluate_group(kind, objective, params, total_weight, argument, *blocks):
         elif kind == "smoothness":
             part = objective.smoothness(X, sw, exact=False) * share
         else:
-            part = _weighted_gram_times(X, sw, argument)
+            part = gram_times(X, sw, argument)
         total = part if total is None else _add_into(total, part)
     return total
 
@@ -374,11 +371,3 @@ def _add_into(total, part):
         total += part
         return total
     return total + part
-
-
-def _weighted_gram_times(X, sample_weight, v):
-    """``A^T A v`` for a block, as LinearObjective's Lanczos products compute it."""
-    Av = safe_sparse_dot(X, v[:-1].astype(X.dtype)) + v[-1]
-    if sample_weight is not None:
-        Av *= sample_weight
-    return np.append(safe_sparse_dot(X.T, Av), Av.sum()).astype(float)

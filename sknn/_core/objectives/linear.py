@@ -163,7 +163,11 @@ class LinearObjective:
             top_eigenvalue = gram_top_eigenvalue(X, sample_weight)
         else:
             top_eigenvalue = weighted_squared_norm(X, sample_weight) + total
-        return LINK_CURVATURE[self.link] * top_eigenvalue / total + self.alpha
+        return self.smoothness_bound(top_eigenvalue, total)
+
+    def smoothness_bound(self, top_eigenvalue, total_weight):
+        """L from the top eigenvalue of ``A^T A`` and the weight sum (see :meth:`smoothness`)."""
+        return LINK_CURVATURE[self.link] * top_eigenvalue / total_weight + self.alpha
 
 
 def column_means(X, sample_weight):
