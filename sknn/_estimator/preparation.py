@@ -163,8 +163,7 @@ class DataPreparationMixin:
         base = np.ones(len(y_index), dtype=dtype) if sample_weight is None else sample_weight
         # Weighted class totals, so that weight k still equals k repeated rows.
         totals = np.bincount(y_index, weights=base, minlength=len(classes))
-        per_class = self._class_weights(classes, totals, base.sum())
-        return base * per_class.astype(dtype)[y_index]
+        return class_weighted(base, self._class_weights(classes, totals, base.sum()), y_index)
 
     def _class_weights(self, classes, class_totals, total_weight):
         """The float64 factor of each class (``class_weight`` not None), from the
@@ -273,6 +272,11 @@ def _is_complex(array):
         return kind == "c"
     ops = array_ops(array)
     return not ops.is_numpy and bool(ops.xp.isdtype(dtype, "complex floating"))
+
+
+def class_weighted(sample_weight, per_class, y_index):
+    """Each row's weight times its class's factor, in the weights' dtype."""
+    return sample_weight * per_class.astype(sample_weight.dtype)[y_index]
 
 
 def check_at_least_two(classes):

@@ -22,6 +22,7 @@ from .._estimator.preparation import (
     check_labels_known,
     check_rows,
     check_total_weight,
+    class_weighted,
     encode_targets,
 )
 from .._estimator.state import is_fitted
@@ -211,8 +212,9 @@ def _prepare_block(X, y, sample_weight, dtype, classes, class_factors, n_outputs
     check_labels_known(y, classes)
     y_index = np.searchsorted(classes, y)
     if class_factors is not None:
-        base = np.ones(len(y), dtype=X.dtype) if sample_weight is None else sample_weight
-        sample_weight = base * class_factors.astype(X.dtype)[y_index]
+        if sample_weight is None:
+            sample_weight = np.ones(len(y), dtype=X.dtype)
+        sample_weight = class_weighted(sample_weight, class_factors, y_index)
     # The weight sum as the objective computes it, so that block shares of the
     # mean add up to the loss of all rows (see _evaluate_group).
     weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
