@@ -189,15 +189,12 @@ class DataPreparationMixin:
         return per_class
 
     def _split_validation(self, X, strata, sample_weight, user_sample_weight, rng):
-        """Hold out a ``validation_fraction`` of the rows, stratified by ``strata``.
+        """Hold out a ``validation_fraction`` of the rows of positive user weight,
+        stratified by ``strata`` (each row's class index; None: a plain split).
 
-        The split draws from the rows of positive ``user_sample_weight``
-        (``strata``, the class index of each row, None means a plain random
-        split). Both parts stay in X, which is not copied: the returned
-        ``(sw_train, sw_val)``, in X's namespace, are ``sample_weight`` (None:
-        ones) set to 0 on the other part's rows and on rows of weight 0, and a
-        weighted loss, normalised by the weight sum, is the loss of the part's
-        rows alone.
+        Returns ``(sw_train, val_rows, sw_val)``, weights in X's namespace: the
+        training part stays in X as ``sample_weight`` (None: ones) set to 0 off
+        its rows; the held-out rows of positive weight, in order, and theirs.
         """
         rows = weighted_rows(user_sample_weight)
         candidates = np.arange(X.shape[0]) if rows is None else rows
@@ -217,15 +214,15 @@ class DataPreparationMixin:
                 f"(validation_fraction={self.validation_fraction}): {error}"
             ) from error
         ops = array_ops(X)
-        dtype = ops.numpy_dtype(X.dtype)
-        weight = np.ones(X.shape[0], dtype=dtype) if sample_weight is None else host(sample_weight)
-        parts = []
-        for part in (train_rows, val_rows):
-            part_weight = np.zeros_like(weight)
-            part_weight[part] = weight[part]
-            check_total_weight(part_weight, len(part))
-            parts.append(ops.asarray(part_weight, like=X))
-        return tuple(parts)
+        weight = host(sample_weight)
+        if weight is None:
+            weight = np.ones(X.shape[0], dtype=ops.numpy_dtype(X.dtype))
+        train_weight = np.zeros_like(weight)
+        train_weight[train_rows] = weight[train_rows]
+        check_total_weight(train_weight, len(train_rows))
+        check_total_weight(weight[val_rows], len(val_rows))
+        val_rows = np.sort(val_rows[weight[val_rows] > 0])  # class weights may zero some
+        return ops.asarray(train_weight, like=X), val_rows, ops.asarray(weight[val_rows], like=X)
 
 
 def accepted_dtypes(ops, X):

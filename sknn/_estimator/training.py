@@ -50,10 +50,12 @@ class TrainingMixin:
         if self.early_stopping and not incremental:
             # A multilabel row has no one class to stratify by: a plain random split.
             strata = None if data.multilabel else data.y_index
-            sample_weight, validation_weight = self._split_validation(
+            sample_weight, rows, validation_weight = self._split_validation(
                 X, strata, sample_weight, data.user_sample_weight, rng
             )
-            validation = _validation_rows(X, Y, validation_weight)
+            ops = array_ops(X)
+            # Copied: a pass over all of X with weights 0 elsewhere would cost the whole of X.
+            validation = (ops.take_rows(X, rows), ops.take_rows(Y, rows), validation_weight)
         n_rows = n_training_rows(X, sample_weight)
         name = self._optimizer_name(n_rows, incremental)
         basis = None
@@ -286,14 +288,6 @@ def _same_array(a, b):
     if type(a) is not type(b) or tuple(a.shape) != tuple(b.shape):
         return False
     return bool(array_ops(a).xp.all(a == b))
-
-
-def _validation_rows(X, Y, validation_weight):
-    """The held-out rows, copied: ``validation_fraction`` of X, evaluated every epoch
-    (a pass over all of X with weights 0 elsewhere would cost the whole of X)."""
-    ops = array_ops(X)
-    rows = np.flatnonzero(host(validation_weight) > 0)
-    return ops.take_rows(X, rows), ops.take_rows(Y, rows), ops.take_rows(validation_weight, rows)
 
 
 def _to_training(objective, value, kind_of=None):
