@@ -1,45 +1,24 @@
 """Save fitted sknn estimators to HDF5 files and load them back, safely.
 
-:func:`save` writes a fitted estimator to one HDF5 file that holds only
-arrays and plain values: its class name, its parameters, its fitted
-attributes, and the private training state (the optimizer's state and the
-random generator's) so that ``warm_start`` and ``partial_fit`` after
-:func:`load` continue exactly as if the model had never been saved.
-:func:`load` checks the file before it reads it, reads it, checks the values
-and only then hands them to the estimator; anything else is refused with a
-ValueError that names the file and says what is wrong.
+:func:`save` writes a fitted estimator and its training state to one HDF5
+file of arrays and plain values; :func:`load` checks a file before, while and
+after reading it, and refuses anything but a valid sknn model file with a
+ValueError.
 
-sknn.io or joblib?
-------------------
-``joblib.dump`` / ``joblib.load`` is what scikit-learn users do, and it keeps
-working for sknn estimators: use it for caches you write and read yourself.
-But joblib files are pickles, and loading a pickle can execute arbitrary
-code, so only load pickles you trust; they may also fail to load under other
-Python, NumPy or scikit-learn versions. An sknn.io file holds no code and
-:func:`load` never imports or evaluates anything named in it, so loading a
-file from anywhere cannot run anything; and the file is portable across
-Python and NumPy versions (any HDF5 tool can read it). Prefer it for models
-you publish, share or receive.
-
-Files from elsewhere
---------------------
-A file is refused, cheaply and before any large read, if its layout is not
-exactly what its header and parameters imply (names, dtypes, declared
-shapes), if its objects are linked more than once, link outside it or
-store data outside it, or if its arrays declare more bytes than the file
-holds (compressed, never written): loading costs at most about the file's
-size in memory. A SHA-256 checksum over every stored name and value is
-verified, so a damaged file is refused rather than loaded with other
-predictions. :func:`save` is atomic: it writes a temporary file next to
-``path``, syncs it, and renames it over ``path``; if anything fails, an
-existing file at ``path`` is left as it was.
+Read more in the :ref:`User Guide <persistence>`.
 
 File layout (``format_version`` 2)
 ----------------------------------
 The estimator's ``_state_schema`` and ``_get_state()`` define what is
-stored; :mod:`sknn.io.tree` maps that plain data to HDF5 (dicts as groups,
-arrays as datasets, lists of arrays as groups ``0``, ``1``, ..., numbers,
-str and None as attributes; ``__kind__`` tags lists and object arrays)::
+stored, as a plain tree that :mod:`sknn.io.tree` maps to HDF5: a dict as a
+group (arrays, lists and dicts as its members, everything else as its
+attributes); an ndarray as a dataset (str as fixed-length UTF-8; an object
+array of str tagged ``__kind__ = "object"``; a Fortran-ordered one stored
+transposed and tagged ``"fortran"``, as its layout decides how BLAS rounds
+and so how training continues); a list of arrays as a group of datasets
+``0``, ``1``, ... tagged ``"list"``; a list of numbers as an int64 or
+float64 dataset tagged ``"list"``; bool, int, float and str (inf and NaN
+included) as attributes; None as an empty attribute::
 
     /             attrs format="sknn-model", format_version=2, sknn_version,
                   estimator (the class name), checksum ("sha256:<hex>")
@@ -56,9 +35,12 @@ str and None as attributes; ``__kind__`` tags lists and object arrays)::
     /rng          RandomState.get_state(legacy=False): attrs bit_generator,
                   has_gauss, gauss; group state with dataset key, attr pos
 
-Version-1 files (before the state API: ``/fitted``; ``/optimizer`` with
-the hyperparameters as attributes; ``/rng`` with ``key``, ``pos``,
-``has_gauss`` and ``cached_gaussian``; no checksum) still load.
+Version 1 (before the state API; :mod:`sknn.io.v1` reads it) had no checksum
+and no ``__kind__`` tags; ``/fitted`` held what ``/attributes`` holds, and
+attr classes_kind ('numeric', 'str' or 'object'); ``/optimizer`` held attr
+name ('gd', 'momentum' or 'adam'), the hyperparameters and Adam's t as attrs
+and groups velocities or first_moments and second_moments; ``/rng`` held
+dataset key and attrs pos, has_gauss and cached_gaussian.
 """
 
 import contextlib
@@ -89,12 +71,10 @@ _MAX_HEADER_BYTES = 256
 def save(estimator: "BaseGDClassifier", path: "str | os.PathLike[str]") -> None:
     """Save a fitted sknn estimator to one HDF5 file, without pickle, atomically.
 
-    The file holds the class name, ``get_params()``, every fitted attribute
-    and the training state that ``warm_start`` and ``partial_fit`` continue
-    from. Everything is converted and checked with the rules of
-    :func:`load` before a byte is written, so a file that ``save`` writes
-    always loads; then it is written to a temporary file in the directory
-    of ``path``, synced to disk and renamed over ``path``.
+    Before a byte is written, the estimator's state is checked as :func:`load`
+    checks a file, so a file that ``save`` writes always loads.
+
+    Read more in the :ref:`User Guide <persistence>`.
 
     Parameters
     ----------
@@ -161,10 +141,10 @@ def save(estimator: "BaseGDClassifier", path: "str | os.PathLike[str]") -> None:
 def load(path: "str | os.PathLike[str]") -> "BaseGDClassifier":
     """Load an estimator saved by :func:`save`.
 
-    The file's layout is checked against what its header and parameters
-    imply before any array is read, its checksum and values after; only
-    then is the estimator given its state. Nothing named in the file is
-    imported or evaluated.
+    Loading cannot run code: nothing named in the file is imported or
+    evaluated, and the file is checked before the estimator gets its state.
+
+    Read more in the :ref:`User Guide <persistence>`.
 
     Parameters
     ----------
@@ -367,8 +347,7 @@ def _digest(root):
     """SHA-256 (hex) of a node tree, read or encoded, but its checksum.
 
     Names, tags, dtypes, shapes and bytes; children in name order, so that
-    the order a file lists them in does not matter. It guards against
-    damage, not against an editor, who can compute it again.
+    the order a file lists them in does not matter.
     """
     hasher = hashlib.sha256()
 

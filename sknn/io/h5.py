@@ -48,9 +48,8 @@ def check_regular_file(path):
     """Return ``os.stat(path)`` (links followed), refusing anything but a regular file.
 
     Run before h5py sees the path: h5py blocks forever on a FIFO and reads
-    devices as files. FileNotFoundError if ``path`` does not exist. (A path
-    swapped for a FIFO after this check can still block: whoever can do that
-    could as well replace the file.)
+    devices as files. (A path swapped for a FIFO after this check can still
+    block: whoever can do that could as well replace the file.)
     """
     try:
         info = os.stat(path)
@@ -240,8 +239,7 @@ def read_strings(dataset, *, path, max_bytes):
     """A dataset of strings (or other scalars) as an array of str, within ``max_bytes``.
 
     Variable-length strings, whose declared size says nothing of them, are
-    read in blocks that would stay within ``max_bytes`` even if each string
-    were as long as the file, and counted as they come.
+    read in blocks and counted as they come.
     """
     name = dataset.name
     if dataset.shape is None:

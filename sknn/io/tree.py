@@ -1,28 +1,9 @@
 """Plain data as HDF5, for :mod:`sknn.io`: one generic mapping, both ways.
 
-A *plain tree* is a dict with str keys whose values are dicts, NumPy arrays
-(of numbers, of str, or of dtype object holding only str), lists of arrays,
-lists of numbers, and single numbers, str or None: what an estimator's
-``_get_state()`` returns. It maps to HDF5 as
-
-=====================  ================================================
-plain value            HDF5 object
-=====================  ================================================
-dict                   group; arrays, lists and dicts as its members,
-                       everything else as its attributes
-ndarray                dataset (str as fixed-length UTF-8); an object
-                       array of str is tagged ``__kind__ = "object"``,
-                       a Fortran-ordered one is stored transposed and
-                       tagged ``"fortran"`` (its layout decides how
-                       BLAS rounds, so training continues exactly)
-list of arrays         group of datasets ``0``, ``1``, ..., tagged
-                       ``__kind__ = "list"``
-list of numbers        int64 or float64 dataset tagged ``"list"``
-bool, int, float, str  attribute (inf and NaN included)
-None                   empty attribute
-=====================  ================================================
-
-so that :func:`decode` gives back exactly what :func:`encode` was given.
+A *plain tree*, what an estimator's ``_get_state()`` returns, maps to HDF5
+as the table in :mod:`sknn.io`'s docstring says (dicts with str keys; arrays,
+lists, numbers, str and None as values), so that :func:`decode` gives back
+exactly what :func:`encode` was given.
 
 Between the two sits a :class:`Node` tree: the objects of a file with their
 declared dtype and shape, whose values are read only when asked. Reading a
@@ -55,12 +36,9 @@ _UNREAD = object()
 class Node:
     """One group, dataset or attribute: its declared type, and its value once read.
 
-    ``type`` is ``"group"``, ``"dataset"`` or ``"attribute"``; ``where`` its
-    path in the file, for messages; ``tag`` its ``__kind__`` (None,
-    ``"list"``, ``"object"`` or ``"fortran"``). Groups have ``children``
-    (attributes and members by name, in file order); datasets and attributes
-    a ``dtype`` and a ``shape`` as stored (None for an empty attribute,
-    whose value is None). ``source`` is what :meth:`read` reads from.
+    ``where`` is its path in the file, for messages; ``tag`` its ``__kind__``.
+    A group's ``children`` are its attributes and members by name, in file
+    order; ``shape`` is None for an empty attribute, whose value is None.
     """
 
     type: str
@@ -95,10 +73,9 @@ class Node:
 def encode(tree, where=""):
     """The node tree of a plain tree, every value converted as the file stores it.
 
-    Raises ValueError for anything the mapping cannot store exactly: a str
-    that is not valid Unicode (a lone surrogate) or ends in NUL, an object
-    array holding non-str, a list mixing kinds, an int beyond int64, any
-    other type. Keys are not checked here: the schema checks every name.
+    Raises ValueError for anything the mapping cannot store exactly (a lone
+    surrogate, a trailing NUL, an int beyond int64, ...). Keys are not
+    checked here: the schema checks every name.
 
     Examples
     --------
@@ -238,16 +215,12 @@ def decode(node, path="the file"):
 def scan(group, *, path, max_bytes):
     """The node tree of an open HDF5 group, from its objects' headers alone (and tags).
 
-    Each object is visited once. ValueError for an object with several hard
-    links, a soft or external link, external or virtual storage, a group
-    deeper than :data:`MAX_GROUP_DEPTH` or with more than
-    :data:`MAX_ENTRIES` entries, a dtype other than native numbers and
-    fixed-length strings, an attribute that is not a single value or
-    exceeds :data:`MAX_ATTRIBUTE_BYTES`, a name that is not UTF-8, a dataset
-    that stores fewer bytes than it declares (compressed, or never written),
-    or more than ``max_bytes`` declared in all (the file's size: reading the
-    values then costs at most that). h5py's errors pass through
-    (:func:`sknn.io.h5.bad_file_errors` turns them into ValueErrors).
+    Each object is visited once. ValueError for what a model file never holds
+    (shared, soft or external links, outside or compressed storage, other
+    dtypes, deep or wide groups, big attributes: a hostile file's ways to loop,
+    to read other files or to declare what it does not store), or for more
+    than ``max_bytes`` declared in all (the file's size, so reading costs at
+    most that). h5py's errors pass through.
     """
     return _scan_group(_Walk(path, max_bytes), group, "", 0)
 

@@ -1,21 +1,9 @@
 """Reading sknn model files of format version 1, for :mod:`sknn.io`.
 
-Version 1 (before the state API) laid a model out as::
-
-    /fitted      attrs n_features_in_, n_iter_, best_loss_, stop_reason_ and
-                 classes_kind ('numeric', 'str' or 'object'); datasets
-                 classes_, loss_curve_, the weights (coefs_ and intercepts_
-                 as groups 0 and 1) and, optionally, validation_loss_curve_
-                 and feature_names_in_
-    /optimizer   attrs name ('gd', 'momentum' or 'adam'), its
-                 hyperparameters and Adam's t; groups velocities or
-                 first_moments and second_moments
-    /rng         dataset key, attrs pos, has_gauss and cached_gaussian
-
-with /params and the header as in version 2, and no checksum.
-:func:`from_version_1` rearranges the scanned nodes of such a file into the
-version-2 layout, before anything but ``classes_kind`` is read, so that the
-checks of :mod:`sknn.io.schema` apply to old files alike.
+:func:`from_version_1` rearranges the scanned nodes of a version-1 file (laid
+out as :mod:`sknn.io`'s docstring says) into the version-2 layout, before
+anything but ``classes_kind`` is read, so that the checks of
+:mod:`sknn.io.schema` apply to old files alike.
 """
 
 import numpy as np
