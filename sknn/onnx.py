@@ -1,23 +1,13 @@
 """ONNX export of the sknn classifiers through skl2onnx.
 
-Importing this module registers a parser, a shape calculator and a converter
-for :class:`~sknn.LogisticRegressionGD`, :class:`~sknn.SoftmaxGD` and
-:class:`~sknn.ShallowNNClassifier` with skl2onnx, so that
-``skl2onnx.to_onnx(model, X[:1])`` converts a fitted estimator, alone or as the
-last step of a :class:`~sklearn.pipeline.Pipeline`. It needs the optional
-``sknn[onnx]`` extra (``pip install "sknn[onnx]"``: skl2onnx, onnx and, to run
-the graphs, onnxruntime). Without skl2onnx the import succeeds and registers
-nothing, as there is nothing to register with.
+Importing this module registers converters for :class:`~sknn.LogisticRegressionGD`,
+:class:`~sknn.SoftmaxGD` and :class:`~sknn.ShallowNNClassifier` with skl2onnx, so
+that ``skl2onnx.to_onnx(model, X[:1])`` converts a fitted estimator, alone or as
+the last step of a :class:`~sklearn.pipeline.Pipeline`, to a graph that gives
+what ``predict`` and ``predict_proba`` give. It needs the ``sknn[onnx]`` extra;
+without skl2onnx the import succeeds and registers nothing.
 
-The graphs have skl2onnx's classifier outputs and options (``zipmap``,
-``nocl``), compute in the input's float type (float32, or float64 throughout;
-int64 and bool in float32; float16 is refused) and give what ``predict`` and
-``predict_proba`` give. For every finite input their probabilities are
-finite: where ``predict`` refuses values too large for finite products, a
-graph, which cannot raise for one row, clips and saturates. The user guide's
-page on model files and deployment states the outputs, types, multilabel
-graphs and the clipping bounds, and compares ONNX with joblib and
-:mod:`sknn.io`.
+Read more in the :ref:`User Guide <persistence>`.
 
 Examples
 --------
