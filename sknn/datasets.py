@@ -1,5 +1,7 @@
 """Load (X, y) pairs from HDF5 files, read as untrusted (with :mod:`sknn.io.h5`): whole,
-in chunks, or lazily, one dataset at a time.
+in chunks, or lazily, one dataset at a time. Needs no extra (h5py is a dependency).
+
+Read more in the :ref:`User Guide <large-data>`.
 """
 
 import math
@@ -25,20 +27,28 @@ def load_h5(
 ) -> "Bunch | tuple[np.ndarray, np.ndarray]":
     """Load an (X, y) pair from an HDF5 file.
 
+    The file is read as untrusted, and the samples are flattened to rows in
+    the dtype stored.
+
+    Read more in the :ref:`User Guide <large-data>`.
+
     Parameters
     ----------
     path : str or path-like
         HDF5 file to read.
     x_key, y_key : str, default=None
         Names of the sample and target datasets (paths such as ``"group/X"``
-        allowed); a key left as None is inferred, see Notes.
+        allowed). Keys left as None are inferred from the top-level datasets:
+        ``train_set_x``/``train_set_y`` or ``test_set_x``/``test_set_y``, else
+        the unique pair of a dataset with ``ndim >= 2`` (X) and a 1-D dataset
+        other than ``list_classes`` (y) with as many rows; with one key given,
+        among the pairs containing it.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
     allow_external : bool, default=False
         Follow external links and read datasets whose values are stored in
-        other files (external storage, virtual datasets). Refused by default:
-        such a file can make the reader return any file this process can
-        read. Pass True only for files you trust.
+        other files (external storage, virtual datasets). Pass True only for
+        files you trust.
 
     Returns
     -------
@@ -46,13 +56,12 @@ def load_h5(
         With attributes:
 
         data : ndarray of shape (n_samples, n_features)
-            Samples flattened to rows, in the dtype stored in the file
-            (``uint8`` images stay ``uint8``: scaling is left to the user).
+            Samples flattened to rows, in the dtype stored in the file.
         target : ndarray of shape (n_samples,)
             Targets as stored.
         target_names : ndarray of str or None
             Decoded ``list_classes`` (bytes as UTF-8) if the file has that
-            dataset, else None (names are not invented from the target values).
+            dataset, else None.
         feature_shape : tuple of int
             Shape of one sample before flattening, e.g. ``(64, 64, 3)``.
         DESCR : str
@@ -68,28 +77,15 @@ def load_h5(
     ValueError
         If ``path`` is not a regular file (a FIFO, a device...) or not
         readable HDF5, a key is missing, no unique (X, y) pair can be
-        inferred, X is not numeric, y is not 1-D, X and y differ in length,
-        an object is in other files (see ``allow_external``), soft links form
-        a cycle, or ``list_classes`` is over 16 MiB or not UTF-8. The message
-        names the file.
+        inferred (the message lists the file's datasets), X is not numeric,
+        y is not 1-D, X and y differ in length, an object is in other files
+        (see ``allow_external``), soft links form a cycle, or
+        ``list_classes`` is over 16 MiB or not UTF-8. The message names the
+        file.
 
     See Also
     --------
     iter_h5_batches : Stream the same pair in chunks.
-
-    Notes
-    -----
-    Keys left as None are inferred from the top-level datasets:
-
-    1. The course layout: ``train_set_x``/``train_set_y`` or
-       ``test_set_x``/``test_set_y``.
-    2. Otherwise the unique pair of a dataset with ``ndim >= 2`` (X) and a
-       1-D dataset other than ``list_classes`` (y) with the same number of
-       rows, e.g. ``X``/``y``, ``data``/``target`` or ``features``/``labels``.
-
-    With one key given, the other is inferred among the pairs containing
-    it. Zero or several candidate pairs raise a ValueError listing the
-    file's datasets.
 
     Examples
     --------
@@ -152,8 +148,10 @@ def iter_h5_batches(
 ) -> "Iterator[tuple[np.ndarray, np.ndarray]]":
     """Yield an HDF5 (X, y) pair in chunks of at most ``batch_size`` rows.
 
-    Each chunk is read with its own slice: memory use is bounded by
-    ``batch_size`` whatever the file size. One call is one pass.
+    Each chunk is read with its own slice, so memory use is bounded by one
+    chunk whatever the file size. One call is one pass.
+
+    Read more in the :ref:`User Guide <large-data>`.
 
     Parameters
     ----------
@@ -165,9 +163,7 @@ def iter_h5_batches(
         Dataset names, inferred as in :func:`load_h5` when None.
     shuffle : bool, default=False
         If True, yield the contiguous chunks in random order and permute
-        the rows within each chunk; rows are never regrouped across chunks
-        (reading rows at random positions from HDF5 is very slow). If the
-        file is sorted, by class say, shuffle it once on disk.
+        the rows within each chunk; rows are never regrouped across chunks.
     random_state : int, RandomState instance or None, default=None
         Controls the shuffling. An int gives the same order on every call;
         pass a RandomState instance to get a new order for each pass.
@@ -221,8 +217,8 @@ def iter_h5_batches(
 
 
 def _checked_keys(path, rows_name, rows, x_key, y_key, allow_external):
-    """The rows per chunk (argument ``rows_name``) and keys (returned resolved) checked
-    at the call, as iter_h5_batches and h5_to_dask do before anything is read."""
+    """Check ``rows`` (named ``rows_name``) and resolve the keys, at the call, before
+    anything is read."""
     if not isinstance(rows, numbers.Integral) or rows < 1:
         raise ValueError(f"{rows_name} must be a positive integer, got {rows!r} (reading '{path}')")
     _h5.check_names(x_key, y_key)
@@ -257,9 +253,9 @@ class LazyH5Dataset:
     """A picklable, read-only array-like view of one dataset of an HDF5 file.
 
     It holds the file's absolute path and the dataset's name, never an open
-    file, and opens the file read-only for each ``obj[index]``: it pickles, for
-    other processes that see the file at the same path (Dask workers, as in
-    :func:`sknn.distributed.h5_to_dask`, or ``multiprocessing``).
+    file, and opens the file read-only for each ``obj[index]``.
+
+    Read more in the :ref:`User Guide <large-data>`.
 
     Parameters
     ----------
