@@ -1,18 +1,10 @@
 """Training on a Dask cluster, from HDF5 files or any Dask array.
 
-Needs the optional ``sknn[dask]`` extra (``pip install "sknn[dask]"``: Dask,
-``distributed`` and ``dask-ml``). Importing this module does not; calling
-:func:`h5_to_dask`, :func:`partial_fit_blocks` or :func:`fit_dask` does.
-The user guide's "HDF5 data, out-of-core training and Dask" page says which
-to use when, and how grid searches run on a cluster (no sknn code needed).
+Calling :func:`h5_to_dask`, :func:`partial_fit_blocks` or :func:`fit_dask` needs the
+``sknn[dask]`` extra (Dask, ``distributed``, ``dask-ml``); importing this module does
+not. :class:`LazyH5Dataset` is :mod:`sknn.datasets`'s, re-exported.
 
-:class:`LazyH5Dataset` (from :mod:`sknn.datasets`, re-exported here) is why
-:func:`h5_to_dask` arrays work with any scheduler: an ``h5py.Dataset`` is a
-handle on a file opened by one process and does not pickle (the distributed
-scheduler reopens it by name only while the client keeps its file open; the
-``"processes"`` scheduler fails with ``TypeError: h5py objects cannot be
-pickled``), whereas a LazyH5Dataset pickles as the file's path and the
-dataset's name and opens the file for the length of each read.
+Read more in the :ref:`User Guide <large-data>`.
 """
 
 import importlib
@@ -59,16 +51,16 @@ def h5_to_dask(
     """Expose an HDF5 (X, y) pair as Dask arrays of ``block_rows`` rows per block.
 
     Nothing is read until a block is computed, and then only that block, by
-    whichever process (thread, local process or cluster worker) computes it:
-    the arrays wrap picklable :class:`LazyH5Dataset` objects. The blocks are
-    the chunks :func:`sknn.datasets.iter_h5_batches` yields with
-    ``batch_size=block_rows``, in the same order.
+    whichever process computes it. The blocks are, in order, the chunks
+    :func:`sknn.datasets.iter_h5_batches` yields with ``batch_size=block_rows``.
+
+    Read more in the :ref:`User Guide <large-data>`.
 
     Parameters
     ----------
     path : str or path-like
-        HDF5 file. Every process that computes a block must see it at the
-        same absolute path (a local cluster, or a shared file system).
+        HDF5 file, at the same absolute path for every process that computes
+        a block.
     block_rows : int
         Rows per block (the last block may be shorter).
     x_key, y_key : str, default=None
@@ -147,16 +139,11 @@ def partial_fit_blocks(
 ) -> BaseGDClassifier:
     """Train ``estimator.partial_fit`` on the row blocks of Dask arrays, in order.
 
-    Block ``i`` holds the rows of ``X`` and ``y`` in their ``i``-th row chunk.
-    Each epoch, the blocks are computed in order by the active Dask
-    scheduler and passed to ``estimator.partial_fit`` in this process; the
-    estimator is trained in place and never sent anywhere. With a
-    ``distributed.Client`` active, the workers compute block ``i + 1`` while
-    block ``i`` trains, so that at most two blocks exist at any time.
+    Each epoch, the blocks are computed in order by the active Dask scheduler
+    and passed to ``estimator.partial_fit`` in this process. The model is the
+    one ``partial_fit`` gives on the same blocks as NumPy arrays, bit for bit.
 
-    The model is the one ``partial_fit`` gives on the same blocks as NumPy
-    arrays, bit for bit (blocks that arrive unaligned in memory, as
-    deserialised data may, are copied to aligned memory first).
+    Read more in the :ref:`User Guide <large-data>`.
 
     Parameters
     ----------
@@ -164,8 +151,8 @@ def partial_fit_blocks(
         Trained in place, e.g. a :class:`~sknn.SoftmaxGD`. A fitted
         estimator continues from its current state.
     X : dask.array.Array of shape (n_samples, ...)
-        Samples; only the row chunks matter (all columns of a row block are
-        gathered into one block).
+        Samples; block ``i`` is the rows of the ``i``-th row chunk (column
+        chunks are joined).
     y : dask.array.Array of shape (n_samples,)
         Targets, with the same row chunks as ``X``.
     classes : array-like of shape (n_classes,), default=None
@@ -193,12 +180,6 @@ def partial_fit_blocks(
     See Also
     --------
     h5_to_dask : Dask arrays over an HDF5 file, blocks read by the workers.
-
-    Notes
-    -----
-    ``dask_ml.wrappers.Incremental`` trains the same way but on the workers,
-    passing the model from task to task; it reads blocks ahead of the
-    training, so the cluster may hold most of the data at once.
 
     Examples
     --------
@@ -283,14 +264,13 @@ def fit_dask(
 ) -> BaseGDClassifier:
     """Train an sknn estimator full batch on Dask arrays, the arithmetic done by the workers.
 
-    The row blocks of ``X`` are validated as ``fit`` validates them and kept
-    on the workers; the estimator's own training loop and optimizer run in
-    this process. For every loss and gradient they ask for (line-search
-    trials included) the parameters go to the workers, each adds up the loss
-    and gradient of its blocks, and this process adds the workers' results:
-    the model is the one ``estimator.fit`` gives on the same data in memory,
-    up to the order of summation. A worker that dies costs a recomputation of
-    its blocks from their source. Every worker must import the same sknn.
+    The workers validate the row blocks of ``X`` as ``fit`` does, keep them,
+    and sum every loss and gradient over them; the training loop and
+    optimizer run in this process. The model is the one ``estimator.fit``
+    gives on the same data in memory, up to the order of summation (the linear
+    models' L-BFGS and CG take other line-search steps, to the same minimum).
+
+    Read more in the :ref:`User Guide <large-data>`.
 
     Parameters
     ----------
@@ -308,9 +288,9 @@ def fit_dask(
         Class labels; chunked like the rows of ``X``.
     sample_weight : dask.array.Array or array-like of shape (n_samples,), \
 default=None
-        Non-negative weights, as in ``fit``: weight k counts as k repeated
-        rows and 0 drops the row. The estimator's ``class_weight`` (a dict or
-        'balanced') applies on top, from the class totals of all blocks.
+        Non-negative weights, as in ``fit``. The estimator's ``class_weight``
+        (a dict or 'balanced') applies on top, from the class totals of all
+        blocks.
     client : distributed.Client, default=None
         The cluster: the client of a ``LocalCluster`` or one connected to a
         running scheduler (``Client("tcp://host:8786")``). Default: the
@@ -321,8 +301,7 @@ default=None
     object
         The same estimator, fitted: weights, ``classes_``, ``loss_curve_``,
         ``n_iter_``, ``stop_reason_``, ``best_loss_`` and the optimizer
-        state are what ``fit`` leaves. Predict on NumPy data, or over Dask
-        blocks with ``X.map_blocks`` or ``dask_ml.wrappers.ParallelPostFit``.
+        state are what ``fit`` leaves.
 
     Raises
     ------
@@ -341,19 +320,6 @@ default=None
     --------
     partial_fit_blocks : Mini-batch training over the blocks, in this process.
     h5_to_dask : Dask arrays over an HDF5 file, blocks read by the workers.
-
-    Notes
-    -----
-    An evaluation costs one round trip to the workers plus the compute of
-    the largest share of rows; an iteration of L-BFGS (the linear models'
-    default) takes one to three, as its line search here compares losses
-    (in memory it searches each line exactly: other steps, same minimum).
-    The blocks are split, in row order, between the worker threads present
-    at the start (later workers stay idle) and summed in a fixed order: a
-    fit on the same cluster is reproducible bit for bit, also when a worker
-    dies. Blocks beyond a worker's memory limit are spilled to its disk by
-    Dask and read back at every evaluation. Callbacks (``set_callbacks``)
-    see the Dask arrays as the training data.
 
     Examples
     --------
