@@ -56,12 +56,13 @@ class TrainingMixin:
             ops = array_ops(X)
             # Copied: a pass over all of X with weights 0 elsewhere would cost the whole of X.
             validation = (ops.take_rows(X, rows), ops.take_rows(Y, rows), validation_weight)
+        # Whether each step sees every training row (of positive weight, as the
+        # mini-batches draw them) of this call; only in fit is that one function.
         n_rows = n_training_rows(X, sample_weight)
-        name = self._optimizer_name(n_rows, incremental)
+        whole_batch = self.batch_size is None or self.batch_size >= n_rows
+        name = self._optimizer_name(one_function=whole_batch and not incremental)
         basis = None
-        if self._full_batch(n_rows, incremental) and not (
-            continue_training or validation or data.problem
-        ):
+        if whole_batch and not (incremental or continue_training or validation or data.problem):
             # A fresh full-batch fit may train in cheaper, equivalent coordinates.
             basis = self._row_space_basis(X, n_outputs, name)
         training_X = X if basis is None else basis.coordinates
@@ -69,7 +70,7 @@ class TrainingMixin:
             objective = self._training_objective(objective, training_X, sample_weight, name)
         problem = data.problem or FullBatch(objective, training_X, Y, sample_weight)
         params = self._initial_params(objective, training_X, n_outputs, rng, continue_training)
-        optimizer = self._make_optimizer(name, problem, n_rows)
+        optimizer = self._make_optimizer(name, problem, whole_batch)
         if continue_training:
             state = self._continued_optimizer_state(name, objective, X)
             optimizer.set_state(_to_training(objective, state, optimizer.state_kind))
@@ -159,33 +160,30 @@ class TrainingMixin:
         self.n_iter_ = len(log.loss_curve)
 
     # ------------------------------------------------------------ optimizer
-    def _optimizer_name(self, n_rows, incremental=False):
-        """The optimizer of a fit on ``n_rows`` rows: ``optimizer``, with 'auto' resolved.
+    def _optimizer_name(self, one_function):
+        """The optimizer to train with: ``optimizer``, with 'auto' resolved.
 
         'auto' is 'gd' when ``learning_rate`` is a number: plain gradient
         descent at the rate the user gave (on the full batch, the course's
-        algorithm). Otherwise it is ``_AUTO_OPTIMIZERS[0]`` on the full batch
-        and ``_AUTO_OPTIMIZERS[1]`` on mini-batches and in ``partial_fit``,
-        whose successive calls see different data: not one function, which
-        the full-batch optimizers (L-BFGS, conjugate gradient) need.
+        algorithm). Otherwise it is ``_AUTO_OPTIMIZERS[0]`` when every step
+        sees ``one_function`` (fit on the full batch), which the full-batch
+        optimizers (L-BFGS, conjugate gradient) need, and
+        ``_AUTO_OPTIMIZERS[1]`` on mini-batches and in ``partial_fit``, whose
+        successive calls see different data.
         """
         if self.optimizer != "auto":
             return self.optimizer
         if not isinstance(self.learning_rate, str):
             return "gd"
-        return self._AUTO_OPTIMIZERS[0 if self._full_batch(n_rows, incremental) else 1]
+        return self._AUTO_OPTIMIZERS[0 if one_function else 1]
 
-    def _full_batch(self, n_rows, incremental):
-        """Whether each step sees all ``n_rows`` training rows (partial_fit: one batch of a stream).
+    def _make_optimizer(self, name, problem, full_batch):
+        """Optimizer ``name`` for steps on the full batch of each call, or on mini-batches.
 
-        The training rows are those of positive weight (see
-        :func:`~sknn._core.batches.n_training_rows`), as the mini-batches draw them.
+        A named full-batch optimizer is allowed in ``partial_fit`` with
+        ``batch_size=None``: each call is then one of its steps, on that call's data.
         """
-        return not incremental and (self.batch_size is None or self.batch_size >= n_rows)
-
-    def _make_optimizer(self, name, problem, n_rows):
         entry = OPTIMIZERS[name]
-        full_batch = self._full_batch(n_rows, incremental=False)
         if entry.full_batch_only and not full_batch:
             raise ValueError(
                 f"optimizer={name!r} needs the full batch, one function to minimise: set "
