@@ -5,42 +5,8 @@ file of arrays and plain values; :func:`load` checks a file before, while and
 after reading it, and refuses anything but a valid sknn model file with a
 ValueError.
 
-Read more in the :ref:`User Guide <persistence>`.
-
-File layout (``format_version`` 2)
-----------------------------------
-The estimator's ``_state_schema`` and ``_get_state()`` define what is
-stored, as a plain tree that :mod:`sknn.io.tree` maps to HDF5: a dict as a
-group (arrays, lists and dicts as its members, everything else as its
-attributes); an ndarray as a dataset (str as fixed-length UTF-8; an object
-array of str tagged ``__kind__ = "object"``; a Fortran-ordered one stored
-transposed and tagged ``"fortran"``, as its layout decides how BLAS rounds
-and so how training continues); a list of arrays as a group of datasets
-``0``, ``1``, ... tagged ``"list"``; a list of numbers as an int64 or
-float64 dataset tagged ``"list"``; bool, int, float and str (inf and NaN
-included) as attributes; None as an empty attribute::
-
-    /             attrs format="sknn-model", format_version=2, sknn_version,
-                  estimator (the class name), checksum ("sha256:<hex>")
-    /params       one attribute per get_params() entry (None as an empty
-                  attribute); a class_weight dict as group class_weight with
-                  datasets keys and values
-    /attributes   the public fitted attributes: classes_, loss_curve_,
-                  coef_, ... as datasets (coefs_ and intercepts_ as groups
-                  0 and 1); n_features_in_, n_iter_, best_loss_,
-                  stop_reason_ as attributes
-    /optimizer    attr name ('gd', 'momentum', 'nesterov', 'adam', 'cg' or 'lbfgs'); group
-                  state: its numbers as attributes and its per-parameter
-                  arrays as groups (e.g. first_moments with W and b)
-    /rng          RandomState.get_state(legacy=False): attrs bit_generator,
-                  has_gauss, gauss; group state with dataset key, attr pos
-
-Version 1 (before the state API; :mod:`sknn.io.v1` reads it) had no checksum
-and no ``__kind__`` tags; ``/fitted`` held what ``/attributes`` holds, and
-attr classes_kind ('numeric', 'str' or 'object'); ``/optimizer`` held attr
-name ('gd', 'momentum' or 'adam'), the hyperparameters and Adam's t as attrs
-and groups velocities or first_moments and second_moments; ``/rng`` held
-dataset key and attrs pos, has_gauss and cached_gaussian.
+Read more in the :ref:`User Guide <persistence>`, whose "File format" section
+describes the layout a file holds.
 """
 
 import contextlib

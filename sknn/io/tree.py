@@ -1,7 +1,7 @@
 """Plain data as HDF5, for :mod:`sknn.io`: one generic mapping, both ways.
 
 A *plain tree*, what an estimator's ``_get_state()`` returns, maps to HDF5
-as the table in :mod:`sknn.io`'s docstring says (dicts with str keys; arrays,
+as the user guide's "File format" section says (dicts with str keys; arrays,
 lists, numbers, str and None as values), so that :func:`decode` gives back
 exactly what :func:`encode` was given.
 

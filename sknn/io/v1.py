@@ -1,7 +1,7 @@
 """Reading sknn model files of format version 1, for :mod:`sknn.io`.
 
 :func:`from_version_1` rearranges the scanned nodes of a version-1 file (laid
-out as :mod:`sknn.io`'s docstring says) into the version-2 layout, before
+out as the user guide's "File format" section says) into the version-2 layout, before
 anything but ``classes_kind`` is read, so that the checks of
 :mod:`sknn.io.schema` apply to old files alike.
 """
