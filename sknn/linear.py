@@ -114,26 +114,18 @@ class _LinearModelHooks:
 
 
 _OPTIMIZER_DOC = """\
-'auto' is 'gd' when ``learning_rate`` is a number (plain gradient
-        descent at that rate: the course's algorithm); otherwise 'lbfgs' on
-        the full batch and 'nesterov' on mini-batches and in ``partial_fit``
-        (each call's X is one batch of a stream). 'lbfgs' and 'cg' search
-        each line exactly here (Newton's method on the logits) and run on the
-        full batch only (with ``batch_size`` set they raise).
+'auto' is 'gd' when ``learning_rate`` is a number, otherwise 'lbfgs' on
+        the full batch and 'nesterov' on mini-batches and in ``partial_fit``.
+        'lbfgs' and 'cg' run on the full batch only (with ``batch_size`` set
+        they raise).
         """
 _LEARNING_RATE_DOC = """\
 learning_rate : float or 'auto', default='auto'
-        Step size. 'lbfgs' and 'cg' find their steps by line search: a float
-        is only the first trial step where the loss is flat along a direction.
-        With 'nesterov' and full batch, 'auto' means a backtracking
-        line search (starting from a cheap bound of 1/L and growing the step
-        where the loss allows). With 'gd' or 'momentum', or on mini-batches,
-        'auto' takes the fixed step 1/L (with momentum on mini-batches
-        ``(1 - beta_1) / L``, the same effective step), where L bounds the curvature of the
-        loss (from the largest singular value of the data, the L2 term
-        included), so plain gradient descent never diverges and needs no
-        tuning. With ``optimizer='adam'``, whose steps are scaled per
-        coordinate, 'auto' means 0.01."""
+        Step size; with 'lbfgs' and 'cg', only the line search's first trial
+        step. 'auto': a line search for 'lbfgs', 'cg' and full-batch
+        'nesterov'; 0.01 for 'adam'; otherwise the fixed step 1/L, where L
+        bounds the curvature of the loss (``(1 - beta_1) / L`` with momentum
+        on mini-batches). See :ref:`optimizers`."""
 
 
 class LogisticRegressionGD(_LinearModelHooks, BaseGDClassifier):
@@ -141,17 +133,11 @@ class LogisticRegressionGD(_LinearModelHooks, BaseGDClassifier):
 
     Binary problems use one sigmoid unit and the log-loss. With K > 2 classes
     the model is one-vs-rest: K sigmoid units trained together as one weight
-    matrix, their probabilities normalised to sum to one.
+    matrix, their probabilities normalised to sum to one. A multilabel
+    indicator y gets one independent sigmoid unit per label (see
+    :ref:`multilabel`).
 
-    Multilabel: fitted on an indicator matrix y of shape (n_samples, n_labels)
-    (dense or sparse, as ``MultiLabelBinarizer`` makes it), the model is one
-    independent sigmoid unit per label, trained together on the summed binary
-    log-loss. The objective is the sum of the n_labels binary objectives, so
-    the fit equals n_labels separate binary fits. ``predict`` returns the
-    indicator matrix, ``predict_proba`` each label's probability (rows are not
-    normalised), ``decision_function`` the logits. ``class_weight`` is refused
-    for such y (weigh rows with ``sample_weight``), and the ``early_stopping``
-    split is a plain random one.
+    Read more in the :ref:`User Guide <models>`.
 
     Parameters
     ----------
@@ -196,11 +182,11 @@ class LogisticRegressionGD(_LinearModelHooks, BaseGDClassifier):
 class SoftmaxGD(_LinearModelHooks, BaseGDClassifier):
     """Softmax (multinomial logistic) regression trained by vectorized gradient descent.
 
-    One softmax layer over all classes with the cross-entropy loss; a binary
-    problem is the K = 2 case (``coef_`` then has two rows, and
-    ``decision_function`` returns the difference of the two logits). A
-    softmax picks one class per sample: a multilabel y is refused (use
-    :class:`LogisticRegressionGD`).
+    One softmax layer over all classes with the cross-entropy loss, a binary
+    problem included (K = 2, two rows in ``coef_``). A multilabel y is refused
+    (use :class:`LogisticRegressionGD`).
+
+    Read more in the :ref:`User Guide <models>`.
 
     Parameters
     ----------

@@ -23,15 +23,11 @@ class ShallowNNClassifier(BaseGDClassifier):
     """A neural network with one hidden layer, trained by vectorized backprop.
 
     ``Z1 = X W1 + b1``, ``A1 = g(Z1)``, then one sigmoid output unit for two
-    classes or a softmax layer for more, with the matching log-loss.
+    classes or a softmax layer for more, with the matching log-loss. A
+    multilabel indicator y gets one independent sigmoid output per label (see
+    :ref:`multilabel`).
 
-    Multilabel: fitted on an indicator matrix y of shape (n_samples, n_labels)
-    (dense or sparse), the output layer is one independent sigmoid unit per
-    label with the summed binary log-loss, as in ``MLPClassifier``;
-    ``predict`` returns the indicator matrix, ``predict_proba`` each label's
-    probability (not normalised), ``decision_function`` the logits.
-    ``class_weight`` is refused for such y (weigh rows with
-    ``sample_weight``), and the ``early_stopping`` split is a plain random one.
+    Read more in the :ref:`User Guide <models>`.
 
     Parameters
     ----------
@@ -51,9 +47,9 @@ class ShallowNNClassifier(BaseGDClassifier):
         Standard deviation of ``init='normal'``.
 
     learning_rate : float or 'auto', default='auto'
-        Step size. 'auto' with 'nesterov' and full batch is a backtracking
-        line search (started at 1.0); otherwise 'auto' is 0.001 for 'adam'
-        and 0.01 for the others.
+        Step size. 'auto': a line search (from 1.0) for 'lbfgs', 'cg' and
+        full-batch 'nesterov'; otherwise 0.001 for 'adam' and 0.01 for the
+        others.
 
     {shared_parameters}
 
@@ -190,8 +186,8 @@ ShallowNNClassifier.__doc__ = ShallowNNClassifier.__doc__.format(
         ShallowNNClassifier,
         tol_doc=NETWORK_TOL_DOC,
         optimizer_extra=(
-            "'auto' is 'gd' when ``learning_rate`` is a number (plain gradient\n"
-            "        descent at that rate: the course's algorithm), otherwise 'nesterov'.\n"
+            "'auto' is 'gd' when ``learning_rate`` is a number, otherwise\n"
+            "        'nesterov'.\n"
             "        "
         ),
     ),

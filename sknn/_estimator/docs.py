@@ -7,9 +7,8 @@ from .._core.optimizers import OPTIMIZERS
 
 SHARED_PARAMETER_DOCS = """\
 max_iter : int, default={max_iter}
-        Maximum number of epochs (passes over the data). With full batch, one
-        epoch is one gradient step. With ``warm_start``, the number of *further*
-        epochs.
+        Maximum number of epochs (passes over the data); with ``warm_start``,
+        the number of *further* epochs.
 
     tol : float or None, default={tol}
         {tol_doc}
@@ -22,14 +21,15 @@ max_iter : int, default={max_iter}
         are never penalised.
 
     batch_size : int or None, default=None
-        None trains on the full batch (the course's algorithm: one step per
-        epoch); an int takes one step per mini-batch of that many rows.
+        None trains on the full batch (one step per epoch); an int takes one
+        step per mini-batch of that many rows.
 
     shuffle : bool, default=True
         Reshuffle the mini-batches every epoch (ignored for full batch).
 
     optimizer : {{{optimizer_choices}}}, default='{optimizer}'
         {optimizer_extra}{optimizer_entries}
+        See :ref:`optimizers`.
 
     beta_1 : float, default=0.9
         Momentum coefficient ('momentum', mini-batch 'nesterov'), or Adam's
@@ -42,18 +42,17 @@ max_iter : int, default={max_iter}
         Adam's numerical-stability constant.
 
     early_stopping : bool, default=False
-        Hold out a stratified ``validation_fraction`` of the training data,
-        monitor the objective on it, and keep the weights with the lowest
-        validation loss. Not supported by ``partial_fit``. A multilabel y
-        cannot be stratified by one class per row: its split is plain random.
+        Hold out a stratified ``validation_fraction`` of the training data (a
+        plain random one for a multilabel y), stop on its loss and keep the
+        weights of the epoch where it was lowest. Not supported by ``partial_fit``.
 
     validation_fraction : float, default=0.1
         Share of the data held out when ``early_stopping`` is on.
 
     class_weight : dict, 'balanced' or None, default=None
         Weights multiplying ``sample_weight`` per class. 'balanced' makes each
-        class weigh the same in total (computed from the weighted counts).
-        Must be None for a multilabel y, whose rows have several labels.
+        class weigh the same in total (from the weighted counts). Must be None
+        for a multilabel y.
 
     warm_start : bool, default=False
         Continue from the fitted weights *and* the optimizer's state, so two
@@ -66,22 +65,17 @@ max_iter : int, default={max_iter}
         Print the loss and the elapsed time every ``verbose`` epochs, and a last
         line with the stop reason and the best loss (0: silent)."""
 
-LINEAR_TOL_DOC = """The stopping tolerance. Full batch: training has converged, and stops,
-        at the first point where the Euclidean norm of the full gradient of the
-        objective J (mean loss plus L2 term, all parameters together) is at
-        most ``tol * J``: a relative stationarity test. With ``alpha > 0`` the
-        objective is strongly convex, and the test bounds the relative gap to
-        its exact minimum by about ``tol**2 * J / (2 * alpha)``: 5e-7 J for the
-        defaults. Mini-batches (and the validation loss under
-        ``early_stopping``): stop when the monitored loss has not improved by at
-        least ``tol`` for ``n_iter_no_change`` consecutive epochs. None disables
-        stopping: exactly ``max_iter`` epochs are run."""
+LINEAR_TOL_DOC = """The stopping tolerance. Full batch: stop once the norm of the gradient
+        of the objective J (mean loss plus L2 term) is at most ``tol * J``.
+        Mini-batches, and the validation loss under ``early_stopping``: stop
+        when the monitored loss has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs. None disables stopping:
+        exactly ``max_iter`` epochs are run. See :ref:`stopping`."""
 
-NETWORK_TOL_DOC = """Training has converged, and stops, when the monitored loss (the
-        training loss, or the validation loss under ``early_stopping``) has not
-        improved by at least ``tol`` for ``n_iter_no_change`` consecutive
-        epochs, on the full batch as on mini-batches (as in ``MLPClassifier``).
-        None disables stopping: exactly ``max_iter`` epochs are run."""
+NETWORK_TOL_DOC = """The stopping tolerance: stop when the monitored loss (the training
+        loss, or the validation loss under ``early_stopping``) has not improved
+        by at least ``tol`` for ``n_iter_no_change`` consecutive epochs. None
+        disables stopping: exactly ``max_iter`` epochs are run. See :ref:`stopping`."""
 
 SHARED_ATTRIBUTE_DOCS = """\
 classes_ : ndarray of shape (n_classes,)
@@ -102,9 +96,8 @@ classes_ : ndarray of shape (n_classes,)
         included).
 
     loss_curve_ : list of float
-        ``loss_curve_[k]`` is the mean training objective computed in the
-        forward passes of epoch k; with full batch, the cost at the point where
-        step k's gradient was taken (for 'gd', the weights before update k).
+        The mean training objective (loss plus L2 term) of each epoch,
+        computed in its forward passes.
 
     validation_loss_curve_ : list of float
         The objective on the validation split after each epoch (only when
@@ -115,15 +108,8 @@ classes_ : ndarray of shape (n_classes,)
 
     stop_reason_ : {'converged', 'stalled', 'max_iter', 'early_stopping', \
 'diverged', 'callback', 'interrupted'}
-        Why training stopped. 'converged' means the stopping test of ``tol``
-        held (see ``tol``);
-        'stalled' (the linear models' line-search optimizers, full batch) that
-        no step lowered the loss measurably at the data's precision while the
-        gradient test had not held (float32 near a minimum of tiny loss),
-        with a warning;
-        'callback' that a callback's ``on_fit_task_end`` returned True;
-        'interrupted' Ctrl-C (KeyboardInterrupt), which keeps the weights after
-        the last complete epoch and warns instead of raising."""
+        Why training stopped ('converged': the stopping test of ``tol`` held);
+        each value is explained in :ref:`stopping`."""
 
 
 def shared_parameter_docs(estimator_class, *, tol_doc, optimizer_extra):
