@@ -152,9 +152,7 @@ class BaseGDClassifier(
     def _output_layer_of(self, n_classes, multilabel):
         """``_output_layer``, or for a multilabel y of ``n_classes`` labels its own layer.
 
-        Multilabel is always one independent sigmoid unit per label (even for
-        two labels, and for the network, whose single-label layer is a
-        softmax): with the summed binary log-loss, the multilabel loss.
+        One sigmoid unit per label, even for two labels and for the network.
         """
         if multilabel:
             return "sigmoid", n_classes
@@ -194,12 +192,10 @@ class BaseGDClassifier(
             Training data. float32 data is trained in float32; CSR and CSC
             matrices are used as they are, never densified.
         y : array-like of shape (n_samples,), or (n_samples, n_labels) indicator
-            Class labels (numbers, strings or any sortable objects). Estimators
-            whose tags say ``multi_label`` also take a multilabel indicator
-            matrix (dense or sparse, 0/1 or bool, one column per label, as
-            ``MultiLabelBinarizer`` makes it): each label is then an
-            independent sigmoid unit with the binary log-loss, summed over the
-            labels. A column that is constant is fine (a bias learns it).
+            Class labels (numbers, strings or any sortable objects), or, for
+            the estimators whose tags say ``multi_label``, a multilabel
+            indicator matrix (dense or sparse, 0/1 or bool, one column per
+            label; a constant column is fine). See :ref:`multilabel`.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; a weight of k counts as k repeated rows and
             0 drops the row.
@@ -229,6 +225,9 @@ class BaseGDClassifier(
     ) -> Self:
         """Train for one epoch on the given data, continuing from the current state.
 
+        Each call runs one epoch with no stopping rule. Read more in the
+        :ref:`User Guide <training>`.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -236,10 +235,9 @@ class BaseGDClassifier(
         y : array-like of shape (n_samples,), or (n_samples, n_labels) indicator
             Its labels, or its multilabel indicator matrix (as in :meth:`fit`).
         classes : array-like of shape (n_classes,), default=None
-            Every class that can appear in any chunk. Required on the first
-            call, ignored (but checked) afterwards. For a multilabel indicator
-            y, as for ``MLPClassifier``: the label (column) indices,
-            ``np.arange(n_labels)``; every chunk then has those columns.
+            Every class that can appear in any chunk; for a multilabel y, the
+            label indices ``np.arange(n_labels)``. Required on the first call,
+            ignored (but checked) afterwards.
         sample_weight : array-like of shape (n_samples,), default=None
             As in :meth:`fit`.
 
@@ -248,14 +246,11 @@ class BaseGDClassifier(
         object
             The estimator, trained one more epoch.
 
-        Notes
-        -----
-        Each call runs one epoch with no stopping rule. ``early_stopping=True``
-        is refused (a validation split of one chunk would not be a held-out
-        set), as are ``class_weight='balanced'``, which needs the whole target.
-        Where ``optimizer='auto'`` is offered, it resolves here as on
-        mini-batches (the linear models: 'nesterov'): the chunks of successive
-        calls are different data, not one function to minimise.
+        Raises
+        ------
+        ValueError
+            With ``early_stopping=True`` or ``class_weight='balanced'``, or if
+            ``classes`` is missing on the first call or differs from it.
         """
         first_call = not is_fitted(self)
         if first_call and classes is None:
@@ -303,11 +298,8 @@ class BaseGDClassifier(
     def _check_continuable(self, method):
         """Refuse to continue from weights that are incomplete or do not fit together.
 
-        A fitted estimator always passes. Weights set by hand (as scikit-learn's
-        ``LogisticRegression`` and ``MLPClassifier`` allow) need the weight
-        attributes, ``classes_`` and ``n_features_in_``, of matching shapes;
-        the rest of a fit's state (loss curve, optimizer state, random state)
-        then starts afresh.
+        A fitted estimator always passes; weights set by hand (as scikit-learn's
+        ``LogisticRegression`` and ``MLPClassifier`` allow) are checked here.
         """
         name = type(self).__name__
         required = (*self._weight_attributes, "classes_", "n_features_in_")

@@ -13,9 +13,7 @@ from .preparation import ACCEPTED_SPARSE, accepted_dtypes, check_input_kind, che
 def _promote(X, params):
     """X and the weights in their common dtype, as NumPy's matmul computes mixed ones.
 
-    float32 X on a float64 model is computed in float64 (and the reverse):
-    NumPy promotes by itself, other namespaces' matmul (PyTorch's) refuses
-    mixed dtypes. Casting the weights up is exact.
+    Other namespaces' matmul (PyTorch's) refuses mixed dtypes; casting the weights up is exact.
     """
     xp = array_ops(X).xp
     dtype = xp.result_type(X.dtype, *(p.dtype for p in params.values()))
