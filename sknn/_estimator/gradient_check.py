@@ -39,17 +39,10 @@ def check_gradient(
 ) -> "float | tuple[float, dict[str, float]]":
     """Compare an sknn estimator's analytic gradient with central differences.
 
-    The gradient of the training objective (the weighted mean loss plus the
-    L2 term) is taken at the estimator's fitted parameters, or at its initial
-    ones if it is unfitted, on the data given. Each checked entry ``theta_j``
-    gets ``(J(theta + eps e_j) - J(theta - eps e_j)) / (2 eps)``, and the error
-    is the course's relative difference ``||g - g_num|| / (||g|| + ||g_num||)``
-    over all checked entries together. Everything is computed in float64; the
-    estimator is not modified.
-
-    Near a minimum the gradient itself vanishes while the finite-difference
-    rounding (about ``1e-16 * J / eps`` per entry) does not, so the ratio
-    grows: check at the initial parameters or part-way through training.
+    The gradient of the training objective is taken, in float64, at the
+    estimator's fitted parameters (its initial ones if unfitted) on the data
+    given; the estimator is not modified. Read more in the
+    :ref:`User Guide <gradient-check>`.
 
     Parameters
     ----------
@@ -77,8 +70,9 @@ def check_gradient(
     Returns
     -------
     relative_error : float
-        Around 1e-8 or below means the analytic gradient is right; a wrong
-        gradient gives 1e-3 or more.
+        ``||g - g_num|| / (||g|| + ||g_num||)`` over the checked entries: around
+        1e-8 or below means the analytic gradient is right; a wrong gradient
+        gives 1e-3 or more.
     details : dict of str to float
         Only with ``return_details=True``.
 
