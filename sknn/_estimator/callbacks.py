@@ -5,9 +5,8 @@ training loop (:func:`sknn._core.loop.train`) scikit-learn's callbacks
 (``set_callbacks``), the ``verbose`` printout and the clock. A callback can
 ask training to stop.
 
-scikit-learn's callback API (``sklearn.callback``) exists from scikit-learn 1.9
-on. With an older scikit-learn the estimators work as before and simply have no
-``set_callbacks``; the presence of the module is tested, not a version number.
+scikit-learn's callback API (``sklearn.callback``, 1.9 on) is detected by its
+module, not by a version number; without it there is no ``set_callbacks``.
 """
 
 import time
@@ -26,23 +25,16 @@ except ImportError:  # scikit-learn < 1.9
 class FitHooks:
     """The callbacks and the progress printout of one fit, driven by the training loop.
 
-    The task tree the callbacks see is the one scikit-learn's own iterative
-    estimators build: a root task per ``fit`` (or ``partial_fit``) call, with at
-    most ``max_iter`` subtasks, one per epoch. Mini-batches are not tasks: a
-    per-batch task would add a row per epoch to ``ProgressBar`` and have
-    ``ScoringMonitor`` score the whole data after every step.
-
-    Each epoch task ends with a ``fitted_estimator`` (built only for callbacks
-    that ask for it) whose parameters are those after the epoch and whose
-    ``loss_curve_``, ``validation_loss_curve_`` and ``n_iter_`` stop at it, so a
-    callback can watch or plot the loss. An ``on_fit_task_end`` returning True
-    at an epoch ends training there, with ``stop_reason_ == 'callback'``.
+    The task tree is that of scikit-learn's own iterative estimators: a root
+    task per call, one subtask per epoch (what a callback sees of each is in the
+    user guide's Callbacks section). Mini-batches are not tasks: they would add
+    a row per epoch to ``ProgressBar`` and have ``ScoringMonitor`` score the
+    whole data after every step.
 
     Parameters
     ----------
     estimator : BaseGDClassifier
-        The estimator being trained. It has ``set_callbacks`` only where
-        scikit-learn has a callback API; without it only ``verbose`` applies.
+        The estimator being trained.
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
         The data as ``fit`` received it (validated), given to the callbacks.
     y : ndarray of shape (n_samples,)
@@ -58,8 +50,7 @@ class FitHooks:
         Maps the parameters the loop trains to the estimator's (the identity
         unless it trains an equivalent reparametrisation).
     verbose : int, default=0
-        Print the loss and the elapsed time every ``verbose`` epochs, and a
-        last line with the stop reason and the best loss (0: silent).
+        The estimator's ``verbose``.
 
     Examples
     --------

@@ -10,6 +10,8 @@ class TrainingCurveDisplay:
     Build it with :meth:`from_estimator`, or from the curves themselves and
     then call :meth:`plot`. Needs matplotlib, imported only when plotting.
 
+    Read more in the :ref:`User Guide <training-curves>`.
+
     Parameters
     ----------
     loss_curve : array-like of shape (n_epochs,)
