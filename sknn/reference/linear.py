@@ -44,29 +44,10 @@ def _linear_inputs(W, b, X, Y, sample_weight, alpha, min_classes):
 
 
 def _logistic_loops(w_list, b_list, X_list, Y_list, s_list, alpha):
-    """Logistic loss and gradient on plain Python lists.
+    """Logistic loss and gradient ``(J, dw, db)`` on plain Python lists.
 
-    Parameters
-    ----------
-    w_list : list of K lists of n_features floats
-        The weights, one list per sigmoid unit (``W.T``; for a binary problem
-        ``[w]`` with ``w`` the course's weight vector).
-    b_list : list of K floats
-    X_list : list of n_samples lists of n_features floats
-    Y_list : list of n_samples lists of K floats
-    s_list : list of n_samples floats
-        Non-negative sample weights with a positive sum.
-    alpha : float
-        L2 strength on the weights.
-
-    Returns
-    -------
-    loss : float
-        The penalised weighted mean loss.
-    dw_list : list of K lists of n_features floats
-        Gradient in the layout of ``w_list``.
-    db_list : list of K floats
-        Gradient of the intercepts.
+    ``w_list`` is ``W.T``, one list per sigmoid unit (for a binary problem
+    ``[w]``, the course's weight vector); ``dw`` has its layout.
     """
     n_samples = len(X_list)
     K = len(b_list)
@@ -105,11 +86,11 @@ def logistic_loss_grad(W, b, X, Y, sample_weight=None, alpha=0.0):
 
     ``(1/S) sum_i s_i sum_k [log(1 + exp(z_ik)) - Y_ik z_ik] + (alpha/2) sum W**2``
 
-    (the binary cross-entropy written in terms of ``z``; ``K = 1`` is binary
-    logistic regression, ``K > 2`` is one-vs-rest trained jointly, and any
-    0/1 ``Y`` -- rows with several ones or none -- is the multilabel loss).
-    The softplus ``log(1 + exp(z))`` and the sigmoid are evaluated stably,
-    so ``|z| = 1000`` gives finite results.
+    (the binary cross-entropy written in terms of ``z``). The softplus
+    ``log(1 + exp(z))`` and the sigmoid are evaluated stably, so
+    ``|z| = 1000`` gives finite results.
+
+    Read more in the :ref:`User Guide <reference-loops>`.
 
     Parameters
     ----------
@@ -173,6 +154,8 @@ def softmax_loss_grad(W, b, X, Y, sample_weight=None, alpha=0.0):
     ``(1/S) sum_i s_i [logsumexp_k(z_ik) - sum_k Y_ik z_ik] + (alpha/2) sum W**2``
 
     with the log-sum-exp computed after subtracting the row maximum.
+
+    Read more in the :ref:`User Guide <reference-loops>`.
 
     Parameters
     ----------
@@ -249,10 +232,11 @@ def softmax_loss_grad(W, b, X, Y, sample_weight=None, alpha=0.0):
 def gradient_descent_step(params, grads, learning_rate):
     """The course's plain update ``theta := theta - learning_rate * dtheta``.
 
-    Updates every entry of ``params`` in place.  The loop runs over the
-    dictionary entries only; each entry is updated with one vectorized NumPy
-    operation, because the update is not the part the benchmarks measure
-    (its cost is negligible next to computing the gradient).
+    Updates every entry of ``params`` in place, each with one vectorized
+    NumPy operation: next to the gradient the update costs nothing, and the
+    benchmarks do not measure it.
+
+    Read more in the :ref:`User Guide <reference-loops>`.
 
     Parameters
     ----------
@@ -285,12 +269,12 @@ def train_logistic_regression_loops(X, y, learning_rate, num_iterations, print_c
     """Train binary logistic regression the course's way, with loops.
 
     Starts from ``w = 0, b = 0`` and runs ``num_iterations`` iterations of
-    batch gradient descent, each one a full loop-based pass over the data
-    (:func:`_logistic_loops`, i.e. the loss and gradient of
-    :func:`logistic_loss_grad` with ``K = 1``, unit weights and no penalty)
-    followed by ``w := w - learning_rate * dw``, ``b := b - learning_rate * db``
-    done with a loop over the features.  ``X`` and ``y`` are converted to
-    lists once, before the first iteration.
+    batch gradient descent: the loop-based loss and gradient of
+    :func:`logistic_loss_grad` (``K = 1``, unit weights, no penalty), then
+    ``w := w - learning_rate * dw``, ``b := b - learning_rate * db`` with a
+    loop over the features.
+
+    Read more in the :ref:`User Guide <reference-loops>`.
 
     Parameters
     ----------

@@ -71,6 +71,8 @@ def shallow_nn_forward(params, X, activation="tanh"):
 
     ``Z1 = X W1 + b1``, ``A1 = g(Z1)``, ``Z2 = A1 W2 + b2``.
 
+    Read more in the :ref:`User Guide <reference-loops>`.
+
     Parameters
     ----------
     params : dict
@@ -120,6 +122,8 @@ def shallow_nn_loss_grad(
     ``dZ1 = dA1 * g'(Z1)``; ``dW1 = X^T dZ1 + alpha W1``; ``db1`` = column
     sums of ``dZ1``.
 
+    Read more in the :ref:`User Guide <reference-loops>`.
+
     Parameters
     ----------
     params : dict
@@ -130,9 +134,8 @@ def shallow_nn_loss_grad(
         0/1 indicator targets (one-hot rows when ``K >= 2``, unless
         ``multilabel``).
     activation : {"tanh", "sigmoid", "relu", "leaky_relu"}, default="tanh"
-        Hidden-layer activation ``g``.  ``relu`` is ``max(0, z)`` and
-        ``leaky_relu`` is ``max(0.01 z, z)``; their derivatives at ``z = 0``
-        are taken as ``0`` and ``0.01``.
+        Hidden-layer activation ``g`` (each ``g`` and ``g'`` is in
+        :ref:`models`).
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative weights with a positive sum; ``None`` means all ones.
     alpha : float, default=0.0
