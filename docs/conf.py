@@ -117,9 +117,6 @@ NUMPYDOC_TODO = {}
 # above.
 # None today.
 DOCSTRING_PATCHES = {}
-# Not a patch: sknn.reference.train_logistic_regression_loops refers to the private
-#   :func:`_logistic_loops`, which has no page.
-nitpick_ignore = [("py:func", "_logistic_loops")]
 _patches_applied = set()
 
 
