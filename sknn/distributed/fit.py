@@ -338,8 +338,7 @@ def _evaluate_group(kind, objective, params, total_weight, argument, *blocks):
 
     A block's loss (and gradient) is its weighted mean over its rows, penalty
     included: weighted by the block's share of the total weight, the parts
-    add up to the mean over all rows plus the penalty once. ``objective`` is
-    this task's own copy (the network's keeps buffers between calls).
+    add up to the mean over all rows plus the penalty once.
     """
     if params is not None:
         params = {name: aligned(array) for name, array in params.items()}
@@ -349,7 +348,6 @@ def _evaluate_group(kind, objective, params, total_weight, argument, *blocks):
         share = block.weight / total_weight
         if kind == "loss_grad":
             loss, grads = objective.loss_grad(params, X, Y, sw)
-            # grads may be the objective's buffers, reused by the next call.
             part = (loss * share, {name: grad * share for name, grad in grads.items()})
         elif kind == "loss":
             part = objective.loss(params, X, Y, sw) * share

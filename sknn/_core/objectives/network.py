@@ -22,14 +22,11 @@ class ShallowNetObjective:
     (n_hidden, n_outputs) and ``b2`` (n_outputs,). The loss is the weighted
     mean loss of the link plus ``alpha / 2 * (||W1||^2 + ||W2||^2)``.
 
-    ``loss_grad`` writes into buffers kept between calls (the hidden layer,
-    its gradient and the parameter gradients), so a training step allocates
-    no array of size (n_samples, n_hidden) or of a parameter's size. It holds
-    the hidden layer transposed, one row per unit: OpenBLAS multiplies
-    ``W1^T X^T`` and ``dZ1^T X`` faster than ``X W1`` and ``X^T dZ1`` for
-    these shapes, and sums over samples become sums along contiguous rows.
-    ``W1`` is kept in Fortran order so that ``W1^T`` and its gradient's
-    transpose are C-contiguous operands.
+    The hidden layer is held transposed, one row per unit: OpenBLAS
+    multiplies ``W1^T X^T`` and ``dZ1^T X`` faster than ``X W1`` and
+    ``X^T dZ1`` for these shapes, and sums over samples become sums along
+    contiguous rows. ``W1`` is kept in Fortran order so that ``W1^T`` and its
+    gradient's transpose are C-contiguous operands.
     """
 
     def __init__(self, link, alpha, activation, hidden_layer_size, init, init_scale):
@@ -40,8 +37,6 @@ class ShallowNetObjective:
         self.hidden_layer_size = hidden_layer_size
         self.init = entry.init if init == "auto" else init
         self.init_scale = init_scale
-        self._batch_buffers = {}
-        self._grads = {}
 
     def param_shapes(self, n_features, n_outputs):
         n_hidden = self.hidden_layer_size
@@ -105,94 +100,48 @@ class ShallowNetObjective:
         return l2_penalty([params["W1"], params["W2"]], self.alpha)
 
     def loss_grad(self, params, X, Y, sample_weight):
-        n_samples = X.shape[0]
-        total = total_weight(sample_weight, n_samples)
+        total = total_weight(sample_weight, X.shape[0])
         ops = array_ops(Y)
-        grads = self._grad_buffers(params, "grads")
-        # Batches are processed in chunks of rows (see _chunks): the
-        # hidden-layer buffers stay the size of a chunk (memory no longer grows
-        # with the batch) and stay in cache, so time per sample stays flat up
-        # to 1e6 samples.
-        loss = 0.0
+        # In chunks of rows (see _chunks): the hidden layer of a chunk stays in
+        # cache, and memory does not grow with the batch.
+        loss, grads = 0.0, None
         for rows in _chunks(X):
             weights = None if sample_weight is None else sample_weight[rows]
-            first = rows.start == 0
-            target = grads if first else self._grad_buffers(params, "chunk")
             X_rows, Y_rows = ops.slice_rows(X, rows), ops.slice_rows(Y, rows)
-            loss += self._chunk_loss_grad(ops, params, X_rows, Y_rows, weights, total, target)
-            if not first:
-                for name, grad in target.items():
+            chunk_loss, chunk_grads = self._chunk_loss_grad(
+                ops, params, X_rows, Y_rows, weights, total
+            )
+            loss += chunk_loss
+            if grads is None:
+                grads = chunk_grads
+            else:
+                for name, grad in chunk_grads.items():
                     grads[name] += grad
-        if self.alpha:
-            scratch = self._grad_buffers(params, "chunk")  # free again by now
-            for name in ("W1", "W2"):
-                grads[name] += ops.multiply(params[name], self.alpha, out=scratch[name])
+        for name in ("W1", "W2") if self.alpha else ():
+            grads[name] += self.alpha * params[name]
         return loss + self._penalty(params), grads
 
-    def _chunk_loss_grad(self, ops, params, X, Y, sample_weight, total, grads):
-        """Forward and backward pass over one chunk, writing its gradient into ``grads``.
-
-        With NumPy everything is written into buffers (``out=``); other
-        namespaces return new arrays, which replace the entries of ``grads``.
-        """
+    def _chunk_loss_grad(self, ops, params, X, Y, sample_weight, total):
+        """Forward and backward pass over one chunk: its share of the loss and gradient."""
         W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
         # Transposed layout: A1T is A1^T (n_hidden, n_rows), Z2T is Z2^T.
-        A1T, deltaT, Z2T, ones = self._buffers(ops, X.shape[0], W1, W2.shape[1])
-
-        # Forward.
-        A1T = _first_layer_forward(ops, X, W1, out=A1T)
+        A1T = _first_layer_forward(X, W1)
         A1T += b1[:, None]
         A1T = self.activate(ops, A1T)
-        Z2T = ops.matmul(W2.T, A1T, out=Z2T)
+        Z2T = W2.T @ A1T
         Z2T += b2[:, None]
         loss, dZ2 = data_loss_and_residual(self.link, Z2T.T, Y, sample_weight, total)
 
         # Backward: output layer, then back through the activation.
-        grads["W2"] = ops.matmul(A1T, dZ2, out=grads["W2"])
-        grads["b2"] = ops.sum(dZ2, axis=0, out=grads["b2"])
-        deltaT = ops.matmul(W2, dZ2.T, out=deltaT)
-        deltaT = self.apply_derivative(ops, A1T, deltaT)  # dZ1^T; A1T is spent
-        grads["W1"] = _first_layer_backward(ops, X, deltaT, out=grads["W1"])
-        # The sum over samples as a product with ones: BLAS, faster than np.sum.
-        grads["b1"] = ops.matmul(deltaT, ones, out=grads["b1"])
-        return loss
-
-    def _buffers(self, ops, n_samples, like, n_outputs):
-        """Per-batch-size buffers: A1^T and dZ1^T (n_hidden, n_samples), Z2^T, ones.
-
-        Only NumPy writes into them; other namespaces get None (no ``out=``)
-        but the vector of ones.
-        """
-        # Keyed by the namespace and dtype too: an objective may see other arrays
-        # (check_gradient's float64 copies, say) than the fit it was made for.
-        key = (n_samples, type(like), like.dtype)
-        if key not in self._batch_buffers:
-            hidden_shape = (self.hidden_layer_size, n_samples)
-            dtype = like.dtype
-            ones = ops.asarray(np.ones(n_samples, dtype=ops.numpy_dtype(dtype)), like=like)
-            if ops.is_numpy:
-                buffers = (
-                    np.empty(hidden_shape, dtype=dtype),
-                    np.empty(hidden_shape, dtype=dtype),
-                    np.empty((n_outputs, n_samples), dtype=dtype),
-                )
-            else:
-                buffers = (None, None, None)
-            self._batch_buffers[key] = (*buffers, ones)
-        return self._batch_buffers[key]
-
-    def _grad_buffers(self, params, role):
-        """Gradient-shaped buffers: the returned gradient, or one chunk's share."""
-        first = params["W1"]
-        key = (role, type(first), first.dtype)
-        if key not in self._grads:
-            ops = array_ops(first)
-            self._grads[key] = {name: ops.empty_like(p) for name, p in params.items()}
-        return self._grads[key]
+        grads = {"W2": A1T @ dZ2, "b2": ops.sum(dZ2, axis=0)}
+        deltaT = self.apply_derivative(ops, A1T, W2 @ dZ2.T)  # dZ1^T; A1T is spent
+        grads["W1"] = _first_layer_backward(X, deltaT)
+        grads["b1"] = ops.sum(deltaT, axis=1)
+        return loss, grads
 
 
 def _chunks(X):
-    """Row slices of equal size (one set of buffers, one GEMM shape), at most _CHUNK_ROWS each.
+    """Row slices of equal size (one GEMM shape), at most _CHUNK_ROWS each.
 
     A CSR chunk is a copy of its rows only (memory of one chunk); slicing the
     rows of a CSC matrix would rebuild it whole, so CSC goes in one piece.
@@ -205,17 +154,15 @@ def _chunks(X):
         yield slice(start, min(start + step, n_samples))
 
 
-def _first_layer_forward(ops, X, W1, out):
-    """``(X W1)^T``, into ``out`` with no temporary when X is a dense NumPy array."""
+def _first_layer_forward(X, W1):
+    """``(X W1)^T``."""
     if sp.issparse(X):
-        out[...] = safe_sparse_dot(X, W1, dense_output=True).T
-        return out
-    return ops.matmul(W1.T, X.T, out=out)
+        return safe_sparse_dot(X, W1, dense_output=True).T
+    return W1.T @ X.T
 
 
-def _first_layer_backward(ops, X, deltaT, out):
-    """``X^T dZ1`` from ``deltaT = dZ1^T``, into ``out`` with no temporary when X is dense."""
+def _first_layer_backward(X, deltaT):
+    """``X^T dZ1`` from ``deltaT = dZ1^T``, in W1's layout (Fortran order)."""
     if sp.issparse(X):
-        out[...] = safe_sparse_dot(X.T, deltaT.T, dense_output=True)
-        return out
-    return ops.matmul(deltaT, X, out=out.T).T
+        return np.asfortranarray(safe_sparse_dot(X.T, deltaT.T, dense_output=True))
+    return (deltaT @ X).T
