@@ -5,9 +5,8 @@ operations of an :class:`ArrayOps` object, which :func:`array_ops` picks from
 the arrays at hand:
 
 - NumPy arrays (and SciPy sparse matrices, which only NumPy takes) get
-  ``NUMPY_OPS``, whose operations write into a caller's buffer (``out=``):
-  what keeps the hot loop free of allocations, and NumPy exactly as fast as
-  before the Array API existed here;
+  ``NUMPY_OPS``, whose elementwise operations write in place (``out=``), as
+  the hot loop's steps on arrays it has just made do;
 - arrays of another namespace (PyTorch, CuPy, array-api-strict, ...) get the
   operations of the Array API standard, which has no ``out=``: they return a
   new array and ignore ``out``.
@@ -61,11 +60,6 @@ class ArrayOps:
     def reshape(self, a, shape):
         return self.xp.reshape(a, shape)
 
-    def empty(self, shape, like, dtype=None, order="C"):
-        """An uninitialised array on the device of ``like``; ``order`` is a layout hint."""
-        dtype = like.dtype if dtype is None else dtype
-        return self.xp.empty(shape, dtype=dtype, device=like.device)
-
     def empty_like(self, array):
         return self.xp.empty_like(array)
 
@@ -86,7 +80,7 @@ class ArrayOps:
         """``array[rows]`` for a slice ``rows`` (a view where the namespace has views)."""
         return array[rows, ...]
 
-    def take_rows(self, array, rows, out=None):
+    def take_rows(self, array, rows):
         """``array[rows]`` for a NumPy integer array ``rows``."""
         return self.xp.take(array, self.xp.asarray(rows, device=array.device), axis=0)
 
@@ -95,9 +89,6 @@ class ArrayOps:
         return array
 
     # ------------------------------------------------------------- math
-    def matmul(self, a, b, out=None):
-        return a @ b
-
     def exp(self, a, out=None):
         return self.xp.exp(a)
 
@@ -125,7 +116,7 @@ class ArrayOps:
         """1 where ``a > 0``, else 0, in ``a``'s dtype."""
         return self.xp.astype(a > 0, a.dtype)
 
-    def sum(self, a, axis=None, out=None):
+    def sum(self, a, axis=None):
         return self.xp.sum(a, axis=axis)
 
     def row_dots(self, a, b):
@@ -186,9 +177,6 @@ class NumPyOps(ArrayOps):
     def reshape(self, a, shape):
         return a.reshape(shape)  # the method: np.reshape's Python wrapper costs more
 
-    def empty(self, shape, like, dtype=None, order="C"):
-        return np.empty(shape, dtype=like.dtype if dtype is None else dtype, order=order)
-
     def copy(self, array, dtype=None, order="K"):
         return np.array(array, dtype=dtype, order=order)
 
@@ -201,24 +189,11 @@ class NumPyOps(ArrayOps):
             return _csr_row_view(array, rows)
         return array[rows]  # also for other sparse matrices, which take no Ellipsis
 
-    def take_rows(self, array, rows, out=None):
-        if out is None or sp.issparse(array):
-            return array[rows]
-        # np.take copies each row once into a C-ordered out (mode="clip": the
-        # default "raise" writes through a temporary copy of out); for other
-        # layouts it takes an element-wise path far slower than fancy indexing.
-        if array.flags.c_contiguous and out.flags.c_contiguous:
-            return np.take(array, rows, axis=0, out=out, mode="clip")
-        out[...] = array[rows]
-        return out
+    def take_rows(self, array, rows):
+        return array[rows]
 
     def contiguous(self, array):
         return np.ascontiguousarray(array)
-
-    def matmul(self, a, b, out=None):
-        if out is None:
-            return a @ b  # also for a sparse a
-        return np.matmul(a, b, out=out)
 
     def exp(self, a, out=None):
         return np.exp(a, out=out)
@@ -244,10 +219,10 @@ class NumPyOps(ArrayOps):
     def positive_mask(self, a, out=None):
         return np.greater(a, 0, out=out) if out is not None else (a > 0).astype(a.dtype)
 
-    def sum(self, a, axis=None, out=None):
+    def sum(self, a, axis=None):
         # The ufunc's reduce: np.sum's and the method's Python wrappers cost
         # more than a small sum itself.
-        return np.add.reduce(a, axis=axis, out=out)
+        return np.add.reduce(a, axis=axis)
 
     def row_dots(self, a, b):
         return np.einsum("ij,ij->i", a, b)

@@ -1,7 +1,6 @@
-"""Mini-batches for the training loop: views, or gathers into buffers allocated once."""
+"""Mini-batches for the training loop: views of X, or the rows it draws."""
 
 import numpy as np
-import scipy.sparse as sp
 
 from .array_ops import array_ops
 
@@ -30,9 +29,8 @@ class Batches:
 
     Full batch yields X itself, rows of weight 0 included. Mini-batches hold
     only rows of positive weight (see :func:`weighted_rows`). Unshuffled dense
-    mini-batches of X without rows of weight 0 are views. Other dense
-    mini-batches are gathered into buffers allocated once, so an epoch never
-    copies X as a whole nor allocates per step.
+    mini-batches of X without rows of weight 0 are views; others are copies
+    of their rows, so an epoch never copies X as a whole.
     """
 
     def __init__(self, X, Y, sample_weight, batch_size, shuffle, rng):
@@ -43,7 +41,6 @@ class Batches:
         self.full_batch = self.batch_size == n_samples
         self.shuffle = shuffle and self.batch_size < n_samples
         self.rng = rng
-        self._buffers = {}
 
     def __iter__(self):
         n_samples = self.X.shape[0] if self.rows is None else len(self.rows)
@@ -70,22 +67,10 @@ class Batches:
                 rows = np.arange(start, stop) if order is None else order[start:stop]
                 if self.rows is not None:
                     rows = self.rows[rows]
-                X_batch, Y_batch = self._gather(ops, rows)
+                X_batch, Y_batch = ops.take_rows(self.X, rows), ops.take_rows(self.Y, rows)
                 if self.sample_weight is not None:
                     sw_batch = ops.take_rows(self.sample_weight, rows)
             yield X_batch, Y_batch, sw_batch, self._batch_weight(sw_batch, stop - start)
-
-    def _gather(self, ops, rows):
-        if sp.issparse(self.X) or not ops.is_numpy:
-            return ops.take_rows(self.X, rows), ops.take_rows(self.Y, rows)
-        size = len(rows)
-        if size not in self._buffers:
-            self._buffers[size] = (
-                np.empty((size, self.X.shape[1]), dtype=self.X.dtype),
-                np.empty_like(self.Y, shape=(size, self.Y.shape[1])),
-            )
-        X_buffer, Y_buffer = self._buffers[size]
-        return ops.take_rows(self.X, rows, out=X_buffer), ops.take_rows(self.Y, rows, out=Y_buffer)
 
     @staticmethod
     def _batch_weight(sw_batch, size):
