@@ -17,9 +17,8 @@ class Objective(Protocol):
 
     ``X`` is (n_samples, n_features), dense or sparse; ``Y`` the targets
     encoded for the output layer, (n_samples, n_outputs); ``sample_weight``
-    (n_samples,) or None. Losses are Python floats. ``loss_grad`` may return
-    gradient arrays that its next call overwrites: a caller that keeps one
-    copies it.
+    (n_samples,) or None. Losses are Python floats; ``loss_grad`` returns new
+    gradient arrays, which the caller may keep.
     """
 
     def param_shapes(self, n_features: int, n_outputs: int) -> dict[str, tuple[int, ...]]:

@@ -6,7 +6,7 @@ import re
 import numpy as np
 from scipy.linalg.lapack import dtrtrs
 
-from ..array_ops import array_ops, copy_params, inner, total_size
+from ..array_ops import array_ops, inner, total_size
 from .line_search import _QUASI_NEWTON_CURVATURE, _LineSearchDescent
 
 # L-BFGS keeps this many pairs (step, gradient change), fewer where they
@@ -59,7 +59,6 @@ class LimitedMemoryBFGS(_LineSearchDescent):
             self.pairs.forget()
             fresh, direction, slope = True, self.pairs.direction(grads)[0], -inner(grads, grads)
         first = self.learning_rate if fresh else 1.0
-        before = copy_params(grads)  # the search may overwrite the objective's buffers
         found = self._search(
             params, grads, loss, problem, direction, slope, first, _QUASI_NEWTON_CURVATURE, fresh
         )
@@ -67,7 +66,7 @@ class LimitedMemoryBFGS(_LineSearchDescent):
             self.pairs.forget()
             return None
         step = {name: found.step * d for name, d in direction.items()}
-        change = {name: g - before[name] for name, g in found.grads.items()}
+        change = {name: g - grads[name] for name, g in found.grads.items()}
         self.pairs.add(step, change)
         return found.loss, found.grads
 

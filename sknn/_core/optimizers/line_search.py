@@ -44,8 +44,8 @@ def wolfe_search(problem, point, direction, loss, slope, step, curvature):
 
     Brackets a step by growing ``step`` 4-fold, then narrows the bracket by
     safeguarded cubic interpolation. ``slope`` is the (negative) derivative
-    at s = 0. Returns the accepted :class:`_Point` (with its parameters and a
-    copy of its gradient), or None where no trial lowered the loss measurably.
+    at s = 0. Returns the accepted :class:`_Point` (with its parameters and
+    gradient), or None where no trial lowered the loss measurably.
     """
     slack = rounding_slack(direction) * abs(loss)
     start = _Point(0.0, loss, slope)
@@ -70,10 +70,10 @@ def wolfe_search(problem, point, direction, loss, slope, step, curvature):
         if not math.isfinite(trial.loss) or not sufficient(trial) or trial.loss >= previous.loss:
             return _zoom(evaluate, accepted, sufficient, previous, trial, evaluation + 1)
         if accepted(trial):
-            return _kept(trial)
+            return trial
         if trial.slope >= 0:
             return _zoom(evaluate, accepted, sufficient, trial, previous, evaluation + 1)
-        previous, step = _kept(trial), _EXPANSION * step
+        previous, step = trial, _EXPANSION * step
     return previous if previous.step > 0 else None
 
 
@@ -120,10 +120,10 @@ def _zoom(evaluate, accepted, sufficient, low, high, spent):
             high = trial
             continue
         if accepted(trial):
-            return _kept(trial)
+            return trial
         if trial.slope * (high.step - low.step) >= 0:
             high = low
-        low = _kept(trial)
+        low = trial
     return low if low.step > 0 else None
 
 
@@ -145,13 +145,6 @@ def _interpolate(low, high):
     lo, hi = min(a, b), max(a, b)
     margin = 0.1 * (hi - lo)
     return min(max(step, lo + margin), hi - margin)
-
-
-def _kept(trial):
-    """The trial with a private copy of its gradient (the next evaluation may overwrite it)."""
-    if trial.grads is not None:
-        trial.grads = copy_params(trial.grads)
-    return trial
 
 
 class _LineSearchDescent(GradientDescent):
