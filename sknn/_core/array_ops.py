@@ -22,7 +22,6 @@ namespaces and devices with its ``move_to``.
 import math
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import expit, log_expit
 from sklearn import config_context
 
@@ -185,9 +184,7 @@ class NumPyOps(ArrayOps):
         return target
 
     def slice_rows(self, array, rows):
-        if sp.issparse(array) and array.format == "csr" and rows.step in (None, 1):
-            return _csr_row_view(array, rows)
-        return array[rows]  # also for other sparse matrices, which take no Ellipsis
+        return array[rows]  # also for sparse matrices, which take no Ellipsis
 
     def take_rows(self, array, rows):
         return array[rows]
@@ -356,19 +353,3 @@ def all_finite(array):
 def total_size(array):
     """The number of elements of an array of any namespace."""
     return math.prod(array.shape)
-
-
-def _csr_row_view(X, rows):
-    """The CSR rows ``rows`` (a slice) of X sharing its data and indices, not copying them.
-
-    SciPy's row slicing, and its constructor (which prunes arrays smaller than
-    their base), copy the rows' entries: the arrays are set after construction.
-    """
-    start, stop, _ = rows.indices(X.shape[0])
-    stop = max(start, stop)
-    first, last = X.indptr[start], X.indptr[stop]
-    view = type(X)((stop - start, X.shape[1]), dtype=X.dtype)
-    view.data, view.indices = X.data[first:last], X.indices[first:last]
-    view.indptr = X.indptr[start : stop + 1] - first
-    view.has_sorted_indices = X.has_sorted_indices
-    return view
