@@ -189,7 +189,7 @@ class Nesterov(GradientDescent):
         self._extrapolate(params, beta)
 
     def _descend(self, point, grads, loss, problem):
-        """Put ``point - s g`` into the trial buffer and return its loss (backtracking on s)."""
+        """Set the trial ``point - s g`` and return its loss (backtracking on s)."""
         squared_norm = inner(grads, grads) if self.line_search else 0.0
         slack = rounding_slack(grads) * abs(loss)
         for _ in range(_MAX_BACKTRACKS):
@@ -204,13 +204,8 @@ class Nesterov(GradientDescent):
         return trial_loss
 
     def _move(self, point, grads):
-        """``trial <- point - step_size * grads``, in buffers kept between steps."""
-        if self._trial is None or self._trial.keys() != point.keys():
-            self._trial = {name: array_ops(p).empty_like(p) for name, p in point.items()}
-        for name, grad in grads.items():
-            trial = array_ops(grad).multiply(grad, -self.step_size, out=self._trial[name])
-            trial += point[name]
-            self._trial[name] = trial
+        """``trial <- point - step_size * grads``."""
+        self._trial = {name: point[name] - self.step_size * grad for name, grad in grads.items()}
 
     def _extrapolate(self, params, beta):
         """``params <- x+``, ``lookahead <- x+ + beta (x+ - x)``, x the old params."""
